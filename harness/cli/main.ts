@@ -1,0 +1,125 @@
+/**
+ * The `hil` command line.
+ *
+ *   hil --target NAME [--image NAME] [--results DIR] [--run-id ID] [--lock-timeout S]
+ *   hil run --target NAME ...        (the same)
+ *   hil images [--image NAME]        prepare (download, unpack, build) boot images
+ *   hil targets                      list the targets
+ *
+ * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
+ * fault, 128+n interrupted by signal n.
+ */
+import { parseArgs } from 'node:util';
+import { images } from '../../fixtures/images/index.js';
+import { listTargets, loadTarget } from '../config/load-target.js';
+import { ExitCode, HilError, UsageError } from '../core/errors.js';
+import { EventBus } from '../core/events.js';
+import { attachTerminalReporter } from '../report/terminal.js';
+import { Interrupted } from '../run/interrupt.js';
+import { resolveImage, runJob } from '../run/run-job.js';
+
+const USAGE = `usage:
+  npm run hil -- --target NAME [options]     netboot a target and watch it boot
+  npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
+  npm run hil -- targets                     list targets
+
+options for a run:
+  --target NAME        target file targets/NAME.ts (required)
+  --image NAME         boot image instead of the target's own (${Object.keys(images).join(', ')})
+  --results DIR        where results go (default hil-results); a run writes DIR/<target>/<run id>/
+  --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
+  --lock-timeout S     how long to wait for a target another job holds (default 600)
+  --targets-dir DIR    where target files are (default: the targets/ folder of pxe-hil)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      target: { type: 'string' },
+      image: { type: 'string' },
+      results: { type: 'string', default: 'hil-results' },
+      'run-id': { type: 'string' },
+      'lock-timeout': { type: 'string', default: '600' },
+      'targets-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return ExitCode.passed;
+  }
+  const command = positionals[0] ?? 'run';
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+
+  switch (command) {
+    case 'targets': {
+      for (const name of await listTargets(values['targets-dir'])) {
+        const target = await loadTarget(name, values['targets-dir']);
+        process.stdout.write(`${name.padEnd(20)} ${target.description}\n`);
+      }
+      return ExitCode.passed;
+    }
+    case 'images': {
+      const wanted = values.image ? [resolveImage(values.image)] : Object.values(images);
+      for (const image of wanted) {
+        const prepared = await image.prepare();
+        process.stdout.write(`${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`);
+      }
+      return ExitCode.passed;
+    }
+    case 'run':
+      return runCommand(values);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string }): Promise<number> {
+  if (!values.target) throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
+  const lockTimeoutS = Number(values['lock-timeout']);
+  if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
+
+  const bus = new EventBus();
+  attachTerminalReporter(bus);
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`pxe-hil: ${signal} again; still tearing down (powering off, removing the PXE server)\n`);
+      return;
+    }
+    controller.abort(new Interrupted(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const result = await runJob({
+    target: values.target,
+    image: values.image,
+    targetsDir: values['targets-dir'],
+    resultsRoot: values.results ?? 'hil-results',
+    runId: values['run-id'],
+    lockTimeoutS,
+    bus,
+    signal: controller.signal,
+  });
+  if (result.artifacts) process.stdout.write(`results: ${result.artifacts.dir}\n`);
+  return result.exitCode;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof HilError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`pxe-hil: ${message}\n`);
+      if (!(error instanceof HilError)) process.stderr.write(USAGE);
+      process.exit(error instanceof HilError ? error.exitCode : ExitCode.badUsage);
+    }
+    process.stderr.write(`pxe-hil: unexpected error: ${error instanceof Error ? error.stack : message}\n`);
+    process.exit(ExitCode.labFault);
+  },
+);

@@ -1,0 +1,80 @@
+/**
+ * Loads and validates targets/<name>.ts. Every problem is a UsageError whose
+ * one line names the file, the field, what was expected and how to fix it,
+ * before anything is started.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { z } from 'zod';
+import { UsageError } from '../core/errors.js';
+import { targetSchema, type Target } from './target.js';
+
+export const DEFAULT_TARGETS_DIR = new URL('../../targets/', import.meta.url).pathname;
+
+export async function listTargets(dir = DEFAULT_TARGETS_DIR): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).sort();
+}
+
+export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promise<Target> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+    throw new UsageError(`target name '${name}' is not valid: use the name of a file in ${displayPath(dir)} (lower-case letters, digits, dashes)`);
+  }
+  const file = join(dir, `${name}.ts`);
+  if (!existsSync(file)) {
+    const known = await listTargets(dir);
+    throw new UsageError(`unknown target '${name}': no ${displayPath(file)}. Known targets: ${known.join(', ') || 'none'}`);
+  }
+  let module: { default?: unknown };
+  try {
+    module = await import(pathToFileURL(file).href);
+  } catch (error) {
+    throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
+  }
+  return validateTarget(module.default, displayPath(file), name);
+}
+
+export function validateTarget(value: unknown, file: string, expectedName?: string): Target {
+  if (value === undefined) throw new UsageError(`${file}: has no default export; export default defineTarget({...})`);
+  const result = targetSchema.safeParse(value);
+  if (!result.success) throw new UsageError(`${file}: ${describeIssues(result.error.issues)}`);
+  if (expectedName && result.data.name !== expectedName) {
+    throw new UsageError(`${file}: field 'name' is '${result.data.name}' but the file is named '${expectedName}.ts'; make them the same`);
+  }
+  return result.data;
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const field = issue.path.length ? issue.path.join('.') : '(top level)';
+      return `field '${field}': ${explain(issue)}`;
+    })
+    .join('; ');
+}
+
+function explain(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `is missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${typeof issue.input}`;
+    case 'unrecognized_keys':
+      return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: remove or correct the spelling`;
+    case 'invalid_union':
+      return `${issue.message}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, '');
+  }
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

@@ -1,0 +1,83 @@
+/**
+ * The run's typed step events. Every part of the harness reports what it does
+ * here, and every reporter (terminal, JUnit, event log, timeline) subscribes;
+ * nothing else prints.
+ */
+import type { FileRole } from '../console/patterns.js';
+
+export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'report' | 'teardown';
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status';
+export type FileProtocol = 'tftp' | 'http';
+
+export type StepEventBody =
+  | { type: 'run-start'; runId: string; target: string; image: string; resultsDir: string }
+  | { type: 'stage'; stage: Stage; state: 'start' | 'end'; detail?: string }
+  | { type: 'power'; action: PowerAction; driver: string; result: string; durationMs: number }
+  | { type: 'dhcp'; message: string; mac: string; ip?: string; detail?: string }
+  | { type: 'lease'; mac: string; ip: string; hostname?: string }
+  | { type: 'file-requested'; protocol: FileProtocol; path: string; client: string }
+  | { type: 'file-served'; protocol: FileProtocol; path: string; role: FileRole; client: string; bytes: number; durationMs: number }
+  | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
+  | { type: 'milestone'; name: string; durationMs: number; text?: string }
+  | { type: 'milestone-timeout'; name: string; timeoutMs: number; lastLines: string[] }
+  | { type: 'failure-pattern'; name: string; line: string; lastLines: string[] }
+  | { type: 'console'; state: 'connected' | 'disconnected'; detail?: string }
+  | { type: 'command'; command: string; exitCode: number | null; durationMs: number }
+  | { type: 'warning'; message: string }
+  | { type: 'run-end'; outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted'; exitCode: number; reason?: string };
+
+/** `t` is milliseconds since the run started; `at` is wall-clock time. */
+export type StepEvent = StepEventBody & { t: number; at: string };
+export type StepEventOf<K extends StepEvent['type']> = Extract<StepEvent, { type: K }>;
+export type Listener = (event: StepEvent) => void;
+
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+  private readonly origin: number;
+  readonly startedAt: Date;
+
+  constructor(origin: number = performance.now()) {
+    this.origin = origin;
+    this.startedAt = new Date(Date.now() - (performance.now() - origin));
+  }
+
+  /** Milliseconds since the run started. */
+  now(): number {
+    return performance.now() - this.origin;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(body: StepEventBody): StepEvent {
+    const event = { ...body, t: this.now(), at: new Date().toISOString() } as StepEvent;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A broken reporter must not break the run; it is reported once on stderr.
+        process.stderr.write(`reporter error on ${event.type}: ${String(error)}\n`);
+      }
+    }
+    return event;
+  }
+
+  /** Resolves with the first event matching `predicate` from now on. */
+  next<K extends StepEvent['type']>(type: K, predicate: (event: StepEventOf<K>) => boolean = () => true): {
+    promise: Promise<StepEventOf<K>>;
+    cancel: () => void;
+  } {
+    let unsubscribe = () => {};
+    const promise = new Promise<StepEventOf<K>>((resolve) => {
+      unsubscribe = this.subscribe((event) => {
+        if (event.type === type && predicate(event as StepEventOf<K>)) {
+          unsubscribe();
+          resolve(event as StepEventOf<K>);
+        }
+      });
+    });
+    return { promise, cancel: () => unsubscribe() };
+  }
+}

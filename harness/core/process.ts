@@ -1,0 +1,121 @@
+/**
+ * Long-running children of the harness (dnsmasq, QEMU, the namespace's file
+ * server). Each runs in its own process group, so a Ctrl-C reaches only the
+ * harness, which then stops them in order; each is stopped by its pid.
+ */
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { Deadline, sleep } from './deadline.js';
+
+export type ChildExit = { exitCode: number | undefined; signal: string | undefined };
+
+export type ChildOptions = {
+  /** Run the program inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+  /** Extra file descriptors, e.g. 'ipc'. */
+  ipc?: boolean;
+};
+
+export class Child {
+  readonly exited: Promise<ChildExit>;
+  private exitInfo: ChildExit | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly subprocess: ResultPromise,
+  ) {
+    this.exited = subprocess.then(
+      (result) => (this.exitInfo = { exitCode: result.exitCode, signal: result.signal }),
+      (error: { exitCode?: number; signal?: string }) =>
+        (this.exitInfo = { exitCode: error.exitCode, signal: error.signal }),
+    );
+  }
+
+  get pid(): number {
+    if (this.subprocess.pid === undefined) throw new Error(`${this.name} has no pid: it failed to start`);
+    return this.subprocess.pid;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  get exit(): ChildExit | undefined {
+    return this.exitInfo;
+  }
+
+  /** SIGTERM to the child's process group, then SIGKILL after `graceMs`. */
+  async stop(graceMs = 3000): Promise<ChildExit> {
+    if (!this.running) return this.exitInfo!;
+    signalGroup(this.pid, 'SIGTERM');
+    const deadline = Deadline.in(graceMs, `${this.name} (pid ${this.pid}) to exit`);
+    try {
+      return await deadline.race(this.exited);
+    } catch {
+      signalGroup(this.pid, 'SIGKILL');
+      return await this.exited;
+    }
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function startChild(name: string, file: string, args: readonly string[], options: ChildOptions = {}): Child {
+  const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
+  const subprocess = execa(program, argv, {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    cleanup: true,
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    ipc: options.ipc ?? false,
+    serialization: 'json',
+  });
+  const child = new Child(name, subprocess);
+  if (subprocess.stdout) forwardLines(subprocess.stdout, options.onStdoutLine);
+  if (subprocess.stderr) forwardLines(subprocess.stderr, options.onStderrLine);
+  return child;
+}
+
+function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => void): void {
+  if (!onLine) {
+    stream.resume();
+    return;
+  }
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+}
+
+/** Runs a short command to completion; throws with its stderr when it fails. */
+export async function run(file: string, args: readonly string[], options: { input?: string; netns?: string; timeoutMs?: number } = {}): Promise<string> {
+  const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
+  const result = await execa(program, argv, {
+    input: options.input,
+    reject: false,
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  if (result.exitCode !== 0 || result.failed) {
+    const detail = (result.stderr || result.stdout || result.shortMessage || '').trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${detail}`);
+  }
+  return result.stdout;
+}
+
+export { sleep };

@@ -1,0 +1,15 @@
+/**
+ * The power protocol. Every driver (QEMU, IPMI, PDU, command) implements it;
+ * adding a driver is one file.
+ */
+export type PowerState = 'on' | 'off';
+
+export interface PowerDriver {
+  /** Driver name and what it switches, for logs: 'qemu', 'ipmi 10.0.0.5'. */
+  readonly description: string;
+  on(): Promise<void>;
+  off(): Promise<void>;
+  /** Off, then on: the board starts from cold. */
+  cycle(): Promise<void>;
+  status(): Promise<PowerState>;
+}

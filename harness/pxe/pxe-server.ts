@@ -1,0 +1,151 @@
+/**
+ * The job's ephemeral PXE server: its own network namespace, dnsmasq for DHCP,
+ * and a file server process (TFTP + HTTP) inside that namespace, serving a
+ * per-job file table with generated boot configs. Everything it reports
+ * becomes a step event; `stop` removes every process and the namespace.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Deadline } from '../core/deadline.js';
+import type { EventBus } from '../core/events.js';
+import { LabFault } from '../core/errors.js';
+import { startChild, type Child } from '../core/process.js';
+import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
+import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
+import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
+import type { FileTable, ServedFile } from './file-table.js';
+import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
+
+export type BootLoaderChoice = 'auto' | 'pxelinux';
+
+export type PxeServerOptions = {
+  jobId: string;
+  workDir: string;
+  bus: EventBus;
+  board: { mac: string; ip: string; hostname: string };
+  boot: BootEntry;
+  /** Kernel, initrd and PXE loader files (pxelinux.0, ldlinux.c32). */
+  files: FileTable;
+  loader: BootLoaderChoice;
+  onLogLine?: (source: 'dnsmasq' | 'file-server', line: string) => void;
+};
+
+const FILE_SERVER_ENTRY = fileURLToPath(new URL('./file-server-process.ts', import.meta.url));
+const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
+
+export class PxeServer {
+  private dnsmasq: Dnsmasq | undefined;
+  private fileServer: Child | undefined;
+  private networkCreated = false;
+  readonly network: JobNetwork;
+  readonly files: FileTable;
+
+  private constructor(private readonly options: PxeServerOptions) {
+    this.network = planJobNetwork(options.jobId);
+    const baseUrl = this.baseUrl;
+    const generated: ServedFile[] = [
+      { name: 'boot.ipxe', role: 'boot-config', content: renderIpxeScript(options.boot, baseUrl) },
+      { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
+    ];
+    this.files = [...options.files, ...generated];
+  }
+
+  get baseUrl(): string {
+    return `http://${this.network.serverIp}`;
+  }
+
+  get netns(): string {
+    return this.network.netns;
+  }
+
+  get tap(): string {
+    return this.network.tap;
+  }
+
+  /** Starts the namespace, DHCP and file servers; on any failure removes what it started. */
+  static async start(options: PxeServerOptions): Promise<PxeServer> {
+    const server = new PxeServer(options);
+    try {
+      await server.startAll();
+    } catch (error) {
+      await server.stop();
+      throw error instanceof LabFault ? error : new LabFault(`PXE server failed to start: ${(error as Error).message}`, { cause: error });
+    }
+    return server;
+  }
+
+  private async startAll(): Promise<void> {
+    const { bus, board, workDir } = this.options;
+    await createJobNetwork(this.network);
+    this.networkCreated = true;
+    const dnsmasq = startDnsmasq(
+      this.network.netns,
+      {
+        interface: this.network.bridge,
+        serverIp: this.network.serverIp,
+        netmask: '255.255.255.0',
+        subnet: this.network.serverIp.replace(/\.\d+$/, '.0'),
+        hosts: [board],
+        pxeBootFile: 'pxelinux.0',
+        ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ipv6RaPrefix: this.network.ipv6Prefix,
+        leaseFile: join(workDir, 'dnsmasq.leases'),
+        pidFile: join(workDir, 'dnsmasq.pid'),
+      },
+      (event) => {
+        if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });
+        else bus.emit({ type: 'dhcp', message: event.message, mac: event.mac, ip: event.ip, detail: event.detail });
+      },
+      (line) => this.options.onLogLine?.('dnsmasq', line),
+    );
+    const files = this.startFileServer();
+    const [started] = await Promise.allSettled([dnsmasq, files]);
+    if (started.status === 'fulfilled') this.dnsmasq = started.value;
+    await dnsmasq;
+    await files;
+  }
+
+  private async startFileServer(): Promise<void> {
+    const { bus, workDir } = this.options;
+    const child = startChild('file-server', process.execPath, ['--import', TSX_LOADER, FILE_SERVER_ENTRY], {
+      netns: this.network.netns,
+      cwd: workDir,
+      ipc: true,
+      onStderrLine: (line) => this.options.onLogLine?.('file-server', line),
+    });
+    this.fileServer = child;
+    const ready = new Promise<void>((resolve, reject) => {
+      child.subprocess.on('message', (raw) => {
+        const message = raw as FileServerMessage;
+        switch (message.type) {
+          case 'ready':
+            return resolve();
+          case 'fatal':
+            return reject(new Error(`file server: ${message.message}`));
+          default:
+            return void bus.emit(message);
+        }
+      });
+      void child.exited.then((exit) => reject(new Error(`file server exited (code ${exit.exitCode ?? exit.signal})`)));
+    });
+    const config: FileServerConfig = { address: this.network.serverIp, tftpPort: 69, httpPort: 80, files: this.files };
+    child.subprocess.send(config);
+    await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(ready);
+  }
+
+  /** Pids of the server's processes, for checks that nothing is left behind. */
+  pids(): number[] {
+    return [this.dnsmasq?.child, this.fileServer].filter((c): c is Child => !!c?.running).map((c) => c.pid);
+  }
+
+  async stop(): Promise<void> {
+    const children = [this.fileServer, this.dnsmasq?.child].filter((c): c is Child => c !== undefined);
+    if (this.fileServer?.running) this.fileServer.subprocess.disconnect?.();
+    await Promise.all(children.map((c) => c.stop(2000)));
+    if (this.networkCreated) {
+      await removeJobNetwork(this.network.netns);
+      this.networkCreated = false;
+    }
+  }
+}

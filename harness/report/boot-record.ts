@@ -1,0 +1,98 @@
+/**
+ * The record of one boot, built from step events: each milestone passed,
+ * failed or not reached, with its time; the reporters render it.
+ */
+import type { MilestoneSpec } from '../console/patterns.js';
+import type { EventBus, StepEvent } from '../core/events.js';
+
+export type MilestoneRecord =
+  | { name: string; status: 'passed'; durationMs: number; t: number }
+  | { name: string; status: 'failed'; durationMs: number; type: string; message: string; detail: string }
+  | { name: string; status: 'error'; durationMs: number; type: string; message: string; detail: string }
+  | { name: string; status: 'skipped'; message: string };
+
+export type BootRecord = {
+  target: string;
+  image: string;
+  runId: string;
+  startedAt: Date;
+  durationMs: number;
+  milestones: MilestoneRecord[];
+  artifacts: Record<string, string>;
+};
+
+/** Collects the events of one boot; `finish` turns them into a record. */
+export class BootRecorder {
+  private readonly events: StepEvent[] = [];
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly bus: EventBus) {
+    this.unsubscribe = bus.subscribe((event) => {
+      if (event.type === 'milestone' || event.type === 'milestone-timeout' || event.type === 'failure-pattern') this.events.push(event);
+    });
+  }
+
+  /**
+   * `abortedBy` names why the boot stopped early when it was not the target's
+   * fault (a lab fault, an interrupt): the current milestone is then an error.
+   */
+  finish(info: { target: string; image: string; runId: string; milestones: readonly MilestoneSpec[]; artifacts: Record<string, string>; abortedBy?: { type: string; message: string } }): BootRecord {
+    this.unsubscribe();
+    const records: MilestoneRecord[] = [];
+    let previousT = 0;
+    let stopped = false;
+    let reached = 0;
+    for (const event of this.events) {
+      if (event.type === 'milestone') {
+        records.push({ name: event.name, status: 'passed', durationMs: event.durationMs, t: event.t });
+        previousT = event.t;
+        reached++;
+      }
+    }
+    const failure = this.events.find((e) => e.type === 'milestone-timeout' || e.type === 'failure-pattern');
+    const current = info.milestones[reached];
+    if (current && failure?.type === 'milestone-timeout') {
+      records.push({
+        name: current.name,
+        status: 'failed',
+        durationMs: failure.t - previousT,
+        type: 'milestone timeout',
+        message: `milestone '${current.name}' not reached within ${(failure.timeoutMs / 1000).toFixed(0)} s`,
+        detail: failure.lastLines.join('\n'),
+      });
+      stopped = true;
+    } else if (current && failure?.type === 'failure-pattern') {
+      records.push({
+        name: current.name,
+        status: 'failed',
+        durationMs: failure.t - previousT,
+        type: failure.name,
+        message: `${failure.name}: ${failure.line}`,
+        detail: failure.lastLines.join('\n'),
+      });
+      stopped = true;
+    } else if (current && info.abortedBy) {
+      records.push({
+        name: current.name,
+        status: 'error',
+        durationMs: this.bus.now() - previousT,
+        type: info.abortedBy.type,
+        message: info.abortedBy.message,
+        detail: '',
+      });
+      stopped = true;
+    }
+    for (const milestone of info.milestones.slice(reached + (stopped ? 1 : 0))) {
+      records.push({ name: milestone.name, status: 'skipped', message: 'not reached' });
+    }
+    return {
+      target: info.target,
+      image: info.image,
+      runId: info.runId,
+      startedAt: this.bus.startedAt,
+      durationMs: this.bus.now(),
+      milestones: records,
+      artifacts: info.artifacts,
+    };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * JUnit XML for Jenkins' `junit` step: the boot as one testsuite, one
+ * testcase per milestone with its time, a failure naming the milestone that
+ * failed and the last console lines, the artifacts' paths in system-out.
+ *
+ * Reference: the JUnit XML format as read by Jenkins' JUnit plugin (testsuites,
+ * testsuite, testcase, failure, error, skipped, system-out, properties).
+ */
+import type { BootRecord } from './boot-record.js';
+
+export function renderJunit(record: BootRecord): string {
+  const suite = `boot.${record.target}`;
+  const count = (status: string) => record.milestones.filter((m) => m.status === status).length;
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const totals = `tests="${record.milestones.length}" failures="${count('failed')}" errors="${count('error')}" skipped="${count('skipped')}" time="${seconds(record.durationMs)}"`;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="pxe-hil" ${totals}>`,
+    `  <testsuite name="${attr(suite)}" ${totals} timestamp="${record.startedAt.toISOString()}">`,
+    '    <properties>',
+    `      <property name="target" value="${attr(record.target)}"/>`,
+    `      <property name="image" value="${attr(record.image)}"/>`,
+    `      <property name="run" value="${attr(record.runId)}"/>`,
+    '    </properties>',
+  ];
+  record.milestones.forEach((m, i) => {
+    const name = `${String(i + 1).padStart(2, '0')} ${m.name}`;
+    const open = `    <testcase classname="${attr(suite)}" name="${attr(name)}" time="${seconds('durationMs' in m ? m.durationMs : 0)}"`;
+    switch (m.status) {
+      case 'passed':
+        lines.push(`${open}/>`);
+        break;
+      case 'skipped':
+        lines.push(`${open}>`, `      <skipped message="${attr(m.message)}"/>`, '    </testcase>');
+        break;
+      case 'failed':
+      case 'error': {
+        const tag = m.status === 'failed' ? 'failure' : 'error';
+        const body = m.detail ? `Last console lines:\n${m.detail}` : m.message;
+        lines.push(`${open}>`, `      <${tag} message="${attr(m.message)}" type="${attr(m.type)}">${cdata(body)}</${tag}>`, '    </testcase>');
+        break;
+      }
+    }
+  });
+  const artifacts = Object.entries(record.artifacts).map(([what, path]) => `${what}: ${path}`);
+  lines.push(`    <system-out>${cdata(artifacts.join('\n'))}</system-out>`, '  </testsuite>', '</testsuites>', '');
+  return lines.join('\n');
+}
+
+// Characters that XML 1.0 does not allow at all, even escaped.
+const INVALID_XML = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+function attr(value: string): string {
+  return value
+    .replace(INVALID_XML, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\n/g, '&#10;');
+}
+
+function cdata(value: string): string {
+  return `<![CDATA[${value.replace(INVALID_XML, '').replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
+}

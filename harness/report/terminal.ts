@@ -1,0 +1,57 @@
+/**
+ * The terminal reporter: one plain line per step event, stamped with the
+ * time since the run started, that reads well in a Jenkins console and in a
+ * terminal alike.
+ */
+import type { EventBus, StepEvent } from '../core/events.js';
+
+export function formatEvent(event: StepEvent): string | undefined {
+  const time = `[${(event.t / 1000).toFixed(3).padStart(8)}]`;
+  const line = (kind: string, text: string) => `${time} ${kind.padEnd(9)} ${text}`;
+  const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
+  switch (event.type) {
+    case 'run-start':
+      return line('run', `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`);
+    case 'stage':
+      return event.state === 'start' ? line(event.stage, `${event.detail ?? 'start'}`) : event.detail ? line(event.stage, event.detail) : undefined;
+    case 'power':
+      return line('power', `${event.action} via ${event.driver}: ${event.result} (${ms(event.durationMs)})`);
+    case 'dhcp':
+      return line('dhcp', `${event.message} ${event.mac}${event.ip ? ` ${event.ip}` : ''}${event.detail ? ` ${event.detail}` : ''}`);
+    case 'lease':
+      return line('lease', `${event.ip} to ${event.mac}${event.hostname ? ` (${event.hostname})` : ''}`);
+    case 'file-requested':
+      return undefined;
+    case 'file-served': {
+      const rate = event.bytes >= 1e6 && event.durationMs > 0 ? ` ${((event.bytes / 1e6) / (event.durationMs / 1000)).toFixed(1)} MB/s` : '';
+      return line(event.protocol, `${event.path} to ${event.client}: ${event.bytes} bytes in ${ms(event.durationMs)}${rate}`);
+    }
+    case 'file-failed':
+      return line(event.protocol, `${event.path} to ${event.client}: ${event.reason}`);
+    case 'milestone':
+      return line('milestone', `${event.name} (+${ms(event.durationMs)})`);
+    case 'milestone-timeout':
+      return line('FAILED', `milestone '${event.name}' not reached within ${ms(event.timeoutMs)}; last console lines:\n${indent(event.lastLines)}`);
+    case 'failure-pattern':
+      return line('FAILED', `${event.name}: ${event.line}`);
+    case 'console':
+      return line('console', `${event.state}${event.detail ? ` (${event.detail})` : ''}`);
+    case 'command':
+      return line('command', `${event.command} -> ${event.exitCode ?? 'killed'} (${ms(event.durationMs)})`);
+    case 'warning':
+      return line('warning', event.message);
+    case 'run-end':
+      return line('result', `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`);
+  }
+}
+
+function indent(lines: string[]): string {
+  return lines.map((l) => `             | ${l}`).join('\n');
+}
+
+export function attachTerminalReporter(bus: EventBus, write: (text: string) => void = (t) => process.stdout.write(t)): () => void {
+  return bus.subscribe((event) => {
+    const text = formatEvent(event);
+    if (text !== undefined) write(text + '\n');
+  });
+}

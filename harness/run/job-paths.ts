@@ -1,0 +1,39 @@
+/** Where a run keeps its artifacts (kept) and its sockets and pid files (removed at the end). */
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function newJobId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Jenkins' BUILD_TAG when present, else a sortable time stamp and the job id. */
+export function runIdFor(jobId: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromJenkins = env.BUILD_TAG?.replace(/[^A-Za-z0-9._-]+/g, '-');
+  if (fromJenkins) return fromJenkins;
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${jobId}`;
+}
+
+/** Runtime state of jobs on this host: /run/pxe-hil as root, else a per-user directory. */
+export function runtimeRoot(): string {
+  if (process.env.PXE_HIL_RUNTIME_DIR) return process.env.PXE_HIL_RUNTIME_DIR;
+  return process.getuid?.() === 0 ? '/run/pxe-hil' : join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'pxe-hil');
+}
+
+export function jobWorkDir(jobId: string): string {
+  return join(runtimeRoot(), jobId);
+}
+
+export type Artifacts = { dir: string; junit: string; consoleLog: string; consoleRaw: string; eventLog: string; pxeLog: string };
+
+export function artifactPaths(resultsRoot: string, target: string, runId: string): Artifacts {
+  const dir = join(resultsRoot, target, runId);
+  return {
+    dir,
+    junit: join(dir, 'junit.xml'),
+    consoleLog: join(dir, 'console.log'),
+    consoleRaw: join(dir, 'console.raw'),
+    eventLog: join(dir, 'events.jsonl'),
+    pxeLog: join(dir, 'pxe.log'),
+  };
+}

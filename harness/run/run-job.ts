@@ -1,0 +1,198 @@
+/**
+ * One HIL job, start to end: load the target, lock it, prepare the boot
+ * files, start the job's PXE server, open the console, power-cycle the board,
+ * follow the boot's milestones, then tear everything down in reverse order
+ * and write the reports. Teardown always happens: on success, failure,
+ * exception and interrupt.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { images } from '../../fixtures/images/index.js';
+import { loadTarget } from '../config/load-target.js';
+import type { Target } from '../config/target.js';
+import { ConsoleHub } from '../console/console-hub.js';
+import { QemuSocketConsole } from '../console/qemu-socket.js';
+import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
+import type { EventBus, Stage } from '../core/events.js';
+import { Teardown } from '../core/teardown.js';
+import type { ImageDefinition } from '../images/image.js';
+import { biosPxeLoaders } from '../images/pxe-loaders.js';
+import { createPowerDriver } from '../power/create-driver.js';
+import { PxeServer } from '../pxe/pxe-server.js';
+import { BootRecorder } from '../report/boot-record.js';
+import { writeEventLog } from '../report/event-log.js';
+import { renderJunit } from '../report/junit.js';
+import { watchBoot } from './boot-watch.js';
+import { Interrupted } from './interrupt.js';
+import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
+import { powerStep } from './power-step.js';
+import { lockTarget } from './target-lock.js';
+
+export type RunOptions = {
+  target: string;
+  image?: string;
+  targetsDir?: string;
+  resultsRoot: string;
+  runId?: string;
+  lockTimeoutS: number;
+  bus: EventBus;
+  signal: AbortSignal;
+};
+
+export type RunResult = {
+  exitCode: number;
+  outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted';
+  reason?: string;
+  artifacts?: Artifacts;
+};
+
+/** The board's fixed address in the job's private network. */
+const BOARD_IP = '10.42.0.10';
+
+export function resolveImage(name: string): ImageDefinition {
+  const image = images[name];
+  if (!image) throw new UsageError(`unknown image '${name}'. Known images: ${Object.keys(images).join(', ')}`);
+  return image;
+}
+
+export async function runJob(options: RunOptions): Promise<RunResult> {
+  const { bus, signal } = options;
+  const teardown = new Teardown();
+  const jobId = newJobId();
+  let artifacts: Artifacts | undefined;
+  let recorder: BootRecorder | undefined;
+  let target: Target | undefined;
+  let image: ImageDefinition | undefined;
+  let runId = '';
+  let result: RunResult;
+
+  const stage = async <T>(name: Stage, detail: string, work: () => Promise<T>, done?: (value: T) => string): Promise<T> => {
+    signal.throwIfAborted();
+    bus.emit({ type: 'stage', stage: name, state: 'start', detail });
+    const value = await work();
+    bus.emit({ type: 'stage', stage: name, state: 'end', detail: done?.(value) });
+    return value;
+  };
+
+  try {
+    const loaded = await loadTarget(options.target, options.targetsDir);
+    target = loaded;
+    image = resolveImage(options.image ?? loaded.image);
+    runId = options.runId ?? runIdFor(jobId);
+    artifacts = artifactPaths(options.resultsRoot, target.name, runId);
+    await mkdir(artifacts.dir, { recursive: true });
+    const closeEventLog = writeEventLog(bus, artifacts.eventLog);
+    teardown.add('close the event log', closeEventLog);
+    bus.emit({ type: 'run-start', runId, target: target.name, image: image.name, resultsDir: artifacts.dir });
+    recorder = new BootRecorder(bus);
+
+    const { name: targetName } = target;
+    const lock = await stage('lock', `locking target ${targetName}`, () =>
+      lockTarget(targetName, options.lockTimeoutS, (holder) => bus.emit({ type: 'warning', message: `target ${targetName} is locked by ${holder}; waiting up to ${options.lockTimeoutS} s` })),
+    );
+    teardown.add('release the target lock', () => lock.release());
+
+    const bootImage = image;
+    const [prepared, loaders] = await stage(
+      'images',
+      `preparing image ${bootImage.name}`,
+      () => Promise.all([bootImage.prepare(), biosPxeLoaders()]),
+      ([files]) => `image ${bootImage.name}: ${files.provenance}`,
+    );
+
+    const workDir = jobWorkDir(jobId);
+    await mkdir(workDir, { recursive: true });
+    teardown.add('remove the job directory', () => rm(workDir, { recursive: true, force: true }));
+    await writeFile(join(workDir, 'job.json'), JSON.stringify({ jobId, target: target.name, pid: process.pid, runId }) + '\n');
+
+    const pxeLogFd = openSync(artifacts.pxeLog, 'a');
+    teardown.add('close the PXE log', () => closeSync(pxeLogFd));
+    const board = { mac: target.network.mac, ip: BOARD_IP, hostname: target.name };
+    const cmdline = [bootImage.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' ');
+    const pxe = await stage('pxe', 'starting the job\'s PXE server', () =>
+      PxeServer.start({
+        jobId,
+        workDir,
+        bus,
+        board,
+        boot: { label: `${bootImage.name} on ${targetName}`, kernel: bootImage.servedNames.kernel, initrd: prepared.initrd ? bootImage.servedNames.initrd : undefined, cmdline },
+        files: [
+          { name: bootImage.servedNames.kernel, role: 'kernel', path: prepared.kernel },
+          ...(prepared.initrd && bootImage.servedNames.initrd ? [{ name: bootImage.servedNames.initrd, role: 'initrd' as const, path: prepared.initrd }] : []),
+          ...loaders,
+        ],
+        loader: loaded.boot.loader,
+        onLogLine: (source, line) => writeSync(pxeLogFd, `${(bus.now() / 1000).toFixed(3)} ${source}: ${line}\n`),
+      }),
+      (server) => `ready: namespace ${server.netns}, DHCP for ${board.mac}, TFTP and ${server.baseUrl}`,
+    );
+    teardown.add('stop the PXE server', () => pxe.stop());
+
+    const consoleSocket = join(workDir, 'console.sock');
+    const hub = new ConsoleHub(new QemuSocketConsole(consoleSocket), bus);
+    const paths = artifacts;
+    await stage('console', `opening console ${consoleSocket}`, () => hub.open({ raw: paths.consoleRaw, text: paths.consoleLog }));
+    teardown.add('close the console', () => hub.close());
+
+    const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac });
+    if (target.powerOffAtEnd) teardown.add('power the target off', () => powerStep(bus, power, 'off'));
+
+    const boot = watchBoot({
+      milestones: bootImage.milestones,
+      failurePatterns: bootImage.failurePatterns,
+      console: hub,
+      bus,
+      timeoutScale: target.timeoutScale,
+      signal,
+    });
+    // The watch is subscribed before the power cycle, so the first lease and byte count.
+    await stage('power', 'power cycle', () => powerStep(bus, power, 'cycle'));
+    bus.emit({ type: 'stage', stage: 'boot', state: 'start', detail: `waiting for ${bootImage.milestones.length} milestones` });
+    const outcome = await boot;
+    if (!outcome.passed) {
+      const failure = outcome.failure;
+      throw new TargetFailure(
+        failure.kind === 'pattern'
+          ? `${failure.pattern.name}: ${failure.line}`
+          : `milestone '${failure.milestone.name}' not reached within ${(failure.timeoutMs / 1000).toFixed(0)} s`,
+      );
+    }
+    result = { exitCode: ExitCode.passed, outcome: 'passed', artifacts };
+  } catch (error) {
+    result = classify(error, artifacts);
+  }
+
+  bus.emit({ type: 'stage', stage: 'teardown', state: 'start', detail: `undoing ${teardown.size} steps` });
+  const keepEventLogOpen = teardown.size > 0;
+  const errors = await teardown.run((label, error) => {
+    if (keepEventLogOpen) bus.emit({ type: 'warning', message: `teardown: could not ${label}: ${(error as Error).message}` });
+  });
+  if (errors.length > 0 && result.exitCode === ExitCode.passed) {
+    result = { exitCode: ExitCode.labFault, outcome: 'lab-fault', reason: `teardown failed: ${errors[0]!.message}`, artifacts };
+  }
+
+  if (artifacts && recorder && target && image) {
+    const record = recorder.finish({
+      target: target.name,
+      image: image.name,
+      runId,
+      milestones: image.milestones,
+      artifacts: { 'console log': artifacts.consoleLog, 'raw console bytes': artifacts.consoleRaw, 'step events': artifacts.eventLog, 'PXE server log': artifacts.pxeLog },
+      abortedBy: result.outcome === 'lab-fault' || result.outcome === 'interrupted' ? { type: result.outcome, message: result.reason ?? result.outcome } : undefined,
+    });
+    await writeFile(artifacts.junit, renderJunit(record));
+  }
+  bus.emit({ type: 'run-end', outcome: result.outcome, exitCode: result.exitCode, reason: result.reason });
+  return result;
+}
+
+function classify(error: unknown, artifacts: Artifacts | undefined): RunResult {
+  if (error instanceof Interrupted) return { exitCode: error.exitCode, outcome: 'interrupted', reason: error.message, artifacts };
+  if (error instanceof HilError) {
+    const outcome = error instanceof UsageError ? 'bad-usage' : error instanceof TargetFailure ? 'failed' : 'lab-fault';
+    return { exitCode: error.exitCode, outcome, reason: error.message, artifacts };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: new LabFault(message).exitCode, outcome: 'lab-fault', reason: `unexpected error: ${message}`, artifacts };
+}

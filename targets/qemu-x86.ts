@@ -1,0 +1,17 @@
+/**
+ * A QEMU virtual x86-64 board: the dry-run target that needs no hardware.
+ * It is powered by starting QEMU, wired to the job's own network namespace
+ * through a tap device, and its serial port is the console.
+ */
+import { defineTarget } from '../harness/config/target.js';
+
+export default defineTarget({
+  name: 'qemu-x86',
+  description: 'QEMU x86-64 virtual board netbooting the Debian 12 installer',
+  image: 'debian-netinstall',
+  power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'auto' },
+  console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
+  network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:01' },
+  boot: { loader: 'auto' },
+  powerOffAtEnd: true,
+});

@@ -9,7 +9,9 @@ export default defineTarget({
   name: 'qemu-x86',
   description: 'QEMU x86-64 virtual board netbooting the Debian 12 installer',
   image: 'debian-netinstall',
-  power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'auto' },
+  // TCG: the same speed on every host. Nested KVM (a CI runner that is itself a VM) can be
+  // ten times slower than TCG here; where KVM is known good, set 'kvm' or PXE_HIL_ACCEL=kvm.
+  power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'tcg' },
   console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
   network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:01' },
   boot: { loader: 'auto' },

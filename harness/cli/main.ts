@@ -16,7 +16,7 @@ import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { Interrupted } from '../run/interrupt.js';
-import { resolveImage, runJob } from '../run/run-job.js';
+import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
@@ -82,6 +82,7 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   const lockTimeoutS = Number(values['lock-timeout']);
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
+  const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
   const bus = new EventBus();
   attachTerminalReporter(bus);
   const controller = new AbortController();
@@ -97,9 +98,8 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   process.on('SIGHUP', onSignal);
 
   const result = await runJob({
-    target: values.target,
-    image: values.image,
-    targetsDir: values['targets-dir'],
+    target,
+    image,
     resultsRoot: values.results ?? 'hil-results',
     runId: values['run-id'],
     lockTimeoutS,

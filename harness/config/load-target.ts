@@ -38,7 +38,7 @@ export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promi
 
 export function validateTarget(value: unknown, file: string, expectedName?: string): Target {
   if (value === undefined) throw new UsageError(`${file}: has no default export; export default defineTarget({...})`);
-  const result = targetSchema.safeParse(value);
+  const result = targetSchema.safeParse(value, { reportInput: true });
   if (!result.success) throw new UsageError(`${file}: ${describeIssues(result.error.issues)}`);
   if (expectedName && result.data.name !== expectedName) {
     throw new UsageError(`${file}: field 'name' is '${result.data.name}' but the file is named '${expectedName}.ts'; make them the same`);
@@ -58,7 +58,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 function explain(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `is missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${typeof issue.input}`;
+      return issue.input === undefined ? `is missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${kindOf(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: remove or correct the spelling`;
     case 'invalid_union':
@@ -68,6 +68,12 @@ function explain(issue: z.core.$ZodIssue): string {
     default:
       return issue.message.replace(/^Invalid input: /, '');
   }
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
 }
 
 function displayPath(path: string): string {

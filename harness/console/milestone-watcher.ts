@@ -97,7 +97,7 @@ export class MilestoneWatcher {
         if (match) {
           const endsAt = Math.max(0, newline + 1 - this.partialLine.length);
           this.partialLine = '';
-          return { pattern, line: line.trim(), endsAt };
+          return { pattern, line: withoutKernelTimestamp(line), endsAt };
         }
       }
       lineStart = newline + 1;
@@ -112,4 +112,9 @@ export class MilestoneWatcher {
     const cut = this.pending.indexOf('\n', this.pending.length - MAX_PENDING);
     this.pending = this.pending.slice(cut === -1 ? this.pending.length - MAX_PENDING : cut + 1);
   }
+}
+
+/** '[    2.140561] Kernel panic - ...' reads 'Kernel panic - ...'. */
+function withoutKernelTimestamp(line: string): string {
+  return line.replace(/^\s*\[\s*\d+\.\d+\]\s*/, '').trim();
 }

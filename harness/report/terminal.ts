@@ -8,7 +8,7 @@ import type { EventBus, StepEvent } from '../core/events.js';
 export function formatEvent(event: StepEvent): string | undefined {
   const time = `[${(event.t / 1000).toFixed(3).padStart(8)}]`;
   const line = (kind: string, text: string) => `${time} ${kind.padEnd(9)} ${text}`;
-  const ms = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
+  const ms = (value: number) => (value >= 999.5 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
   switch (event.type) {
     case 'run-start':
       return line('run', `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`);

@@ -30,9 +30,8 @@ import { powerStep } from './power-step.js';
 import { lockTarget } from './target-lock.js';
 
 export type RunOptions = {
-  target: string;
-  image?: string;
-  targetsDir?: string;
+  target: Target;
+  image: ImageDefinition;
   resultsRoot: string;
   runId?: string;
   lockTimeoutS: number;
@@ -56,15 +55,20 @@ export function resolveImage(name: string): ImageDefinition {
   return image;
 }
 
+/** Loads and checks everything a run needs from its input; throws a UsageError before anything starts. */
+export async function loadRunConfig(targetName: string, imageName?: string, targetsDir?: string): Promise<{ target: Target; image: ImageDefinition }> {
+  const target = await loadTarget(targetName, targetsDir);
+  return { target, image: resolveImage(imageName ?? target.image) };
+}
+
 export async function runJob(options: RunOptions): Promise<RunResult> {
   const { bus, signal } = options;
   const teardown = new Teardown();
   const jobId = newJobId();
   let artifacts: Artifacts | undefined;
   let recorder: BootRecorder | undefined;
-  let target: Target | undefined;
-  let image: ImageDefinition | undefined;
-  let runId = '';
+  const { target, image } = options;
+  const runId = options.runId ?? runIdFor(jobId);
   let result: RunResult;
 
   const stage = async <T>(name: Stage, detail: string, work: () => Promise<T>, done?: (value: T) => string): Promise<T> => {
@@ -76,10 +80,6 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
 
   try {
-    const loaded = await loadTarget(options.target, options.targetsDir);
-    target = loaded;
-    image = resolveImage(options.image ?? loaded.image);
-    runId = options.runId ?? runIdFor(jobId);
     artifacts = artifactPaths(options.resultsRoot, target.name, runId);
     await mkdir(artifacts.dir, { recursive: true });
     const closeEventLog = writeEventLog(bus, artifacts.eventLog);
@@ -122,7 +122,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
           ...(prepared.initrd && bootImage.servedNames.initrd ? [{ name: bootImage.servedNames.initrd, role: 'initrd' as const, path: prepared.initrd }] : []),
           ...loaders,
         ],
-        loader: loaded.boot.loader,
+        loader: target.boot.loader,
         onLogLine: (source, line) => writeSync(pxeLogFd, `${(bus.now() / 1000).toFixed(3)} ${source}: ${line}\n`),
       }),
       (server) => `ready: namespace ${server.netns}, DHCP for ${board.mac}, TFTP and ${server.baseUrl}`,
@@ -172,7 +172,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     result = { exitCode: ExitCode.labFault, outcome: 'lab-fault', reason: `teardown failed: ${errors[0]!.message}`, artifacts };
   }
 
-  if (artifacts && recorder && target && image) {
+  if (artifacts && recorder) {
     const record = recorder.finish({
       target: target.name,
       image: image.name,

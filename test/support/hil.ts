@@ -1,0 +1,82 @@
+/** Runs the `hil` command line as a user would, and looks for anything a run left behind. */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, execaSync, type ResultPromise } from 'execa';
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+
+export function resultsRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'hil-results-'));
+}
+
+export type HilRun = { exitCode: number; stdout: string; stderr: string };
+
+export function startHil(args: string[], options: { env?: Record<string, string>; onLine?: (line: string, child: ResultPromise) => void } = {}): ResultPromise {
+  const child = execa(process.execPath, ['--import', 'tsx', 'harness/cli/main.ts', ...args], {
+    cwd: REPO,
+    env: { ...options.env },
+    reject: false,
+    all: true,
+    stdin: 'ignore',
+  });
+  if (options.onLine) {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) options.onLine!(line, child);
+    });
+  }
+  return child;
+}
+
+export async function hil(args: string[], options: Parameters<typeof startHil>[1] = {}): Promise<HilRun> {
+  const result = await startHil(args, options);
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** What a run might leave: its namespaces, QEMU, dnsmasq and file server processes. */
+export type Residue = { namespaces: string[]; pids: number[] };
+
+export function residue(): Residue {
+  const namespaces = execaSync('ip', ['netns', 'list'], { reject: false })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith('hil-'));
+  const pids: number[] = [];
+  for (const args of [['-x', 'qemu-system-x86_64'], ['-x', 'dnsmasq'], ['-f', 'pxe/file-server-process']]) {
+    const out = execaSync('pgrep', args, { reject: false }).stdout;
+    pids.push(...out.split('\n').filter(Boolean).map(Number));
+  }
+  return { namespaces: namespaces.sort(), pids: pids.sort() };
+}
+
+/** Residue present now that was not present in `before`. */
+export function newResidue(before: Residue): Residue {
+  const now = residue();
+  return {
+    namespaces: now.namespaces.filter((n) => !before.namespaces.includes(n)),
+    pids: now.pids.filter((p) => !before.pids.includes(p)),
+  };
+}
+
+export function resultsDirOf(stdout: string): string {
+  const match = /^results: (.+)$/m.exec(stdout);
+  if (!match) throw new Error(`no results line in output:\n${stdout}`);
+  return resolve(REPO, match[1]!);
+}
+
+export function readResult(dir: string, file: string): string {
+  return readFileSync(join(dir, file), 'utf8');
+}
+
+export type LoggedEvent = { type: string; [key: string]: unknown };
+
+export function events(dir: string): LoggedEvent[] {
+  return readResult(dir, 'events.jsonl')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as LoggedEvent);
+}

@@ -1,0 +1,82 @@
+/**
+ * Bad input stops a run before anything is started, with exit 2 and one line
+ * that says what is wrong and how to fix it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hil, newResidue, residue, resultsRoot, type Residue } from '../support/hil.js';
+
+let targetsDir: string;
+let results: string;
+let before: Residue;
+
+const validTarget = {
+  name: 'broken',
+  image: 'busybox',
+  power: { driver: 'qemu' },
+  console: { kind: 'qemu-socket' },
+  network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:09' },
+};
+
+beforeAll(() => {
+  before = residue();
+  targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
+  results = resultsRoot();
+});
+
+afterAll(() => {
+  rmSync(targetsDir, { recursive: true, force: true });
+  rmSync(results, { recursive: true, force: true });
+  expect(newResidue(before)).toEqual({ namespaces: [], pids: [] });
+});
+
+function writeTarget(name: string, value: unknown): void {
+  writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(value)};\n`);
+}
+
+async function expectUsageError(args: string[], message: RegExp): Promise<void> {
+  const run = await hil([...args, '--results', results]);
+  expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(message);
+  expect(run.stdout).not.toMatch(/pxe\s+starting/);
+}
+
+describe('bad input', () => {
+  it('names an unknown target and lists the known ones', async () => {
+    await expectUsageError(['--target', 'no-such-board'], /^pxe-hil: unknown target 'no-such-board': no targets\/no-such-board\.ts\. Known targets: .*qemu-x86/);
+  });
+
+  it('names the file and field of a missing field', async () => {
+    const { network: _, ...withoutNetwork } = validTarget;
+    writeTarget('broken', withoutNetwork);
+    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /broken\.ts: field 'network': is missing/);
+  });
+
+  it('names a field of the wrong type', async () => {
+    writeTarget('broken', { ...validTarget, power: { driver: 'qemu', memoryMiB: 'lots' } });
+    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /broken\.ts: field 'power\.memoryMiB': expected number, got string/);
+  });
+
+  it('names a bad MAC address', async () => {
+    writeTarget('broken', { ...validTarget, network: { kind: 'qemu-tap', mac: '52:54:00:zz:00:01' } });
+    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /field 'network\.mac': expected a MAC address such as 52:54:00:12:34:56/);
+  });
+
+  it('names an unknown image', async () => {
+    await expectUsageError(['--target', 'qemu-x86', '--image', 'no-such-image'], /unknown image 'no-such-image'\. Known images: debian-netinstall, busybox/);
+  });
+
+  it('refuses an unknown option with the usage', async () => {
+    const run = await hil(['--target', 'qemu-x86', '--no-such-option']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/Unknown option '--no-such-option'/);
+    expect(run.stderr).toMatch(/usage:/);
+  });
+
+  it('asks for --target', async () => {
+    await expectUsageError([], /--target is required/);
+  });
+});

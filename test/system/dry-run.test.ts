@@ -1,0 +1,105 @@
+/**
+ * The QEMU dry run end to end, through the command line, with the real parts:
+ * network namespaces, dnsmasq, the TFTP/HTTP file server, QEMU and its iPXE
+ * ROM, pxelinux, Debian kernels. Each run must leave nothing behind.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { events, hil, newResidue, readResult, residue, resultsDirOf, resultsRoot, startHil, type Residue } from '../support/hil.js';
+
+const BOOT_TIMEOUT = 300_000;
+let results: string;
+let before: Residue;
+
+beforeAll(async () => {
+  results = resultsRoot();
+  // Images are prepared once up front (Debian packages, cached), so each test times only its boot.
+  const prepared = await hil(['images']);
+  expect(prepared.exitCode, prepared.stderr).toBe(0);
+}, 600_000);
+
+afterAll(() => rmSync(results, { recursive: true, force: true }));
+
+beforeEach(() => {
+  before = residue();
+});
+
+afterEach(() => {
+  expect(newResidue(before), 'namespaces or processes left behind by the run').toEqual({ namespaces: [], pids: [] });
+});
+
+const testcases = (junit: string) => [...junit.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]);
+
+describe('QEMU dry run', () => {
+  it('boots the small image over iPXE and HTTP to its shell prompt', async () => {
+    const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const dir = resultsDirOf(run.stdout);
+    const junit = readResult(dir, 'junit.xml');
+    expect(testcases(junit)).toEqual(['01 DHCP lease', '02 kernel fetched', '03 initrd fetched', '04 Linux version', '05 init started', '06 shell prompt']);
+    expect(junit).toContain('failures="0" errors="0" skipped="0"');
+    const served = events(dir).filter((e) => e.type === 'file-served');
+    expect(served.map((e) => [e.protocol, e.path])).toEqual([
+      ['http', '/boot.ipxe'],
+      ['http', '/vmlinuz'],
+      ['http', '/initrd.cpio.gz'],
+    ]);
+    expect(readResult(dir, 'console.log')).toMatch(/Run \/init as init process/);
+    expect(readResult(dir, 'console.log')).toMatch(/iPXE/);
+  }, BOOT_TIMEOUT);
+
+  it('boots a plain PXE client through pxelinux with every file over TFTP', async () => {
+    const run = await hil(['--target', 'qemu-x86-pxelinux', '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const dir = resultsDirOf(run.stdout);
+    const served = events(dir).filter((e) => e.type === 'file-served');
+    expect(served.every((e) => e.protocol === 'tftp')).toBe(true);
+    expect(served.map((e) => e.path)).toEqual(expect.arrayContaining(['pxelinux.0', 'ldlinux.c32', 'pxelinux.cfg/01-52-54-00-a1-00-02', 'vmlinuz', 'initrd.cpio.gz']));
+    const leases = events(dir).filter((e) => e.type === 'lease');
+    expect(leases[0]).toMatchObject({ mac: '52:54:00:a1:00:02', ip: '10.42.0.10' });
+  }, BOOT_TIMEOUT);
+
+  it('fails with exit 1 and names the kernel panic when the image cannot boot', async () => {
+    const run = await hil(['--target', 'qemu-x86', '--image', 'busybox-no-initrd', '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/FAILED\s+kernel panic: Kernel panic - not syncing: VFS: Unable to mount root fs/);
+    const junit = readResult(resultsDirOf(run.stdout), 'junit.xml');
+    expect(junit).toMatch(/<testcase [^>]*name="04 init started"[^>]*>\s*<failure message="kernel panic: Kernel panic - not syncing[^"]*" type="kernel panic">/);
+    expect(junit).toContain('failures="1"');
+    expect(junit).toMatch(/Last console lines:[\s\S]*VFS: Cannot open root device/);
+  }, BOOT_TIMEOUT);
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`tears everything down on ${signal} mid-boot and keeps the console log`, async () => {
+      let sent = false;
+      const child = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], {
+        onLine: (line, proc) => {
+          // Mid-boot: the kernel is on the wire, QEMU, dnsmasq and the file server all running.
+          if (!sent && /milestone\s+kernel fetched/.test(line)) {
+            sent = true;
+            proc.kill(signal);
+          }
+        },
+      });
+      const run = await child;
+      expect(sent).toBe(true);
+      expect(run.exitCode, String(run.all)).toBe(signal === 'SIGINT' ? 130 : 143);
+      const dir = resultsDirOf(String(run.stdout));
+      expect(String(run.stdout)).toMatch(/power\s+off via qemu/);
+      expect(String(run.stdout)).toMatch(new RegExp(`INTERRUPTED \\(exit ${run.exitCode}\\): interrupted by ${signal}`));
+      expect(readResult(dir, 'console.log')).toMatch(/iPXE/);
+      expect(readResult(dir, 'junit.xml')).toMatch(/<error message="interrupted by SIG/);
+      expect(existsSync(`${dir}/console.raw`)).toBe(true);
+    }, BOOT_TIMEOUT);
+  }
+
+  it('netboots the Debian installer to its first screen', async () => {
+    const run = await hil(['--target', 'qemu-x86', '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/milestone installer: Select a language/);
+    const dir = resultsDirOf(run.stdout);
+    expect(testcases(readResult(dir, 'junit.xml'))).toContain('06 installer: Select a language');
+    const served = events(dir).filter((e) => e.type === 'file-served').map((e) => [e.path, e.bytes]);
+    expect(served).toContainEqual(['/initrd.gz', expect.any(Number)]);
+  }, BOOT_TIMEOUT);
+});

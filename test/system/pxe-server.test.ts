@@ -1,0 +1,122 @@
+/**
+ * The per-job PXE server against real clients: curl over HTTP and TFTP and
+ * busybox's udhcpc as DHCP clients, in a client namespace this test makes and
+ * joins to the job's bridge with a veth pair.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus, type StepEvent } from '../../harness/core/events.js';
+import { unpackPackage } from '../../harness/images/apt-packages.js';
+import { PxeServer } from '../../harness/pxe/pxe-server.js';
+import { newResidue, residue, type Residue } from '../support/hil.js';
+
+const BOARD_MAC = '52:54:00:b0:00:01';
+let server: PxeServer;
+let bus: EventBus;
+const seen: StepEvent[] = [];
+let busybox: string;
+let kernelPath: string;
+let before: Residue;
+let workDir: string;
+const clientNs = `hil-test-${process.pid}`;
+
+const inClient = (args: string[], options: { reject?: boolean } = {}) => execa('ip', ['netns', 'exec', clientNs, ...args], { reject: options.reject ?? true });
+
+beforeAll(async () => {
+  before = residue();
+  busybox = join((await unpackPackage('busybox-static')).root, 'bin/busybox');
+  kernelPath = busybox; // any file of some size will do as the "kernel"
+  workDir = (await execa('mktemp', ['-d'])).stdout;
+  bus = new EventBus();
+  bus.subscribe((e) => seen.push(e));
+  server = await PxeServer.start({
+    jobId: `t${process.pid}`,
+    workDir,
+    bus,
+    board: { mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' },
+    boot: { label: 'test', kernel: 'vmlinuz', initrd: 'initrd.gz', cmdline: 'console=ttyS0' },
+    files: [{ name: 'vmlinuz', role: 'kernel', path: kernelPath }],
+    loader: 'auto',
+  });
+  // A client host: its own namespace, a veth into the job's bridge.
+  await execa('ip', ['netns', 'add', clientNs]);
+  await execa('ip', ['-n', server.netns, 'link', 'add', 'vc0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs]);
+  await execa('ip', ['-n', server.netns, 'link', 'set', 'vc0', 'master', 'br0', 'up']);
+  await execa('ip', ['-n', clientNs, 'link', 'set', 'lo', 'up']);
+  await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'up']);
+  await execa('ip', ['-n', clientNs, 'addr', 'add', '10.42.0.50/24', 'dev', 'eth0']);
+}, 120_000);
+
+afterAll(async () => {
+  await execa('ip', ['netns', 'del', clientNs], { reject: false });
+  await server?.stop();
+  await execa('rm', ['-rf', workDir], { reject: false });
+  expect(newResidue(before)).toEqual({ namespaces: [], pids: [] });
+});
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('per-job PXE server', () => {
+  it('serves the generated iPXE script over HTTP', async () => {
+    const { stdout } = await inClient(['curl', '-sf', 'http://10.42.0.1/boot.ipxe']);
+    expect(stdout).toBe('#!ipxe\necho pxe-hil: booting test\nkernel http://10.42.0.1/vmlinuz console=ttyS0\ninitrd http://10.42.0.1/initrd.gz\nboot');
+  });
+
+  it('serves a file over TFTP byte for byte, and over HTTP', async () => {
+    const expected = sha(readFileSync(kernelPath));
+    const tftp = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'tftp://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
+    expect(sha(Buffer.from(tftp.stdout))).toBe(expected);
+    const http = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'http://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
+    expect(sha(Buffer.from(http.stdout))).toBe(expected);
+    const served = seen.filter((e) => e.type === 'file-served' && e.path.endsWith('vmlinuz'));
+    expect(served.map((e) => e.type === 'file-served' && [e.protocol, e.role, e.bytes])).toEqual([
+      ['tftp', 'kernel', readFileSync(kernelPath).length],
+      ['http', 'kernel', readFileSync(kernelPath).length],
+    ]);
+  });
+
+  it('serves the pxelinux config named after the board MAC', async () => {
+    const { stdout } = await inClient(['curl', '-sf', 'tftp://10.42.0.1/pxelinux.cfg/01-52-54-00-b0-00-01']);
+    expect(stdout).toContain('KERNEL vmlinuz');
+  });
+
+  it('refuses names outside its file table, path escapes and writes', async () => {
+    for (const url of ['tftp://10.42.0.1/etc/passwd', 'tftp://10.42.0.1/../../etc/passwd', 'http://10.42.0.1/../../etc/passwd', 'http://10.42.0.1/%2e%2e/etc/passwd']) {
+      const result = await inClient(['curl', '-sf', '--path-as-is', url], { reject: false });
+      expect(result.exitCode, url).not.toBe(0);
+      expect(result.stdout, url).toBe('');
+    }
+    const upload = await inClient(['sh', '-c', 'echo x | curl -sf -T - tftp://10.42.0.1/upload'], { reject: false });
+    expect(upload.exitCode).not.toBe(0);
+    const post = await inClient(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', 'http://10.42.0.1/vmlinuz'], { reject: false });
+    expect(post.stdout).toBe('405');
+  });
+
+  it('gives a lease to the job\'s board and nothing to any other MAC', async () => {
+    await execa('ip', ['-n', clientNs, 'addr', 'flush', 'dev', 'eth0']);
+    await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', '52:54:00:99:99:99']);
+    const stranger = await inClient([busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '3', '-T', '1', '-s', '/bin/true'], { reject: false });
+    expect(stranger.exitCode).not.toBe(0);
+    expect(seen.some((e) => e.type === 'lease')).toBe(false);
+    expect(seen.some((e) => e.type === 'dhcp' && e.mac === '52:54:00:99:99:99' && e.message === 'DHCPDISCOVER')).toBe(true);
+
+    await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', BOARD_MAC]);
+    const board = await inClient([busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', '/bin/true'], { reject: false });
+    expect(board.exitCode, board.stderr).toBe(0);
+    expect(board.stderr + board.stdout).toMatch(/lease of 10\.42\.0\.10 obtained/);
+    expect(seen.filter((e) => e.type === 'lease')).toEqual([expect.objectContaining({ mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' })]);
+  }, 30_000);
+
+  it('removes its processes and namespace when stopped', async () => {
+    const pids = server.pids();
+    expect(pids).toHaveLength(2);
+    await execa('ip', ['netns', 'del', clientNs]);
+    await server.stop();
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    const { stdout } = await execa('ip', ['netns', 'list']);
+    expect(stdout).not.toContain(server.netns);
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { dnsmasqArguments, parseDhcpLog, type DhcpPlan } from '../../harness/pxe/dnsmasq.js';
+
+function plan(overrides: Partial<DhcpPlan> = {}): DhcpPlan {
+  return {
+    interface: 'br0',
+    serverIp: '10.42.0.1',
+    netmask: '255.255.255.0',
+    subnet: '10.42.0.0',
+    hosts: [{ mac: '52:54:00:a1:00:01', ip: '10.42.0.10', hostname: 'qemu-x86' }],
+    pxeBootFile: 'pxelinux.0',
+    leaseFile: '/run/hil/j1/dnsmasq.leases',
+    pidFile: '/run/hil/j1/dnsmasq.pid',
+    ...overrides,
+  };
+}
+
+const withPrefix = (args: string[], prefix: string) => args.filter((a) => a.startsWith(prefix));
+
+describe('dnsmasqArguments', () => {
+  it('runs DHCP only: no DNS, no config file but /dev/null, logs to stderr, bound to the interface', () => {
+    const args = dnsmasqArguments(plan());
+    expect(args).toContain('--port=0');
+    expect(args).toContain('--no-resolv');
+    expect(args).toContain('--no-hosts');
+    expect(args).toContain('--keep-in-foreground');
+    expect(args).toContain('--log-facility=-');
+    expect(args).toContain('--interface=br0');
+    expect(args).toContain('--bind-interfaces');
+    expect(args).toContain('--dhcp-leasefile=/run/hil/j1/dnsmasq.leases');
+    expect(args).toContain('--pid-file=/run/hil/j1/dnsmasq.pid');
+    expect(args).toContain('--dhcp-range=10.42.0.0,static,255.255.255.0,1h');
+    expect(withPrefix(args, '--conf-file')).toEqual(['--conf-file=/dev/null']);
+    expect(withPrefix(args, '--conf-dir')).toEqual([]);
+    expect(withPrefix(args, '--enable-tftp')).toEqual([]);
+  });
+
+  it('answers only known MACs, with one --dhcp-host per host', () => {
+    const hosts = [
+      { mac: '52:54:00:a1:00:01', ip: '10.42.0.10', hostname: 'qemu-x86' },
+      { mac: '52:54:00:a1:00:02', ip: '10.42.0.11', hostname: 'qemu-x86-pxelinux' },
+    ];
+    const args = dnsmasqArguments(plan({ hosts }));
+    expect(args).toContain('--dhcp-ignore=tag:!known');
+    expect(withPrefix(args, '--dhcp-host=')).toEqual([
+      '--dhcp-host=52:54:00:a1:00:01,10.42.0.10,qemu-x86',
+      '--dhcp-host=52:54:00:a1:00:02,10.42.0.11,qemu-x86-pxelinux',
+    ]);
+  });
+
+  it('has no --dhcp-host without hosts, and still ignores unknown clients', () => {
+    const args = dnsmasqArguments(plan({ hosts: [] }));
+    expect(withPrefix(args, '--dhcp-host=')).toEqual([]);
+    expect(args).toContain('--dhcp-ignore=tag:!known');
+  });
+
+  it('gives iPXE clients the script URL and other clients the PXE file when there is a script', () => {
+    const args = dnsmasqArguments(plan({ ipxeScriptUrl: 'http://10.42.0.1:8080/boot.ipxe' }));
+    expect(args).toContain('--dhcp-userclass=set:ipxe,iPXE');
+    expect(args).toContain('--dhcp-match=set:ipxe,175');
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual([
+      '--dhcp-boot=tag:!ipxe,pxelinux.0,,10.42.0.1',
+      '--dhcp-boot=tag:ipxe,http://10.42.0.1:8080/boot.ipxe',
+    ]);
+    // The URL is never offered to a client that is not tagged iPXE.
+    const withUrl = args.filter((a) => a.includes('http://10.42.0.1:8080/boot.ipxe'));
+    expect(withUrl).toEqual(['--dhcp-boot=tag:ipxe,http://10.42.0.1:8080/boot.ipxe']);
+  });
+
+  it('gives every client one plain PXE boot file when there is no script', () => {
+    const args = dnsmasqArguments(plan());
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=pxelinux.0,,10.42.0.1']);
+  });
+
+  it('sends router advertisements only with an IPv6 prefix', () => {
+    expect(dnsmasqArguments(plan())).not.toContain('--enable-ra');
+    expect(dnsmasqArguments(plan()).filter((a) => a.includes('ra-only'))).toEqual([]);
+    const args = dnsmasqArguments(plan({ ipv6RaPrefix: 'fd42::' }));
+    expect(args.filter((a) => a === '--enable-ra')).toHaveLength(1);
+    expect(args).toContain('--dhcp-range=fd42::,ra-only,64');
+  });
+
+  it('is the same for the same plan', () => {
+    expect(dnsmasqArguments(plan())).toEqual(dnsmasqArguments(plan()));
+  });
+});
+
+describe('parseDhcpLog', () => {
+  it('reads a DHCPDISCOVER', () => {
+    expect(parseDhcpLog('dnsmasq-dhcp[5246]: 3719926362 DHCPDISCOVER(br0) 52:54:00:a1:00:01')).toEqual([
+      { kind: 'message', message: 'DHCPDISCOVER', mac: '52:54:00:a1:00:01', ip: undefined, detail: undefined },
+    ]);
+  });
+
+  it('reads a DHCPOFFER with its address, and it is not a lease', () => {
+    expect(parseDhcpLog('dnsmasq-dhcp[5246]: 3719926362 DHCPOFFER(br0) 10.42.0.10 52:54:00:a1:00:01')).toEqual([
+      { kind: 'message', message: 'DHCPOFFER', mac: '52:54:00:a1:00:01', ip: '10.42.0.10', detail: undefined },
+    ]);
+  });
+
+  it('reads a DHCPREQUEST with its address', () => {
+    expect(parseDhcpLog('dnsmasq-dhcp[5246]: 3719926362 DHCPREQUEST(br0) 10.42.0.10 52:54:00:a1:00:01')).toEqual([
+      { kind: 'message', message: 'DHCPREQUEST', mac: '52:54:00:a1:00:01', ip: '10.42.0.10', detail: undefined },
+    ]);
+  });
+
+  it('reads a DHCPACK as a message and a lease, with the MAC lower-cased and the hostname', () => {
+    expect(parseDhcpLog('dnsmasq-dhcp[5246]: 3719926362 DHCPACK(br0) 10.42.0.10 52:54:00:A1:00:01 qemu-x86')).toEqual([
+      { kind: 'message', message: 'DHCPACK', mac: '52:54:00:a1:00:01', ip: '10.42.0.10', detail: 'qemu-x86' },
+      { kind: 'lease', mac: '52:54:00:a1:00:01', ip: '10.42.0.10', hostname: 'qemu-x86' },
+    ]);
+  });
+
+  it('reads a DHCPACK without a hostname as a lease without one', () => {
+    const events = parseDhcpLog('dnsmasq-dhcp[5246]: 1 DHCPACK(br0) 10.42.0.10 52:54:00:a1:00:01');
+    expect(events).toHaveLength(2);
+    expect(events[1]).toEqual({ kind: 'lease', mac: '52:54:00:a1:00:01', ip: '10.42.0.10', hostname: undefined });
+  });
+
+  it('reads an ignored client as a message with the detail and no lease', () => {
+    expect(parseDhcpLog('DHCPDISCOVER(br0) 52:54:00:99:99:99 ignored')).toEqual([
+      { kind: 'message', message: 'DHCPDISCOVER', mac: '52:54:00:99:99:99', ip: undefined, detail: 'ignored' },
+    ]);
+  });
+
+  it.each([
+    'dnsmasq[5246]: started, version 2.90 DNS disabled',
+    'started, version 2.90',
+    'dnsmasq-dhcp[5246]: DHCP, static leases only on 10.42.0.0, lease time 1h',
+    'dnsmasq-dhcp[5246]: 3719926362 available DHCP subnet: 10.42.0.0/255.255.255.0',
+    'dnsmasq-dhcp[5246]: 3719926362 vendor class: PXEClient:Arch:00000:UNDI:002001',
+    'dnsmasq-dhcp[5246]: 3719926362 tags: known, ipxe, br0',
+    'dnsmasq-dhcp[5246]: 3719926362 sent size:  1 option: 53 message-type  5',
+    '',
+  ])('reads nothing from %j', (line) => {
+    expect(parseDhcpLog(line)).toEqual([]);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { lookup, normalizeRequest, type FileTable } from '../../harness/pxe/file-table.js';
+
+const table: FileTable = [
+  { name: 'pxelinux.0', role: 'bootloader', path: '/srv/loaders/pxelinux.0' },
+  { name: 'pxelinux.cfg/01-52-54-00-a1-00-01', role: 'boot-config', content: 'DEFAULT hil\n' },
+  { name: 'boot.ipxe', role: 'boot-config', content: '#!ipxe\nboot\n' },
+  { name: 'linux', role: 'kernel', path: '/srv/images/busybox/linux' },
+  { name: 'initrd.gz', role: 'initrd', path: '/srv/images/busybox/initrd.gz' },
+  { name: 'dir with space/file', role: 'other', content: 'x' },
+];
+
+describe('normalizeRequest', () => {
+  it.each([
+    ['linux', 'linux'],
+    ['/linux', 'linux'],
+    ['///linux', 'linux'],
+    ['./linux', 'linux'],
+    ['/./pxelinux.cfg/./01-aa', 'pxelinux.cfg/01-aa'],
+    ['pxelinux.cfg//01-aa', 'pxelinux.cfg/01-aa'],
+    ['linux/', 'linux'],
+    ['/boot.ipxe?mac=52:54:00:a1:00:01&x=1', 'boot.ipxe'],
+    ['/boot.ipxe?', 'boot.ipxe'],
+    ['/dir%20with%20space/file', 'dir with space/file'],
+    ['/%6Cinux', 'linux'],
+    ['/a%2fb', 'a/b'],
+    ['', ''],
+    ['/', ''],
+    ['...', '...'],
+    ['..linux', '..linux'],
+  ])('normalizes %j to %j', (requested, expected) => {
+    expect(normalizeRequest(requested)).toBe(expected);
+  });
+
+  it.each([
+    '..',
+    '../etc/passwd',
+    '/../etc/passwd',
+    'pxelinux.cfg/../../etc/passwd',
+    'a/..',
+    './..',
+    '%2e%2e/etc/passwd',
+    '%2E%2E/etc/passwd',
+    '/a/%2e%2e/%2e%2e/etc/passwd',
+    '.%2e/etc/passwd',
+    'a%2f..%2fb',
+    'linux\0',
+    'linux%00',
+    '..\\windows',
+    'pxelinux.cfg\\default',
+    'pxelinux.cfg%5cdefault',
+    '%zz',
+    '%',
+    'linux%e0%a4%a',
+  ])('refuses %j', (requested) => {
+    expect(normalizeRequest(requested)).toBeUndefined();
+  });
+});
+
+describe('lookup', () => {
+  it('finds the entry for a requested name in any accepted form', () => {
+    expect(lookup(table, 'linux')).toBe(table[3]);
+    expect(lookup(table, '/linux')).toBe(table[3]);
+    expect(lookup(table, '/pxelinux.cfg/01-52-54-00-a1-00-01')).toBe(table[1]);
+    expect(lookup(table, '/boot.ipxe?mac=52%3A54')).toBe(table[2]);
+    expect(lookup(table, '/dir%20with%20space/file')).toBe(table[5]);
+  });
+
+  it('finds nothing for names that are not in the table', () => {
+    expect(lookup(table, 'vmlinuz')).toBeUndefined();
+    expect(lookup(table, 'pxelinux.cfg/default')).toBeUndefined();
+    expect(lookup(table, 'LINUX')).toBeUndefined();
+    expect(lookup(table, '')).toBeUndefined();
+    expect(lookup(table, '/')).toBeUndefined();
+    expect(lookup(table, '/srv/images/busybox/linux')).toBeUndefined();
+  });
+
+  it('finds nothing through a refused name, even when it would resolve to a table entry', () => {
+    expect(lookup(table, 'pxelinux.cfg/../linux')).toBeUndefined();
+    expect(lookup(table, '%2e%2e/linux')).toBeUndefined();
+    expect(lookup(table, 'linux%00')).toBeUndefined();
+    expect(lookup(table, '\\linux')).toBeUndefined();
+  });
+
+  it('never returns an entry that is not in the table', () => {
+    const requests = ['linux', '/initrd.gz', 'x', '../linux', '/boot.ipxe?a=b', '%2e%2e', 'pxelinux.0', '/etc/passwd', ''];
+    for (const requested of requests) {
+      const found = lookup(table, requested);
+      if (found !== undefined) expect(table).toContain(found);
+    }
+    expect(lookup([], 'linux')).toBeUndefined();
+  });
+});

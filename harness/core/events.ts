@@ -10,7 +10,7 @@ export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status';
 export type FileProtocol = 'tftp' | 'http';
 
 export type StepEventBody =
-  | { type: 'run-start'; runId: string; target: string; image: string; resultsDir: string }
+  | { type: 'run-start'; runId: string; jobId: string; target: string; image: string; resultsDir: string }
   | { type: 'stage'; stage: Stage; state: 'start' | 'end'; detail?: string }
   | { type: 'power'; action: PowerAction; driver: string; result: string; durationMs: number }
   | { type: 'dhcp'; message: string; mac: string; ip?: string; detail?: string }

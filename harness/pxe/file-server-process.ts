@@ -2,7 +2,7 @@
  * Entry point of the job's file server process (TFTP and HTTP), started by the
  * harness inside the job's network namespace. It receives its file table over
  * the IPC channel, reports every request back, and exits when the harness
- * goes away.
+ * goes away. Its arguments (--job <id>) only name the job, for `ps`.
  */
 import { startHttp } from './http-server.js';
 import { startTftp } from './tftp-server.js';

@@ -108,7 +108,7 @@ export class PxeServer {
 
   private async startFileServer(): Promise<void> {
     const { bus, workDir } = this.options;
-    const child = startChild('file-server', process.execPath, ['--import', TSX_LOADER, FILE_SERVER_ENTRY], {
+    const child = startChild('file-server', process.execPath, ['--import', TSX_LOADER, FILE_SERVER_ENTRY, '--job', this.options.jobId], {
       netns: this.network.netns,
       cwd: workDir,
       ipc: true,

@@ -84,7 +84,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     await mkdir(artifacts.dir, { recursive: true });
     const closeEventLog = writeEventLog(bus, artifacts.eventLog);
     teardown.add('close the event log', closeEventLog);
-    bus.emit({ type: 'run-start', runId, target: target.name, image: image.name, resultsDir: artifacts.dir });
+    bus.emit({ type: 'run-start', runId, jobId, target: target.name, image: image.name, resultsDir: artifacts.dir });
     recorder = new BootRecorder(bus);
 
     const { name: targetName } = target;

@@ -37,29 +37,31 @@ export async function hil(args: string[], options: Parameters<typeof startHil>[1
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-/** What a run might leave: its namespaces, QEMU, dnsmasq and file server processes. */
-export type Residue = { namespaces: string[]; pids: number[] };
+/**
+ * What a job left behind: its namespace (hil-<job id>) and any process whose
+ * command line names the job (QEMU's -name, dnsmasq's pid file, the file
+ * server's --job). Scoped to one job, so that other jobs on the host do not count.
+ */
+export type Residue = { namespaces: string[]; processes: string[] };
 
-export function residue(): Residue {
+export function residueOf(jobId: string): Residue {
   const namespaces = execaSync('ip', ['netns', 'list'], { reject: false })
     .stdout.split('\n')
     .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith('hil-'));
-  const pids: number[] = [];
-  for (const args of [['-x', 'qemu-system-x86_64'], ['-x', 'dnsmasq'], ['-f', 'pxe/file-server-process']]) {
-    const out = execaSync('pgrep', args, { reject: false }).stdout;
-    pids.push(...out.split('\n').filter(Boolean).map(Number));
-  }
-  return { namespaces: namespaces.sort(), pids: pids.sort() };
+    .filter((n) => n === `hil-${jobId}`);
+  const processes = execaSync('pgrep', ['-a', '-f', jobId], { reject: false })
+    .stdout.split('\n')
+    .filter((line) => line && !line.includes('pgrep'));
+  return { namespaces, processes };
 }
 
-/** Residue present now that was not present in `before`. */
-export function newResidue(before: Residue): Residue {
-  const now = residue();
-  return {
-    namespaces: now.namespaces.filter((n) => !before.namespaces.includes(n)),
-    pids: now.pids.filter((p) => !before.pids.includes(p)),
-  };
+export const NO_RESIDUE: Residue = { namespaces: [], processes: [] };
+
+/** The job id of a finished run, from its event log. */
+export function jobIdOf(dir: string): string {
+  const start = events(dir).find((e) => e.type === 'run-start');
+  if (!start || typeof start.jobId !== 'string') throw new Error(`no run-start event in ${dir}`);
+  return start.jobId;
 }
 
 export function resultsDirOf(stdout: string): string {

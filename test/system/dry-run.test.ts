@@ -5,11 +5,11 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { events, hil, newResidue, readResult, residue, resultsDirOf, resultsRoot, startHil, type Residue } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
 
 const BOOT_TIMEOUT = 300_000;
 let results: string;
-let before: Residue;
+let lastRunDir: string | undefined;
 
 beforeAll(async () => {
   results = resultsRoot();
@@ -21,12 +21,19 @@ beforeAll(async () => {
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 
 beforeEach(() => {
-  before = residue();
+  lastRunDir = undefined;
 });
 
 afterEach(() => {
-  expect(newResidue(before), 'namespaces or processes left behind by the run').toEqual({ namespaces: [], pids: [] });
+  expect(lastRunDir, 'the test ran no job').toBeDefined();
+  expect(residueOf(jobIdOf(lastRunDir!)), 'namespace or processes left behind by the run').toEqual(NO_RESIDUE);
 });
+
+/** The results directory of a run, remembered for the residue check after the test. */
+function runDir(stdout: string): string {
+  lastRunDir = resultsDirOf(stdout);
+  return lastRunDir;
+}
 
 const testcases = (junit: string) => [...junit.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]);
 
@@ -34,7 +41,7 @@ describe('QEMU dry run', () => {
   it('boots the small image over iPXE and HTTP to its shell prompt', async () => {
     const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    const dir = resultsDirOf(run.stdout);
+    const dir = runDir(run.stdout);
     const junit = readResult(dir, 'junit.xml');
     expect(testcases(junit)).toEqual(['01 DHCP lease', '02 kernel fetched', '03 initrd fetched', '04 Linux version', '05 init started', '06 shell prompt']);
     expect(junit).toContain('failures="0" errors="0" skipped="0"');
@@ -51,7 +58,7 @@ describe('QEMU dry run', () => {
   it('boots a plain PXE client through pxelinux with every file over TFTP', async () => {
     const run = await hil(['--target', 'qemu-x86-pxelinux', '--results', results]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    const dir = resultsDirOf(run.stdout);
+    const dir = runDir(run.stdout);
     const served = events(dir).filter((e) => e.type === 'file-served');
     expect(served.every((e) => e.protocol === 'tftp')).toBe(true);
     expect(served.map((e) => e.path)).toEqual(expect.arrayContaining(['pxelinux.0', 'ldlinux.c32', 'pxelinux.cfg/01-52-54-00-a1-00-02', 'vmlinuz', 'initrd.cpio.gz']));
@@ -63,7 +70,7 @@ describe('QEMU dry run', () => {
     const run = await hil(['--target', 'qemu-x86', '--image', 'busybox-no-initrd', '--results', results]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     expect(run.stdout).toMatch(/FAILED\s+kernel panic: Kernel panic - not syncing: VFS: Unable to mount root fs/);
-    const junit = readResult(resultsDirOf(run.stdout), 'junit.xml');
+    const junit = readResult(runDir(run.stdout), 'junit.xml');
     expect(junit).toMatch(/<testcase [^>]*name="04 init started"[^>]*>\s*<failure message="kernel panic: Kernel panic - not syncing[^"]*" type="kernel panic">/);
     expect(junit).toContain('failures="1"');
     expect(junit).toMatch(/Last console lines:[\s\S]*VFS: Cannot open root device/);
@@ -84,7 +91,7 @@ describe('QEMU dry run', () => {
       const run = await child;
       expect(sent).toBe(true);
       expect(run.exitCode, String(run.all)).toBe(signal === 'SIGINT' ? 130 : 143);
-      const dir = resultsDirOf(String(run.stdout));
+      const dir = runDir(String(run.stdout));
       expect(String(run.stdout)).toMatch(/power\s+off via qemu/);
       expect(String(run.stdout)).toMatch(new RegExp(`INTERRUPTED \\(exit ${run.exitCode}\\): interrupted by ${signal}`));
       expect(readResult(dir, 'console.log')).toMatch(/iPXE/);
@@ -97,7 +104,7 @@ describe('QEMU dry run', () => {
     const run = await hil(['--target', 'qemu-x86', '--results', results]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/milestone installer: Select a language/);
-    const dir = resultsDirOf(run.stdout);
+    const dir = runDir(run.stdout);
     expect(testcases(readResult(dir, 'junit.xml'))).toContain('06 installer: Select a language');
     const served = events(dir).filter((e) => e.type === 'file-served').map((e) => [e.path, e.bytes]);
     expect(served).toContainEqual(['/initrd.gz', expect.any(Number)]);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
-import { newResidue, residue, type Residue } from '../support/hil.js';
+import { NO_RESIDUE, residueOf } from '../support/hil.js';
 
 const BOARD_MAC = '52:54:00:b0:00:01';
 let server: PxeServer;
@@ -19,21 +19,20 @@ let bus: EventBus;
 const seen: StepEvent[] = [];
 let busybox: string;
 let kernelPath: string;
-let before: Residue;
 let workDir: string;
-const clientNs = `hil-test-${process.pid}`;
+const jobId = `pxetest${process.pid}`;
+const clientNs = `hil-${jobId}-client`;
 
 const inClient = (args: string[], options: { reject?: boolean } = {}) => execa('ip', ['netns', 'exec', clientNs, ...args], { reject: options.reject ?? true });
 
 beforeAll(async () => {
-  before = residue();
   busybox = join((await unpackPackage('busybox-static')).root, 'bin/busybox');
   kernelPath = busybox; // any file of some size will do as the "kernel"
   workDir = (await execa('mktemp', ['-d'])).stdout;
   bus = new EventBus();
   bus.subscribe((e) => seen.push(e));
   server = await PxeServer.start({
-    jobId: `t${process.pid}`,
+    jobId,
     workDir,
     bus,
     board: { mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' },
@@ -54,7 +53,8 @@ afterAll(async () => {
   await execa('ip', ['netns', 'del', clientNs], { reject: false });
   await server?.stop();
   await execa('rm', ['-rf', workDir], { reject: false });
-  expect(newResidue(before)).toEqual({ namespaces: [], pids: [] });
+  expect(residueOf(jobId)).toEqual(NO_RESIDUE);
+  expect(residueOf(`${jobId}-client`)).toEqual(NO_RESIDUE);
 });
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');

@@ -7,7 +7,7 @@ const event = (body: StepEventBody, t = 1_234): StepEvent => ({ ...body, t, at }
 
 describe('formatEvent', () => {
   it.each<[StepEventBody, string]>([
-    [{ type: 'run-start', runId: 'run-1', target: 'qemu-x86', image: 'busybox', resultsDir: '/r/run-1' }, '[   1.234] run       run-1: target qemu-x86, image busybox, results in /r/run-1'],
+    [{ type: 'run-start', runId: 'run-1', jobId: 'ab12cd34', target: 'qemu-x86', image: 'busybox', resultsDir: '/r/run-1' }, '[   1.234] run       run-1: target qemu-x86, image busybox, results in /r/run-1'],
     [{ type: 'stage', stage: 'pxe', state: 'start' }, '[   1.234] pxe       start'],
     [{ type: 'stage', stage: 'pxe', state: 'start', detail: 'dnsmasq on br0' }, '[   1.234] pxe       dnsmasq on br0'],
     [{ type: 'stage', stage: 'images', state: 'end', detail: 'busybox ready' }, '[   1.234] images    busybox ready'],

@@ -104,7 +104,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const workDir = jobWorkDir(jobId);
     await mkdir(workDir, { recursive: true });
     teardown.add('remove the job directory', () => rm(workDir, { recursive: true, force: true }));
-    await writeFile(join(workDir, 'job.json'), JSON.stringify({ jobId, target: target.name, pid: process.pid, runId }) + '\n');
+    const jobState = { jobId, target: target.name, pid: process.pid, runId, build: process.env.BUILD_TAG };
+    await writeFile(join(workDir, 'job.json'), JSON.stringify(jobState) + '\n');
 
     const pxeLogFd = openSync(artifacts.pxeLog, 'a');
     teardown.add('close the PXE log', () => closeSync(pxeLogFd));
@@ -130,6 +131,11 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     teardown.add('stop the PXE server', () => pxe.stop());
 
     const consoleSocket = join(workDir, 'console.sock');
+    // The job's wiring, for tools that attach to a running job (and for finding what a crashed job left).
+    await writeFile(
+      join(workDir, 'job.json'),
+      JSON.stringify({ ...jobState, netns: pxe.netns, tap: pxe.tap, mac: board.mac, boardIp: board.ip, serverIp: pxe.network.serverIp, consoleSocket }) + '\n',
+    );
     const hub = new ConsoleHub(new QemuSocketConsole(consoleSocket), bus);
     const paths = artifacts;
     await stage('console', `opening console ${consoleSocket}`, () => hub.open({ raw: paths.consoleRaw, text: paths.consoleLog }));

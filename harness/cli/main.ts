@@ -5,6 +5,7 @@
  *   hil run --target NAME ...        (the same)
  *   hil images [--image NAME]        prepare (download, unpack, build) boot images
  *   hil targets                      list the targets
+ *   hil report [--results DIR] [--out DIR]   Allure HTML report of the runs under DIR
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
@@ -14,6 +15,7 @@ import { images } from '../../fixtures/images/index.js';
 import { listTargets, loadTarget } from '../config/load-target.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
+import { generateAllureReport } from '../report/allure-html.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
@@ -22,6 +24,7 @@ const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
   npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
   npm run hil -- targets                     list targets
+  npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -44,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       'run-id': { type: 'string' },
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
+      out: { type: 'string', default: 'allure-report' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
         const prepared = await image.prepare();
         process.stdout.write(`${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`);
       }
+      return ExitCode.passed;
+    }
+    case 'report': {
+      const { inputs } = await generateAllureReport(values.results ?? 'hil-results', values.out ?? 'allure-report');
+      process.stdout.write(`report: ${values.out} (from ${inputs.length} run${inputs.length === 1 ? '' : 's'})\n`);
       return ExitCode.passed;
     }
     case 'run':

@@ -24,7 +24,7 @@ export function jobWorkDir(jobId: string): string {
   return join(runtimeRoot(), jobId);
 }
 
-export type Artifacts = { dir: string; junit: string; consoleLog: string; consoleRaw: string; eventLog: string; pxeLog: string };
+export type Artifacts = { dir: string; junit: string; consoleLog: string; consoleRaw: string; eventLog: string; pxeLog: string; timeline: string; allureResults: string };
 
 export function artifactPaths(resultsRoot: string, target: string, runId: string): Artifacts {
   const dir = join(resultsRoot, target, runId);
@@ -35,5 +35,7 @@ export function artifactPaths(resultsRoot: string, target: string, runId: string
     consoleRaw: join(dir, 'console.raw'),
     eventLog: join(dir, 'events.jsonl'),
     pxeLog: join(dir, 'pxe.log'),
+    timeline: join(dir, 'timeline.svg'),
+    allureResults: join(dir, 'allure-results'),
   };
 }

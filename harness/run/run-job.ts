@@ -14,7 +14,7 @@ import type { Target } from '../config/target.js';
 import { ConsoleHub } from '../console/console-hub.js';
 import { QemuSocketConsole } from '../console/qemu-socket.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
-import type { EventBus, Stage } from '../core/events.js';
+import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
 import { biosPxeLoaders } from '../images/pxe-loaders.js';
@@ -22,7 +22,9 @@ import { createPowerDriver } from '../power/create-driver.js';
 import { PxeServer } from '../pxe/pxe-server.js';
 import { BootRecorder } from '../report/boot-record.js';
 import { writeEventLog } from '../report/event-log.js';
+import { writeAllureResults } from '../report/allure.js';
 import { renderJunit } from '../report/junit.js';
+import { renderTimeline } from '../report/timeline.js';
 import { watchBoot } from './boot-watch.js';
 import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
@@ -70,6 +72,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   const { target, image } = options;
   const runId = options.runId ?? runIdFor(jobId);
   let result: RunResult;
+  const steps: StepEvent[] = [];
+  const stopCollecting = bus.subscribe((event) => steps.push(event));
 
   const stage = async <T>(name: Stage, detail: string, work: () => Promise<T>, done?: (value: T) => string): Promise<T> => {
     signal.throwIfAborted();
@@ -184,11 +188,19 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       image: image.name,
       runId,
       milestones: image.milestones,
-      artifacts: { 'console log': artifacts.consoleLog, 'raw console bytes': artifacts.consoleRaw, 'step events': artifacts.eventLog, 'PXE server log': artifacts.pxeLog },
+      artifacts: { 'console log': artifacts.consoleLog, 'raw console bytes': artifacts.consoleRaw, 'step events': artifacts.eventLog, 'PXE server log': artifacts.pxeLog, 'boot timeline': artifacts.timeline },
       abortedBy: result.outcome === 'lab-fault' || result.outcome === 'interrupted' ? { type: result.outcome, message: result.reason ?? result.outcome } : undefined,
     });
+    await writeFile(artifacts.timeline, renderTimeline(steps, `${target.name}: ${image.name} (${runId})`));
     await writeFile(artifacts.junit, renderJunit(record));
+    writeAllureResults(record, artifacts.allureResults, [
+      { name: 'console log', path: artifacts.consoleLog, type: 'text/plain' },
+      { name: 'boot timeline', path: artifacts.timeline, type: 'image/svg+xml' },
+      { name: 'PXE server log', path: artifacts.pxeLog, type: 'text/plain' },
+      { name: 'step events', path: artifacts.eventLog, type: 'text/plain' },
+    ]);
   }
+  stopCollecting();
   bus.emit({ type: 'run-end', outcome: result.outcome, exitCode: result.exitCode, reason: result.reason });
   return result;
 }

@@ -82,3 +82,12 @@ export function events(dir: string): LoggedEvent[] {
     .split('\n')
     .map((line) => JSON.parse(line) as LoggedEvent);
 }
+
+export const JUNIT_SCHEMA = join(REPO, 'test/support/junit.xsd');
+
+/** Validates a JUnit file against the schema Jenkins' reader expects; returns xmllint's complaint, or '' when valid. */
+export function junitProblems(path: string): string {
+  const result = execaSync('xmllint', ['--noout', '--schema', JUNIT_SCHEMA, path], { reject: false });
+  if (result.exitCode === 0) return '';
+  return result.stderr || `xmllint exit ${result.exitCode}`;
+}

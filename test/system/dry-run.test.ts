@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { events, hil, jobIdOf, junitProblems, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
 
 const BOOT_TIMEOUT = 300_000;
 let results: string;
@@ -27,6 +27,7 @@ beforeEach(() => {
 afterEach(() => {
   expect(lastRunDir, 'the test ran no job').toBeDefined();
   expect(residueOf(jobIdOf(lastRunDir!)), 'namespace or processes left behind by the run').toEqual(NO_RESIDUE);
+  expect(junitProblems(`${lastRunDir}/junit.xml`), 'junit.xml against the JUnit schema').toBe('');
 });
 
 /** The results directory of a run, remembered for the residue check after the test. */

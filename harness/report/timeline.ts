@@ -1,0 +1,117 @@
+/**
+ * The boot timeline: one SVG picture with the run's steps on a time axis:
+ * power actions, DHCP, each file served (a bar from request to last byte) and
+ * each milestone, so a slow lease or a slow TFTP transfer shows at a glance.
+ * Pure: events in, SVG text out.
+ */
+import type { StepEvent } from '../core/events.js';
+
+type Row = { label: string; start: number; end: number; kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure'; note?: string };
+
+const COLORS: Record<Row['kind'], string> = {
+  power: '#7b61ff',
+  dhcp: '#f0a202',
+  file: '#2a9d8f',
+  milestone: '#264653',
+  failure: '#d62828',
+};
+
+export function timelineRows(events: readonly StepEvent[]): Row[] {
+  const rows: Row[] = [];
+  const requested = new Map<string, number>();
+  let firstDiscover: number | undefined;
+  let previousMilestone = 0;
+  for (const e of events) {
+    switch (e.type) {
+      case 'power':
+        rows.push({ label: `power ${e.action}`, start: e.t - e.durationMs, end: e.t, kind: 'power', note: e.result });
+        previousMilestone = Math.max(previousMilestone, e.t);
+        break;
+      case 'dhcp':
+        if (e.message === 'DHCPDISCOVER' && firstDiscover === undefined) firstDiscover = e.t;
+        break;
+      case 'lease':
+        rows.push({ label: `DHCP ${e.ip}`, start: firstDiscover ?? e.t, end: e.t, kind: 'dhcp' });
+        firstDiscover = undefined;
+        break;
+      case 'file-requested':
+        requested.set(`${e.protocol}:${e.path}:${e.client}`, e.t);
+        break;
+      case 'file-served': {
+        const key = `${e.protocol}:${e.path}:${e.client}`;
+        const start = requested.get(key) ?? e.t - e.durationMs;
+        requested.delete(key);
+        rows.push({ label: `${e.protocol} ${e.path.replace(/^\//, '')}`, start, end: e.t, kind: 'file', note: formatBytes(e.bytes) });
+        break;
+      }
+      case 'milestone':
+        rows.push({ label: e.name, start: e.t - e.durationMs, end: e.t, kind: 'milestone' });
+        previousMilestone = e.t;
+        break;
+      case 'milestone-timeout':
+        rows.push({ label: `${e.name} (timed out)`, start: e.t - e.timeoutMs, end: e.t, kind: 'failure' });
+        break;
+      case 'failure-pattern':
+        rows.push({ label: e.name, start: previousMilestone, end: e.t, kind: 'failure', note: e.line.slice(0, 60) });
+        break;
+      default:
+        break;
+    }
+  }
+  return rows;
+}
+
+export function renderTimeline(events: readonly StepEvent[], title: string): string {
+  const rows = timelineRows(events);
+  const labelWidth = 230;
+  const chartWidth = 720;
+  const rowHeight = 22;
+  const top = 46;
+  const end = Math.max(1000, ...rows.map((r) => r.end));
+  const scale = chartWidth / end;
+  const height = top + rows.length * rowHeight + 40;
+  const x = (t: number) => labelWidth + Math.max(0, t) * scale;
+  const step = niceStep(end / 10);
+  const ticks: string[] = [];
+  for (let t = 0; t <= end; t += step) {
+    ticks.push(
+      `<line x1="${x(t).toFixed(1)}" y1="${top - 6}" x2="${x(t).toFixed(1)}" y2="${height - 30}" stroke="#ddd"/>`,
+      `<text x="${x(t).toFixed(1)}" y="${height - 14}" font-size="11" text-anchor="middle">${(t / 1000).toFixed(t % 1000 ? 1 : 0)} s</text>`,
+    );
+  }
+  const bars = rows.map((row, i) => {
+    const y = top + i * rowHeight;
+    const width = Math.max(2, (row.end - row.start) * scale);
+    const seconds = ((row.end - row.start) / 1000).toFixed(2);
+    const note = row.note ? `, ${escapeXml(row.note)}` : '';
+    return [
+      `<text x="${labelWidth - 8}" y="${y + 14}" font-size="12" text-anchor="end">${escapeXml(row.label)}</text>`,
+      `<rect x="${x(row.start).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}" rx="3" fill="${COLORS[row.kind]}"><title>${escapeXml(row.label)}: ${seconds} s${note}</title></rect>`,
+      `<text x="${(x(row.start) + width + 4).toFixed(1)}" y="${y + 14}" font-size="11" fill="#555">${seconds} s${note}</text>`,
+    ].join('');
+  });
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + chartWidth + 160}" height="${height}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="24" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+    ...ticks,
+    ...bars,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+function niceStep(raw: number): number {
+  const steps = [100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000];
+  return steps.find((s) => s >= raw) ?? 600_000;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -16,6 +16,7 @@ import { listTargets, loadTarget } from '../config/load-target.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { generateAllureReport } from '../report/allure-html.js';
+import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
@@ -93,7 +94,8 @@ async function runCommand(values: { target?: string; image?: string; results?: s
 
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
   const bus = new EventBus();
-  attachTerminalReporter(bus);
+  if (wantsLiveView()) attachLiveView(bus);
+  else attachTerminalReporter(bus);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { EventBus } from '../../harness/core/events.js';
+import { attachLiveView, statusLine, wantsLiveView } from '../../harness/report/live-status.js';
+
+const tty = (isTTY: boolean, columns = 80) => {
+  const written: string[] = [];
+  return { stream: { isTTY, columns, write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream, written };
+};
+
+describe('live view', () => {
+  it('is used only on an interactive terminal outside CI', () => {
+    expect(wantsLiveView(tty(true).stream, {})).toBe(true);
+    expect(wantsLiveView(tty(false).stream, {})).toBe(false);
+    expect(wantsLiveView(tty(true).stream, { CI: 'true' })).toBe(false);
+    expect(wantsLiveView(tty(true).stream, { JENKINS_URL: 'http://ci/' })).toBe(false);
+    expect(wantsLiveView(tty(true).stream, { TERM: 'dumb' })).toBe(false);
+  });
+
+  it('shows the stage, progress and how long the run has waited', () => {
+    expect(statusLine({ stage: 'boot', waitingFor: "reached 'DHCP lease'", since: 2000, milestones: 1, total: 6 }, 5500)).toBe(
+      "     5.5 s  boot [1/6]: reached 'DHCP lease' (3.5 s)",
+    );
+  });
+
+  it('prints event lines above the status line and clears it at the end', () => {
+    const bus = new EventBus();
+    const { stream, written } = tty(true);
+    attachLiveView(bus, stream);
+    bus.emit({ type: 'stage', stage: 'boot', state: 'start', detail: 'waiting for 6 milestones' });
+    bus.emit({ type: 'milestone', name: 'DHCP lease', durationMs: 10 });
+    bus.emit({ type: 'run-end', outcome: 'passed', exitCode: 0 });
+    const output = written.join('');
+    expect(output).toMatch(/boot\s+waiting for 6 milestones\n/);
+    expect(output).toMatch(/milestone DHCP lease \(\+10 ms\)\n/);
+    expect(output).toContain("boot [1/6]: reached 'DHCP lease'");
+    expect(output.endsWith('\r\x1b[2K')).toBe(true);
+    expect(output).toMatch(/result\s+PASSED \(exit 0\)\n/);
+  });
+});

@@ -99,11 +99,10 @@ export class PxeServer {
       },
       (line) => this.options.onLogLine?.('dnsmasq', line),
     );
-    const files = this.startFileServer();
-    const [started] = await Promise.allSettled([dnsmasq, files]);
-    if (started.status === 'fulfilled') this.dnsmasq = started.value;
-    await dnsmasq;
-    await files;
+    // Both start at once; whichever started is kept so that stop() ends it if the other failed.
+    const [dhcp, files] = await Promise.allSettled([dnsmasq, this.startFileServer()]);
+    if (dhcp.status === 'fulfilled') this.dnsmasq = dhcp.value;
+    for (const started of [dhcp, files]) if (started.status === 'rejected') throw started.reason;
   }
 
   private async startFileServer(): Promise<void> {

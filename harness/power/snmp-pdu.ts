@@ -151,6 +151,7 @@ export class SnmpPduPower implements PowerDriver {
   private async request(kind: 'get' | 'set', oid: string, value?: number): Promise<unknown> {
     const { host, outlet } = this.config;
     const started = performance.now();
+    let answered = false;
     const session = this.openSession();
     const budgetMs = this.config.requestTimeoutS * 1000 * (this.config.retries + 1) + 2000;
     try {
@@ -161,6 +162,7 @@ export class SnmpPduPower implements PowerDriver {
           else session.set([{ oid, type: snmp.ObjectType.Integer, value }], done);
         }),
       );
+      answered = true;
       const varbind = varbinds[0];
       if (!varbind) throw new LabFault(`PDU ${host} sent an empty answer to SNMP ${kind} ${oid}`);
       if (snmp.isVarbindError(varbind)) throw new LabFault(`PDU ${host} has no outlet ${outlet} (${snmp.varbindError(varbind).split(':')[0]} at ${oid})`);
@@ -177,7 +179,7 @@ export class SnmpPduPower implements PowerDriver {
       throw new LabFault(`PDU ${host}: SNMP ${kind} of outlet ${outlet} failed: ${(error as Error).message}`, { cause: error });
     } finally {
       session.close();
-      this.options.bus?.emit({ type: 'command', command: `snmp ${kind} ${host}:${this.config.port} ${oid}${value === undefined ? '' : ` = ${value}`}`, exitCode: null, durationMs: performance.now() - started });
+      this.options.bus?.emit({ type: 'command', command: `snmp ${kind} ${host}:${this.config.port} ${oid}${value === undefined ? '' : ` = ${value}`}`, exitCode: answered ? 0 : 1, durationMs: performance.now() - started });
     }
   }
 

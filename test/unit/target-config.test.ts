@@ -248,7 +248,7 @@ describe('loadTarget', () => {
     const target = await loadTarget('good-board', dir);
     expect(target.name).toBe('good-board');
     expect(target.network.mac).toBe('52:54:00:ab:00:01');
-    expect(target.power.memoryMiB).toBe(1024);
+    expect(target.power).toMatchObject({ driver: 'qemu', memoryMiB: 1024 });
   });
 
   it('names an unknown target and lists the known ones', async () => {

@@ -6,6 +6,7 @@
  *   hil images [--image NAME]        prepare (download, unpack, build) boot images
  *   hil targets                      list the targets
  *   hil report [--results DIR] [--out DIR]   Allure HTML report of the runs under DIR
+ *   hil power --target NAME on|off|cycle|status   switch a lab board's power
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
@@ -20,12 +21,14 @@ import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
+import { powerCommand } from './power-command.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
   npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
   npm run hil -- targets                     list targets
   npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
+  npm run hil -- power --target NAME on|off|cycle|status   a lab board's power (BMC, PDU, commands)
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.passed;
   }
   const command = positionals[0] ?? 'run';
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  if (positionals.length > (command === 'power' ? 2 : 1)) throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
 
   switch (command) {
     case 'targets': {
@@ -82,6 +85,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
       return runCommand(values);
+    case 'power':
+      return powerCommand({ target: values.target, action: positionals[1], targetsDir: values['targets-dir'], lockTimeoutS: Number(values['lock-timeout']) });
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -21,6 +21,70 @@ const qemuPower = z
   })
   .strict();
 
+/** Names an environment variable that holds a secret; the secret itself never goes into a target file. */
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable, such as BOARD1_BMC_PASSWORD');
+const host = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
+
+const ipmiPower = z
+  .object({
+    driver: z.literal('ipmi'),
+    host,
+    port: z.number().int().min(1).max(65535).default(623),
+    username: z.string().min(1),
+    passwordEnv: envName,
+    cipherSuites: z.array(z.number().int().min(0).max(17)).min(1).default([17, 3]),
+    bootdev: z
+      .object({ persistent: z.boolean().default(false), efi: z.boolean().default(false) })
+      .strict()
+      .default({ persistent: false, efi: false }),
+    requestTimeoutS: z.number().int().min(1).max(30).default(2),
+    requestRetries: z.number().int().min(1).max(10).default(2),
+    attempts: z.number().int().min(1).max(10).default(3),
+    retryBackoffMs: z.number().int().min(0).max(60_000).default(1000),
+    confirmTimeoutS: z.number().positive().max(600).default(20),
+    offTimeS: z.number().min(0).max(600).default(5),
+  })
+  .strict();
+
+const commandPower = z
+  .object({
+    driver: z.literal('command'),
+    on: z.string().min(1),
+    off: z.string().min(1),
+    cycle: z.string().min(1).optional(),
+    status: z.string().min(1).optional(),
+    timeoutS: z.number().positive().max(600).default(30),
+    offTimeS: z.number().min(0).max(600).default(5),
+  })
+  .strict();
+
+const snmpPduPower = z
+  .object({
+    driver: z.literal('snmp-pdu'),
+    host,
+    port: z.number().int().min(1).max(65535).default(161),
+    profile: z.enum(['apc-rpdu', 'apc-spdu']),
+    outlet: z.number().int().min(1).max(256),
+    auth: z.discriminatedUnion('version', [
+      z.object({ version: z.literal('2c'), communityEnv: envName }).strict(),
+      z
+        .object({
+          version: z.literal('3'),
+          user: z.string().min(1),
+          authProtocol: z.enum(['md5', 'sha', 'sha256', 'sha512']).default('sha'),
+          authKeyEnv: envName,
+          privProtocol: z.enum(['none', 'des', 'aes']).default('aes'),
+          privKeyEnv: envName.optional(),
+        })
+        .strict(),
+    ]),
+    requestTimeoutS: z.number().int().min(1).max(30).default(2),
+    retries: z.number().int().min(0).max(10).default(2),
+    confirmTimeoutS: z.number().positive().max(600).default(10),
+    offTimeS: z.number().min(0).max(600).default(5),
+  })
+  .strict();
+
 const qemuSocketConsole = z
   .object({
     kind: z.literal('qemu-socket'),
@@ -44,7 +108,7 @@ export const targetSchema = z
     image: z.string().min(1),
     /** Extra kernel arguments for every image booted on this target. */
     kernelArgs: z.string().default(''),
-    power: z.discriminatedUnion('driver', [qemuPower]),
+    power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower]),
     console: z.discriminatedUnion('kind', [qemuSocketConsole]),
     network: z.discriminatedUnion('kind', [qemuTapNetwork]),
     boot: z

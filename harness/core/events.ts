@@ -6,7 +6,7 @@
 import type { FileRole } from '../console/patterns.js';
 
 export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'report' | 'teardown';
-export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status';
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
 export type FileProtocol = 'tftp' | 'http';
 
 export type StepEventBody =

@@ -12,4 +12,6 @@ export interface PowerDriver {
   /** Off, then on: the board starts from cold. */
   cycle(): Promise<void>;
   status(): Promise<PowerState>;
+  /** For boards that need it (a BMC): make the next boot a network boot. Called before the cycle. */
+  prepareNetboot?(): Promise<void>;
 }

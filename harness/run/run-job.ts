@@ -28,7 +28,7 @@ import { renderTimeline } from '../report/timeline.js';
 import { watchBoot } from './boot-watch.js';
 import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
-import { powerStep } from './power-step.js';
+import { netbootStep, powerStep } from './power-step.js';
 import { lockTarget } from './target-lock.js';
 
 export type RunOptions = {
@@ -145,7 +145,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     await stage('console', `opening console ${consoleSocket}`, () => hub.open({ raw: paths.consoleRaw, text: paths.consoleLog }));
     teardown.add('close the console', () => hub.close());
 
-    const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac });
+    const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac }, bus);
     if (target.powerOffAtEnd) teardown.add('power the target off', () => powerStep(bus, power, 'off'));
 
     const boot = watchBoot({
@@ -157,7 +157,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       signal,
     });
     // The watch is subscribed before the power cycle, so the first lease and byte count.
-    await stage('power', 'power cycle', () => powerStep(bus, power, 'cycle'));
+    await stage('power', 'power cycle', async () => {
+      await netbootStep(bus, power);
+      await powerStep(bus, power, 'cycle');
+    });
     bus.emit({ type: 'stage', stage: 'boot', state: 'start', detail: `waiting for ${bootImage.milestones.length} milestones` });
     const outcome = await boot;
     if (!outcome.passed) {

@@ -192,8 +192,34 @@ describe('validateTarget', () => {
 
   it('names an unknown power driver', () => {
     const target = minimal();
-    target.power.driver = 'ipmi';
+    target.power.driver = 'telnet-relay';
     expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toMatch(/^targets\/board-1\.ts: field 'power\.driver': .*'qemu'/);
+  });
+
+  it('accepts an IPMI board that names its password variable, and fills in the defaults', () => {
+    const target = minimal();
+    target.power = { driver: 'ipmi', host: '10.0.0.5', username: 'admin', passwordEnv: 'BOARD1_BMC_PASSWORD' };
+    expect(validateTarget(target, FILE, 'board-1').power).toEqual({
+      driver: 'ipmi',
+      host: '10.0.0.5',
+      port: 623,
+      username: 'admin',
+      passwordEnv: 'BOARD1_BMC_PASSWORD',
+      cipherSuites: [17, 3],
+      bootdev: { persistent: false, efi: false },
+      requestTimeoutS: 2,
+      requestRetries: 2,
+      attempts: 3,
+      retryBackoffMs: 1000,
+      confirmTimeoutS: 20,
+      offTimeS: 5,
+    });
+  });
+
+  it('refuses a password written into the target file', () => {
+    const target = minimal();
+    target.power = { driver: 'ipmi', host: '10.0.0.5', username: 'admin', passwordEnv: 'BOARD1_BMC_PASSWORD', password: 'secret' };
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'power': unknown field(s) 'password': remove or correct the spelling");
   });
 
   it('names a target name that is not lower-case letters, digits and dashes', () => {
@@ -248,7 +274,7 @@ describe('loadTarget', () => {
     const target = await loadTarget('good-board', dir);
     expect(target.name).toBe('good-board');
     expect(target.network.mac).toBe('52:54:00:ab:00:01');
-    expect(target.power.memoryMiB).toBe(1024);
+    expect(target.power).toMatchObject({ driver: 'qemu', memoryMiB: 1024 });
   });
 
   it('names an unknown target and lists the known ones', async () => {

@@ -15,6 +15,7 @@ import { listTargets, loadTarget } from '../config/load-target.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { attachTerminalReporter } from '../report/terminal.js';
+import { doctor } from './doctor.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 
@@ -22,6 +23,7 @@ const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
   npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
   npm run hil -- targets                     list targets
+  npm run hil -- doctor [--cleanup]          check this host; --cleanup removes what crashed jobs left
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -45,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      cleanup: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -70,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return ExitCode.passed;
     }
+    case 'doctor':
+      return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
       return runCommand(values);
     default:

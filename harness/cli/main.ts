@@ -16,6 +16,7 @@ import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
+import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 
@@ -88,6 +89,8 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
+  // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
+  registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const bus = new EventBus();
   attachTerminalReporter(bus);
   const controller = new AbortController();

@@ -19,6 +19,8 @@ import { EventBus } from '../core/events.js';
 import { generateAllureReport } from '../report/allure-html.js';
 import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
+import { doctor } from './doctor.js';
+import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 import { powerCommand } from './power-command.js';
@@ -29,6 +31,7 @@ const USAGE = `usage:
   npm run hil -- targets                     list targets
   npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
   npm run hil -- power --target NAME on|off|cycle|status   a lab board's power (BMC, PDU, commands)
+  npm run hil -- doctor [--cleanup]          check this host; --cleanup removes what crashed jobs left
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       'targets-dir': { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
       help: { type: 'boolean', short: 'h' },
+      cleanup: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -83,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`report: ${values.out} (from ${inputs.length} run${inputs.length === 1 ? '' : 's'})\n`);
       return ExitCode.passed;
     }
+    case 'doctor':
+      return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
       return runCommand(values);
     case 'power':
@@ -98,6 +104,8 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
+  // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
+  registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const bus = new EventBus();
   if (wantsLiveView()) attachLiveView(bus);
   else attachTerminalReporter(bus);

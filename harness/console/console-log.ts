@@ -5,11 +5,15 @@
  * (seconds since the run started).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { StreamRedactor } from '../core/redact.js';
 
 export class ConsoleLog {
   private readonly rawFd: number;
   private readonly textFd: number;
   private atLineStart = true;
+  // Registered secrets are masked in both files, even when a chunk boundary cuts one.
+  private readonly rawRedactor = new StreamRedactor('latin1');
+  private readonly textRedactor = new StreamRedactor('utf8');
 
   constructor(
     readonly rawPath: string,
@@ -21,11 +25,13 @@ export class ConsoleLog {
   }
 
   raw(chunk: Buffer): void {
-    writeSync(this.rawFd, chunk);
+    const safe = this.rawRedactor.push(chunk.toString('latin1'));
+    if (safe) writeSync(this.rawFd, Buffer.from(safe, 'latin1'));
   }
 
   /** Appends readable text, stamping each new line with the time it started. */
-  text(text: string): void {
+  text(input: string): void {
+    const text = this.textRedactor.push(input);
     if (text.length === 0) return;
     let out = '';
     let start = 0;
@@ -50,6 +56,10 @@ export class ConsoleLog {
   }
 
   close(): void {
+    const raw = this.rawRedactor.flush();
+    if (raw) writeSync(this.rawFd, Buffer.from(raw, 'latin1'));
+    const text = this.textRedactor.flush();
+    if (text) writeSync(this.textFd, text);
     closeSync(this.rawFd);
     closeSync(this.textFd);
   }

@@ -12,6 +12,8 @@ export type FileServerConfig = {
   tftpPort: number;
   httpPort: number;
   files: FileTable;
+  /** Table paths must resolve (symlinks followed) to regular files inside one of these directories. */
+  roots: string[];
 };
 
 export type FileServerMessage =

@@ -3,6 +3,8 @@
  * maps to a file on disk or to generated content. Lookups never touch the
  * file system by the requested name, so no request can leave the table.
  */
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { FileRole } from '../console/patterns.js';
 
 export type ServedFile =
@@ -35,4 +37,88 @@ export function normalizeRequest(requested: string): string | undefined {
   const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.some((s) => s === '..')) return undefined;
   return segments.join('/');
+}
+
+/**
+ * A table entry opened for serving: its bytes come from a file descriptor
+ * opened once, when the server starts, so later changes to the file system
+ * (a path swapped for a symlink) cannot change what is served.
+ */
+export type OpenedFile = {
+  name: string;
+  role: FileRole;
+  size: number;
+  /** Up to `length` bytes from `position`; fewer at the end of the file. */
+  read(position: number, length: number): Promise<Buffer>;
+};
+
+export type OpenedTable = { files: readonly OpenedFile[]; close(): Promise<void> };
+
+export class FileTableError extends Error {}
+
+/**
+ * Opens every file of the table. The rule for paths: a path may be or pass
+ * through symlinks, but what it finally names must be a regular file inside
+ * one of `roots` (compared after resolving the roots' own symlinks). So a
+ * table entry that is a symlink leading out of the allowed roots (to
+ * /etc/shadow, say) is refused, and the server does not start, rather than
+ * serving it. The resolved file is opened with O_NOFOLLOW and checked again
+ * through its descriptor.
+ */
+export async function openTable(table: FileTable, roots: readonly string[]): Promise<OpenedTable> {
+  const realRoots = await Promise.all(roots.map(async (root) => ensureSlash(await realpath(root))));
+  const handles: FileHandle[] = [];
+  const files: OpenedFile[] = [];
+  try {
+    for (const entry of table) {
+      if ('content' in entry) {
+        const bytes = Buffer.from(entry.content);
+        files.push({ name: entry.name, role: entry.role, size: bytes.length, read: async (position, length) => bytes.subarray(position, position + length) });
+        continue;
+      }
+      let real: string;
+      try {
+        real = await realpath(entry.path);
+      } catch (error) {
+        throw new FileTableError(`table entry '${entry.name}': ${entry.path} cannot be resolved: ${(error as Error).message}`);
+      }
+      if (!realRoots.some((root) => real.startsWith(root))) {
+        throw new FileTableError(`table entry '${entry.name}': ${entry.path} resolves to ${real}, outside the allowed roots (${roots.join(', ')})`);
+      }
+      const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+      handles.push(handle);
+      const info = await handle.stat();
+      if (!info.isFile()) throw new FileTableError(`table entry '${entry.name}': ${real} is not a regular file`);
+      files.push({
+        name: entry.name,
+        role: entry.role,
+        size: info.size,
+        read: async (position, length) => {
+          const buffer = Buffer.alloc(Math.max(0, Math.min(length, info.size - position)));
+          let done = 0;
+          while (done < buffer.length) {
+            const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          return buffer.subarray(0, done);
+        },
+      });
+    }
+  } catch (error) {
+    await Promise.all(handles.map((h) => h.close()));
+    throw error;
+  }
+  return { files, close: async () => void (await Promise.all(handles.map((h) => h.close()))) };
+}
+
+/** The opened entry for a requested name (see `normalizeRequest`). */
+export function lookupOpened(table: OpenedTable, requested: string): OpenedFile | undefined {
+  const name = normalizeRequest(requested);
+  if (name === undefined) return undefined;
+  return table.files.find((file) => file.name === name);
+}
+
+function ensureSlash(path: string): string {
+  return path.endsWith('/') ? path : `${path}/`;
 }

@@ -1,22 +1,57 @@
 /**
- * HTTP for iPXE clients: GET and HEAD of the names in the job's file table,
- * streamed from disk (never read whole into memory).
+ * HTTP for iPXE clients: GET and HEAD of the names in the job's opened file
+ * table, streamed in chunks (never read whole into memory). Hostile input:
+ * other methods get 405, headers over 16 KiB get 431 (node's limit), a
+ * request whose headers are not complete within HEADERS_TIMEOUT_MS or whose
+ * connection is idle for IDLE_TIMEOUT_MS (slowloris, a stalled reader) is
+ * closed, and at most MAX_CONNECTIONS connections are open at once.
  *
- * Tested against: iPXE from Debian's ipxe-qemu, curl.
- * Reference: RFC 9110 (HTTP semantics), iPXE docs "kernel", "initrd", "chain".
+ * Tested against: iPXE from Debian's ipxe-qemu, curl, raw sockets (test/system/tftp-fuzz.test.ts).
+ * Reference: RFC 9110 (HTTP semantics), node's http.Server (headersTimeout,
+ * requestTimeout, maxHeaderSize, timeout, maxConnections), iPXE docs "kernel", "initrd", "chain".
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { Readable } from 'node:stream';
 import type { FileServerMessage } from './file-server-messages.js';
-import { lookup, type FileTable } from './file-table.js';
+import { lookupOpened, type OpenedFile, type OpenedTable } from './file-table.js';
 
 type Report = (message: FileServerMessage) => void;
 
-export function startHttp(address: string, port: number, files: FileTable, report: Report): Promise<Server> {
-  const server = createServer((request, response) => {
+export const HTTP_LIMITS = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 10_000,
+  /** How often node checks the two time-outs above (its default, 30 s, would let them run late). */
+  checkIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxConnections: 64,
+  chunkBytes: 256 * 1024,
+} as const;
+
+/** The file in chunks; `onProgress` is called each time the client has taken the previous chunks. */
+function streamOf(file: OpenedFile, onProgress: () => void): Readable {
+  let position = 0;
+  return new Readable({
+    highWaterMark: HTTP_LIMITS.chunkBytes,
+    read() {
+      onProgress();
+      if (position >= file.size) return void this.push(null);
+      file.read(position, HTTP_LIMITS.chunkBytes).then(
+        (chunk) => {
+          position += chunk.length;
+          this.push(chunk.length > 0 ? chunk : null);
+        },
+        (error: Error) => this.destroy(error),
+      );
+    },
+  });
+}
+
+export function startHttp(address: string, port: number, table: OpenedTable, report: Report): Promise<Server> {
+  const server = createServer({ maxHeaderSize: HTTP_LIMITS.maxHeaderBytes, connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs }, (request, response) => {
     const client = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const path = request.url ?? '/';
+    const path = (request.url ?? '/').slice(0, 512);
     const started = performance.now();
     const fail = (status: number, reason: string) => {
       report({ type: 'file-failed', protocol: 'http', path, client, reason });
@@ -24,25 +59,35 @@ export function startHttp(address: string, port: number, files: FileTable, repor
     };
     if (request.method !== 'GET' && request.method !== 'HEAD') return fail(405, 'only GET and HEAD are served');
     report({ type: 'file-requested', protocol: 'http', path, client });
-    const file = lookup(files, path);
+    const file = lookupOpened(table, request.url ?? '/');
     if (!file) return fail(404, 'not in the job\'s file table');
 
-    void (async () => {
-      const size = 'content' in file ? Buffer.byteLength(file.content) : (await stat(file.path)).size;
-      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
-      if (request.method === 'HEAD') return void response.end();
-      const served = () =>
-        report({ type: 'file-served', protocol: 'http', path, role: file.role, client, bytes: size, durationMs: performance.now() - started });
-      response.on('finish', served);
-      response.on('close', () => {
-        if (!response.writableFinished) report({ type: 'file-failed', protocol: 'http', path, client, reason: 'client closed the connection' });
-      });
-      if ('content' in file) response.end(file.content);
-      else createReadStream(file.path).on('error', (error) => response.destroy(error)).pipe(response);
-    })().catch((error: Error) => fail(500, error.message));
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size });
+    if (request.method === 'HEAD') return void response.end();
+    response.on('finish', () =>
+      report({ type: 'file-served', protocol: 'http', path, role: file.role, client, bytes: file.size, durationMs: performance.now() - started }),
+    );
+    response.on('close', () => {
+      if (!response.writableFinished) report({ type: 'file-failed', protocol: 'http', path, client, reason: 'connection closed before the end' });
+    });
+    // A reader that stops taking data holds its connection only this long (the socket's own
+    // idle timer does not fire while the kernel still trickles window updates).
+    let lastProgress = performance.now();
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastProgress > HTTP_LIMITS.idleTimeoutMs) response.destroy();
+    }, HTTP_LIMITS.checkIntervalMs);
+    response.on('close', () => clearInterval(watchdog));
+    streamOf(file, () => (lastProgress = performance.now()))
+      .on('error', (error) => response.destroy(error))
+      .pipe(response);
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0;
+  server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
+  server.requestTimeout = HTTP_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
+  server.maxConnections = HTTP_LIMITS.maxConnections;
+  // Idle sockets (nothing read or written for this long) are destroyed: a stalled reader cannot hold a connection.
+  server.setTimeout(HTTP_LIMITS.idleTimeoutMs, (socket) => socket.destroy());
+  // Malformed requests: node's own answer (400, 408 after a time-out, 431 for oversized headers) and close.
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {

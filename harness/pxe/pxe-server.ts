@@ -11,6 +11,7 @@ import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
+import { cacheDir } from '../images/apt-packages.js';
 import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
@@ -28,6 +29,8 @@ export type PxeServerOptions = {
   /** Kernel, initrd and PXE loader files (pxelinux.0, ldlinux.c32). */
   files: FileTable;
   loader: BootLoaderChoice;
+  /** Where table files may live (after resolving symlinks); default: the image cache. */
+  roots?: string[];
   onLogLine?: (source: 'dnsmasq' | 'file-server', line: string) => void;
 };
 
@@ -128,9 +131,14 @@ export class PxeServer {
       });
       void child.exited.then((exit) => reject(new Error(`file server exited (code ${exit.exitCode ?? exit.signal})`)));
     });
-    const config: FileServerConfig = { address: this.network.serverIp, tftpPort: 69, httpPort: 80, files: this.files };
+    const config: FileServerConfig = { address: this.network.serverIp, tftpPort: 69, httpPort: 80, files: this.files, roots: this.options.roots ?? [cacheDir()] };
     child.subprocess.send(config);
     await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(ready);
+  }
+
+  /** Pid of the file server process (TFTP and HTTP), while it runs. */
+  get fileServerPid(): number | undefined {
+    return this.fileServer?.running ? this.fileServer.pid : undefined;
   }
 
   /** Pids of the server's processes, for checks that nothing is left behind. */

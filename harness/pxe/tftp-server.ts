@@ -1,72 +1,305 @@
 /**
- * TFTP for the job, with the npm `tftp` package: read-only, serving only the
- * names in the job's file table (blksize, tsize and windowsize negotiated by
- * the package).
+ * TFTP for the job: read-only, serving only the names in the job's opened
+ * file table, written here so that every packet is checked before it is
+ * trusted. What it does with hostile input:
+ * - a request packet shorter than 4 or longer than 512 bytes, with an
+ *   unknown opcode, without its NUL terminators, or with a mode other than
+ *   octet: an ERROR packet back (code 4, illegal operation), nothing else;
+ * - a write request: ERROR code 2 (access violation), nothing written;
+ * - a name outside the table (including '..' segments, absolute paths
+ *   outside it, NUL bytes, backslashes): ERROR code 1 (file not found);
+ * - more than MAX_TRANSFERS transfers at once, or MAX_PER_CLIENT for one
+ *   client address: ERROR code 0 (busy), so a flood cannot use up sockets;
+ * - packets to a transfer's port from any other address or port: ERROR
+ *   code 5 (unknown transfer ID) to that sender, the transfer goes on;
+ *   malformed packets from the client itself end its transfer with ERROR 4;
+ * - a client that stops acknowledging: the window is sent again RETRIES
+ *   times, TIMEOUT_MS apart, then the transfer is dropped.
+ * No packet, however formed, can throw out of a socket handler.
  *
- * Tested against: PXE ROMs of QEMU (iPXE), pxelinux 6.04, curl's TFTP client.
- * Reference: RFC 1350 (TFTP), RFC 2347/2348/2349 (options, blksize, tsize), RFC 7440 (windowsize).
+ * Tested against: PXE ROMs of QEMU (iPXE), pxelinux 6.04, curl's TFTP client,
+ * and test/support/tftp-fuzz-sender.ts.
+ * Reference: RFC 1350 (TFTP), RFC 2347 (option extension), RFC 2348 (blksize),
+ * RFC 2349 (tsize; timeout is not negotiated), RFC 7440 (windowsize).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import tftp from 'tftp';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { FileServerMessage } from './file-server-messages.js';
-import { lookup, type FileTable } from './file-table.js';
+import { lookupOpened, type OpenedFile, type OpenedTable } from './file-table.js';
 
 type Report = (message: FileServerMessage) => void;
 
-export type TftpHandle = { port: number; close(): void };
+export type TftpHandle = { port: number; activeTransfers(): number; close(): Promise<void> };
 
-export function startTftp(address: string, port: number, files: FileTable, rootDir: string, report: Report): Promise<TftpHandle> {
-  const server = tftp.createServer({ host: address, port, root: rootDir, denyPUT: true }, (req, res) => {
-    const client = `${req.stats.remoteAddress}:${req.stats.remotePort}`;
-    const path = req.file;
-    const started = performance.now();
-    let failure: string | undefined;
-    req.on('error', (error: Error) => (failure = error.message));
-    req.on('abort', () => (failure ??= 'aborted'));
+export const TFTP_LIMITS = {
+  maxRequestBytes: 512,
+  maxTransfers: 64,
+  maxPerClient: 16,
+  /** Largest block size offered: an Ethernet frame without IP fragmentation. */
+  maxBlockSize: 1468,
+  maxWindowSize: 16,
+  timeoutMs: 1000,
+  retries: 5,
+} as const;
+
+const OP = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
+const ERR = { undefined: 0, notFound: 1, accessViolation: 2, illegalOperation: 4, unknownTid: 5 } as const;
+
+export type ReadRequest = { file: string; mode: string; options: Map<string, string> };
+
+/** Parses a read request; undefined when the packet is not a well-formed RRQ (RFC 1350, RFC 2347). */
+export function parseReadRequest(packet: Buffer): ReadRequest | undefined {
+  if (packet.length < 4 || packet.length > TFTP_LIMITS.maxRequestBytes || packet.readUInt16BE(0) !== OP.RRQ) return undefined;
+  if (packet[packet.length - 1] !== 0) return undefined;
+  const strings = packet.subarray(2, packet.length - 1).toString('latin1').split('\0');
+  if (strings.length < 2 || strings.length % 2 !== 0) return undefined;
+  const [file, mode, ...rest] = strings as [string, string, ...string[]];
+  if (file === '') return undefined;
+  const options = new Map<string, string>();
+  for (let i = 0; i < rest.length; i += 2) options.set(rest[i]!.toLowerCase(), rest[i + 1]!);
+  return { file, mode: mode.toLowerCase(), options };
+}
+
+/** The options this server accepts from a request, as sent back in the OACK; empty when none. */
+export function negotiate(options: Map<string, string>, size: number): Map<string, string> {
+  const accepted = new Map<string, string>();
+  const number = (value: string | undefined) => (value !== undefined && /^\d{1,6}$/.test(value) ? Number(value) : undefined);
+  const blksize = number(options.get('blksize'));
+  if (blksize !== undefined && blksize >= 8 && blksize <= 65464) accepted.set('blksize', String(Math.min(blksize, TFTP_LIMITS.maxBlockSize)));
+  if (options.get('tsize') === '0') accepted.set('tsize', String(size));
+  const windowsize = number(options.get('windowsize'));
+  if (windowsize !== undefined && windowsize >= 1 && windowsize <= 65535) accepted.set('windowsize', String(Math.min(windowsize, TFTP_LIMITS.maxWindowSize)));
+  return accepted;
+}
+
+function errorPacket(code: number, message: string): Buffer {
+  const text = Buffer.from(message, 'latin1');
+  const packet = Buffer.alloc(4 + text.length + 1);
+  packet.writeUInt16BE(OP.ERROR, 0);
+  packet.writeUInt16BE(code, 2);
+  text.copy(packet, 4);
+  return packet;
+}
+
+function oackPacket(options: Map<string, string>): Buffer {
+  const parts = [Buffer.from([0, OP.OACK])];
+  for (const [key, value] of options) parts.push(Buffer.from(`${key}\0${value}\0`, 'latin1'));
+  return Buffer.concat(parts);
+}
+
+function dataPacket(block: number, payload: Buffer): Buffer {
+  const packet = Buffer.alloc(4 + payload.length);
+  packet.writeUInt16BE(OP.DATA, 0);
+  packet.writeUInt16BE(block & 0xffff, 2);
+  payload.copy(packet, 4);
+  return packet;
+}
+
+export function startTftp(address: string, port: number, table: OpenedTable, report: Report): Promise<TftpHandle> {
+  const transfers = new Set<Transfer>();
+  const perClient = new Map<string, number>();
+  const main = createSocket({ type: 'udp4', reuseAddr: false });
+
+  const reply = (rinfo: RemoteInfo, packet: Buffer) => main.send(packet, rinfo.port, rinfo.address, () => {});
+
+  main.on('message', (packet, rinfo) => {
+    try {
+      onRequest(packet, rinfo);
+    } catch (error) {
+      // A bug here must not take the server down; the client gets an error.
+      reply(rinfo, errorPacket(ERR.undefined, `internal error: ${(error as Error).message}`.slice(0, 100)));
+    }
+  });
+  // Errors of the main socket (ICMP port unreachable from a client that went away): keep serving.
+  main.on('error', () => {});
+
+  function onRequest(packet: Buffer, rinfo: RemoteInfo): void {
+    const client = `${rinfo.address}:${rinfo.port}`;
+    if (packet.length >= 2 && packet.readUInt16BE(0) === OP.WRQ) return reply(rinfo, errorPacket(ERR.accessViolation, 'read-only server'));
+    const request = parseReadRequest(packet);
+    if (!request) return reply(rinfo, errorPacket(ERR.illegalOperation, 'malformed or unsupported request'));
+    const path = request.file;
     report({ type: 'file-requested', protocol: 'tftp', path, client });
+    const refuse = (code: number, reason: string) => {
+      report({ type: 'file-failed', protocol: 'tftp', path, client, reason });
+      reply(rinfo, errorPacket(code, reason));
+    };
+    if (request.mode !== 'octet') return refuse(ERR.illegalOperation, `mode '${request.mode.slice(0, 20)}' is not served; use octet`);
+    const file = lookupOpened(table, path);
+    if (!file) return refuse(ERR.notFound, 'not in the job\'s file table');
+    const active = perClient.get(rinfo.address) ?? 0;
+    if (transfers.size >= TFTP_LIMITS.maxTransfers || active >= TFTP_LIMITS.maxPerClient) return refuse(ERR.undefined, 'server busy, try again');
+    perClient.set(rinfo.address, active + 1);
+    const transfer = new Transfer(address, rinfo, file, negotiate(request.options, file.size), (outcome) => {
+      transfers.delete(transfer);
+      const left = (perClient.get(rinfo.address) ?? 1) - 1;
+      if (left > 0) perClient.set(rinfo.address, left);
+      else perClient.delete(rinfo.address);
+      if (outcome.ok) report({ type: 'file-served', protocol: 'tftp', path, role: file.role, client, bytes: file.size, durationMs: outcome.durationMs });
+      else report({ type: 'file-failed', protocol: 'tftp', path, client, reason: outcome.reason });
+    });
+    transfers.add(transfer);
+    transfer.start();
+  }
 
-    const file = lookup(files, path);
-    if (!file) {
-      report({ type: 'file-failed', protocol: 'tftp', path, client, reason: 'not in the job\'s file table' });
-      req.abort(tftp.ENOENT);
+  return new Promise((resolve, reject) => {
+    main.once('error', reject);
+    main.bind(port, address, () => {
+      main.off('error', reject);
+      resolve({
+        port: main.address().port,
+        activeTransfers: () => transfers.size,
+        close: async () => {
+          for (const transfer of [...transfers]) transfer.abort('server stopping');
+          await new Promise<void>((done) => main.close(() => done()));
+        },
+      });
+    });
+  });
+}
+
+type Outcome = { ok: true; durationMs: number } | { ok: false; reason: string };
+
+/** One read transfer on its own socket (its transfer ID), sending a window of blocks at a time. */
+class Transfer {
+  private readonly socket: Socket;
+  private readonly blockSize: number;
+  private readonly windowSize: number;
+  private readonly lastBlock: number;
+  private readonly started = performance.now();
+  /** Absolute number of the first block not yet acknowledged (1-based); 0 while the OACK awaits its ACK. */
+  private base: number;
+  private timer: NodeJS.Timeout | undefined;
+  private retriesLeft: number = TFTP_LIMITS.retries;
+  private sending = false;
+  private sendAgain = false;
+  private finished = false;
+
+  constructor(
+    address: string,
+    private readonly client: RemoteInfo,
+    private readonly file: OpenedFile,
+    private readonly accepted: Map<string, string>,
+    private readonly done: (outcome: Outcome) => void,
+  ) {
+    this.blockSize = Number(accepted.get('blksize') ?? 512);
+    this.windowSize = Number(accepted.get('windowsize') ?? 1);
+    // A file of exactly n blocks ends with an empty block n+1.
+    this.lastBlock = Math.floor(file.size / this.blockSize) + 1;
+    this.base = accepted.size > 0 ? 0 : 1;
+    this.socket = createSocket('udp4');
+    this.socket.on('error', () => this.fail('socket error'));
+    this.socket.on('message', (packet, rinfo) => {
+      try {
+        this.onPacket(packet, rinfo);
+      } catch (error) {
+        this.abort(`internal error: ${(error as Error).message}`);
+      }
+    });
+    this.socket.bind(0, address);
+  }
+
+  start(): void {
+    this.socket.once('listening', () => void this.sendWindow());
+  }
+
+  abort(reason: string): void {
+    if (this.finished) return;
+    this.send(errorPacket(ERR.undefined, reason.slice(0, 100)));
+    this.fail(reason);
+  }
+
+  private onPacket(packet: Buffer, rinfo: RemoteInfo): void {
+    if (this.finished) return;
+    if (rinfo.address !== this.client.address || rinfo.port !== this.client.port) {
+      this.socket.send(errorPacket(ERR.unknownTid, 'unknown transfer ID'), rinfo.port, rinfo.address, () => {});
       return;
     }
-    void (async () => {
-      let size: number;
-      let body: Readable;
-      if ('content' in file) {
-        const bytes = Buffer.from(file.content);
-        size = bytes.length;
-        body = Readable.from([bytes]);
+    const op = packet.length >= 4 ? packet.readUInt16BE(0) : -1;
+    if (op === OP.ERROR) return this.fail(`client sent an error: ${packet.subarray(4, Math.min(packet.length, 84)).toString('latin1').replace(/[^\x20-\x7e]/g, '')}`);
+    if (op !== OP.ACK) {
+      this.send(errorPacket(ERR.illegalOperation, 'expected an ACK'));
+      return this.fail('client sent a malformed or unexpected packet');
+    }
+    const acked = this.absoluteBlock(packet.readUInt16BE(2));
+    // An ACK before the window (a duplicate) is ignored: answering it would double the traffic.
+    if (acked === undefined || acked < this.base) return;
+    if (acked >= this.lastBlock) return this.succeed();
+    this.base = acked + 1;
+    this.retriesLeft = TFTP_LIMITS.retries;
+    void this.sendWindow();
+  }
+
+  /** Maps a 16-bit block number to the absolute block it acknowledges within the current window. */
+  private absoluteBlock(block16: number): number | undefined {
+    const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
+    for (let candidate = Math.max(0, this.base - 1); candidate <= top; candidate++) {
+      if ((candidate & 0xffff) === block16) return candidate;
+    }
+    return undefined;
+  }
+
+  private async sendWindow(): Promise<void> {
+    if (this.finished) return;
+    if (this.sending) {
+      // An ACK moved the window while it was being sent: send the new window when this one is out.
+      this.sendAgain = true;
+      return;
+    }
+    this.sending = true;
+    this.sendAgain = false;
+    try {
+      if (this.base === 0) {
+        this.send(oackPacket(this.accepted));
       } else {
-        size = (await stat(file.path)).size;
-        body = createReadStream(file.path);
+        const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
+        for (let block = this.base; block <= top && !this.finished; block++) {
+          const payload = await this.file.read((block - 1) * this.blockSize, this.blockSize);
+          if (this.finished) return;
+          this.send(dataPacket(block, payload));
+        }
       }
-      req.on('close', () =>
-        setImmediate(() => {
-          if (failure) report({ type: 'file-failed', protocol: 'tftp', path, client, reason: failure });
-          else
-            report({ type: 'file-served', protocol: 'tftp', path, role: file.role, client, bytes: size, durationMs: performance.now() - started });
-        }),
-      );
-      res.setSize(size);
-      body.pipe(res);
-    })().catch((error: Error) => {
-      report({ type: 'file-failed', protocol: 'tftp', path, client, reason: error.message });
-      req.abort(tftp.EIO);
+    } catch (error) {
+      return this.abort(`read error: ${(error as Error).message}`);
+    } finally {
+      this.sending = false;
+    }
+    if (this.sendAgain) return this.sendWindow();
+    this.arm();
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.finished) return;
+      if (this.retriesLeft-- <= 0) return this.fail(`no ACK after ${TFTP_LIMITS.retries} retransmissions`);
+      void this.sendWindow();
+    }, TFTP_LIMITS.timeoutMs);
+  }
+
+  private send(packet: Buffer): void {
+    this.socket.send(packet, this.client.port, this.client.address, () => {});
+  }
+
+  private succeed(): void {
+    this.finish({ ok: true, durationMs: performance.now() - this.started });
+  }
+
+  private fail(reason: string): void {
+    this.finish({ ok: false, reason });
+  }
+
+  private finish(outcome: Outcome): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    // Close after the last send was handed to the kernel.
+    setImmediate(() => {
+      try {
+        this.socket.close();
+      } catch {
+        // already closed
+      }
     });
-  });
-  server.on('error', () => {
-    // Malformed packets land here; the server keeps serving.
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.on('listening', () => {
-      server.off('error', reject);
-      resolve({ port, close: () => server.close() });
-    });
-    server.listen();
-  });
+    this.done(outcome);
+  }
 }

@@ -6,9 +6,11 @@
  * Reference: the JUnit XML format as read by Jenkins' JUnit plugin (testsuites,
  * testsuite, testcase, failure, error, skipped, system-out, properties).
  */
+import { redactValue } from '../core/redact.js';
 import type { BootRecord } from './boot-record.js';
 
-export function renderJunit(record: BootRecord): string {
+export function renderJunit(input: BootRecord): string {
+  const record = redactValue(input);
   const suite = `boot.${record.target}`;
   const count = (status: string) => record.milestones.filter((m) => m.status === status).length;
   const seconds = (ms: number) => (ms / 1000).toFixed(3);

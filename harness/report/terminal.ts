@@ -4,6 +4,7 @@
  * terminal alike.
  */
 import type { EventBus, StepEvent } from '../core/events.js';
+import { redact } from '../core/redact.js';
 
 export function formatEvent(event: StepEvent): string | undefined {
   const time = `[${(event.t / 1000).toFixed(3).padStart(8)}]`;
@@ -52,6 +53,6 @@ function indent(lines: string[]): string {
 export function attachTerminalReporter(bus: EventBus, write: (text: string) => void = (t) => process.stdout.write(t)): () => void {
   return bus.subscribe((event) => {
     const text = formatEvent(event);
-    if (text !== undefined) write(text + '\n');
+    if (text !== undefined) write(redact(text) + '\n');
   });
 }

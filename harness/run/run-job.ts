@@ -30,6 +30,7 @@ import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
 import { netbootStep, powerStep } from './power-step.js';
 import { lockTarget } from './target-lock.js';
+import { describeRecovery, recoverStaleJobs } from './recovery.js';
 
 export type RunOptions = {
   target: Target;
@@ -96,6 +97,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       lockTarget(targetName, options.lockTimeoutS, (holder) => bus.emit({ type: 'warning', message: `target ${targetName} is locked by ${holder}; waiting up to ${options.lockTimeoutS} s` })),
     );
     teardown.add('release the target lock', () => lock.release());
+    for (const recovered of await recoverStaleJobs({ target: targetName })) bus.emit({ type: 'warning', message: describeRecovery(recovered) });
 
     const bootImage = image;
     const [prepared, loaders] = await stage(

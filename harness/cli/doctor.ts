@@ -1,0 +1,82 @@
+/**
+ * `hil doctor`: checks that this host can run jobs (programs and their
+ * versions, the tun device, network privileges) and prints, for each thing
+ * missing, the exact command that fixes it. With --cleanup it also removes
+ * what crashed jobs left behind (see harness/run/recovery.ts).
+ *
+ * Reference: capabilities(7) (CapEff in /proc/self/status, CAP_NET_ADMIN = 12,
+ * CAP_NET_RAW = 13); Debian 12 package names.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
+
+export type Check = { name: string; ok: boolean; required: boolean; detail: string; fix?: string };
+
+async function version(program: string, args: string[], pattern: RegExp): Promise<string | undefined> {
+  try {
+    const result = await execa(program, args, { reject: false, all: true, timeout: 10_000 });
+    if (result.failed && result.exitCode === undefined) return undefined;
+    const text = String(result.all ?? '');
+    return pattern.exec(text)?.[1] ?? text.split('\n')[0]?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const PROGRAMS: { program: string; args: string[]; pattern: RegExp; fix: string; required: boolean; what: string }[] = [
+  { program: 'qemu-system-x86_64', args: ['--version'], pattern: /version (\S+)/, fix: 'apt-get install qemu-system-x86 ipxe-qemu seabios', required: true, what: 'the virtual board' },
+  { program: 'dnsmasq', args: ['--version'], pattern: /Dnsmasq version (\S+)/, fix: 'apt-get install dnsmasq-base', required: true, what: 'the per-job DHCP server' },
+  { program: 'ip', args: ['-V'], pattern: /iproute2-([0-9.]+[0-9])/, fix: 'apt-get install iproute2', required: true, what: 'network namespaces' },
+  { program: 'flock', args: ['--version'], pattern: /util-linux (\S+)/, fix: 'apt-get install util-linux', required: true, what: 'target locks' },
+  { program: 'java', args: ['-version'], pattern: /version "([^"]+)"/, fix: 'apt-get install default-jre-headless', required: false, what: 'report tools (optional)' },
+];
+
+/** Effective capabilities of this process, from /proc/self/status. */
+export function effectiveCapabilities(status = readFileSync('/proc/self/status', 'utf8')): bigint {
+  const hex = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1];
+  return hex ? BigInt(`0x${hex}`) : 0n;
+}
+
+export async function runChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const p of PROGRAMS) {
+    const found = await version(p.program, p.args, p.pattern);
+    checks.push(found ? { name: p.program, ok: true, required: p.required, detail: `${found} (${p.what})` } : { name: p.program, ok: false, required: p.required, detail: `not found (${p.what})`, fix: p.fix });
+  }
+  checks.push(
+    existsSync('/dev/net/tun')
+      ? { name: '/dev/net/tun', ok: true, required: true, detail: 'present (tap devices for QEMU boards)' }
+      : { name: '/dev/net/tun', ok: false, required: true, detail: 'missing (tap devices for QEMU boards)', fix: 'modprobe tun' },
+  );
+  const caps = effectiveCapabilities();
+  const netAdmin = (caps >> 12n) & 1n;
+  const netRaw = (caps >> 13n) & 1n;
+  const root = process.getuid?.() === 0;
+  checks.push(
+    netAdmin && netRaw
+      ? { name: 'privileges', ok: true, required: true, detail: `${root ? 'root' : 'not root'}, CAP_NET_ADMIN and CAP_NET_RAW held` }
+      : { name: 'privileges', ok: false, required: true, detail: `missing ${[!netAdmin && 'CAP_NET_ADMIN', !netRaw && 'CAP_NET_RAW'].filter(Boolean).join(' and ')}`, fix: 'run as root: sudo npm run hil -- ...' },
+  );
+  return checks;
+}
+
+export function formatCheck(check: Check): string {
+  const mark = check.ok ? 'ok  ' : check.required ? 'FAIL' : 'warn';
+  return `${mark} ${check.name.padEnd(20)} ${check.detail}${check.fix ? `\n     fix: ${check.fix}` : ''}`;
+}
+
+/** Prints the checks (and cleans up when asked); 0 when every required check passed, else 3. */
+export async function doctor(options: { cleanup: boolean; write: (text: string) => void }): Promise<number> {
+  const checks = await runChecks();
+  for (const check of checks) options.write(formatCheck(check) + '\n');
+  if (options.cleanup) {
+    const reports = await recoverStaleJobs();
+    for (const report of reports) options.write(`cleanup: ${describeRecovery(report)}\n`);
+    if (reports.length === 0) options.write('cleanup: no stale jobs\n');
+  } else {
+    const stale = await findStaleJobs();
+    if (stale.length > 0) options.write(`warn stale jobs         ${stale.map((j) => `${j.jobId}${j.target ? ` (${j.target})` : ''}`).join(', ')}\n     fix: npm run hil -- doctor --cleanup\n`);
+  }
+  return checks.every((c) => c.ok || !c.required) ? 0 : 3;
+}

@@ -1,0 +1,131 @@
+/**
+ * What a job killed outright (SIGKILL, a power cut of the agent) leaves on
+ * the host, and its removal. Such a job has no teardown; it can leave its
+ * network namespace (hil-<job id>), dnsmasq and QEMU (own process groups, so
+ * they outlive the harness), the file server, and its work directory
+ * <runtime root>/<job id>/ with job.json (the harness pid) and pid files.
+ *
+ * A job is stale when its job.json names a harness pid that no longer runs.
+ * Its processes are found by its pid files and by `ip netns pids`; a pid is
+ * only signalled when it is inside the job's namespace or its command line
+ * names the job id, so a pid reused by an unrelated process is never hit.
+ *
+ * Reference: ip-netns(8) (pids, identify, delete), proc(5) (/proc/<pid>/cmdline).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Deadline, sleep } from '../core/deadline.js';
+import { run } from '../core/process.js';
+import { listNamespaces, NETNS_PREFIX } from '../pxe/netns.js';
+import { runtimeRoot } from './job-paths.js';
+
+export type StaleJob = { jobId: string; dir: string; target?: string; harnessPid?: number; runId?: string; netns: string };
+
+export type RecoveryReport = { jobId: string; target?: string; killed: number[]; namespaceRemoved: boolean; dirRemoved: boolean };
+
+type JobState = { jobId?: string; target?: string; pid?: number; runId?: string; netns?: string };
+
+const PID_FILES = ['qemu.pid', 'dnsmasq.pid'];
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readJobState(dir: string): JobState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as JobState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Jobs under the runtime root whose harness is gone; only those of `target` when given. */
+export async function findStaleJobs(options: { target?: string; root?: string } = {}): Promise<StaleJob[]> {
+  const root = options.root ?? runtimeRoot();
+  if (!existsSync(root)) return [];
+  const stale: StaleJob[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !/^[0-9a-f]{8}$/.test(entry.name)) continue;
+    const dir = join(root, entry.name);
+    const state = readJobState(dir);
+    // A directory without job.json is a job in its first milliseconds, or one killed in them: left alone.
+    if (!state || typeof state.pid !== 'number') continue;
+    if (options.target !== undefined && state.target !== options.target) continue;
+    if (isRunning(state.pid)) continue;
+    stale.push({ jobId: entry.name, dir, target: state.target, harnessPid: state.pid, runId: state.runId, netns: `${NETNS_PREFIX}${entry.name}` });
+  }
+  return stale;
+}
+
+/** Pids of the processes in a namespace (empty when it does not exist). */
+export async function namespacePids(netns: string): Promise<number[]> {
+  if (!(await listNamespaces()).includes(netns)) return [];
+  const out = await run('ip', ['netns', 'pids', netns]);
+  return out.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** The job's processes: those in its namespace, and those of its pid files whose command line names the job. */
+export async function jobProcesses(job: StaleJob): Promise<number[]> {
+  const pids = new Set(await namespacePids(job.netns));
+  for (const file of PID_FILES) {
+    const path = join(job.dir, file);
+    if (!existsSync(path)) continue;
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 1 && isRunning(pid) && commandLine(pid).includes(job.jobId)) pids.add(pid);
+  }
+  pids.delete(process.pid);
+  return [...pids];
+}
+
+/** Stops the job's processes (SIGTERM, then SIGKILL after `graceMs`), deletes its namespace and directory. */
+export async function cleanupJob(job: StaleJob, graceMs = 3000): Promise<RecoveryReport> {
+  const pids = await jobProcesses(job);
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  try {
+    await Deadline.in(graceMs, `the processes of stale job ${job.jobId} to exit`).poll(() => (pids.every((pid) => !isRunning(pid)) ? true : undefined), 100);
+  } catch {
+    for (const pid of pids) signal(pid, 'SIGKILL');
+    await sleep(200);
+  }
+  let namespaceRemoved = false;
+  if ((await listNamespaces()).includes(job.netns)) {
+    await run('ip', ['netns', 'del', job.netns]);
+    namespaceRemoved = true;
+  }
+  await rm(job.dir, { recursive: true, force: true });
+  return { jobId: job.jobId, target: job.target, killed: pids, namespaceRemoved, dirRemoved: true };
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/** Finds and removes stale jobs (of one target, or all); returns what was done for each. */
+export async function recoverStaleJobs(options: { target?: string; root?: string } = {}): Promise<RecoveryReport[]> {
+  const reports: RecoveryReport[] = [];
+  for (const job of await findStaleJobs(options)) reports.push(await cleanupJob(job));
+  return reports;
+}
+
+export function describeRecovery(report: RecoveryReport): string {
+  const killed = report.killed.length > 0 ? `stopped pids ${report.killed.join(', ')}` : 'no processes left';
+  return `removed stale job ${report.jobId}${report.target ? ` of ${report.target}` : ''}: ${killed}${report.namespaceRemoved ? `, deleted namespace ${NETNS_PREFIX}${report.jobId}` : ''}, removed its directory`;
+}

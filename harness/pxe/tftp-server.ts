@@ -159,6 +159,9 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
 type Outcome = { ok: true; durationMs: number } | { ok: false; reason: string };
 
+/** Bytes read from the file at once for a transfer (at most 64 transfers: 8 MiB in all). */
+const READ_AHEAD_BYTES = 128 * 1024;
+
 /** One read transfer on its own socket (its transfer ID), sending a window of blocks at a time. */
 class Transfer {
   private readonly socket: Socket;
@@ -166,6 +169,7 @@ class Transfer {
   private readonly windowSize: number;
   private readonly lastBlock: number;
   private readonly started = performance.now();
+  private readAhead: { start: number; data: Buffer } | undefined;
   /** Absolute number of the first block not yet acknowledged (1-based); 0 while the OACK awaits its ACK. */
   private base: number;
   private timer: NodeJS.Timeout | undefined;
@@ -253,7 +257,7 @@ class Transfer {
       } else {
         const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
         for (let block = this.base; block <= top && !this.finished; block++) {
-          const payload = await this.file.read((block - 1) * this.blockSize, this.blockSize);
+          const payload = await this.blockData(block);
           if (this.finished) return;
           this.send(dataPacket(block, payload));
         }
@@ -265,6 +269,21 @@ class Transfer {
     }
     if (this.sendAgain) return this.sendWindow();
     this.arm();
+  }
+
+  /**
+   * The payload of a block, from a read-ahead buffer: one file read serves many
+   * blocks, so a lock-step client (one block per round trip) is not also
+   * waiting for a read per block.
+   */
+  private async blockData(block: number): Promise<Buffer> {
+    const start = (block - 1) * this.blockSize;
+    const end = Math.min(start + this.blockSize, this.file.size);
+    const ahead = this.readAhead;
+    if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length) return ahead.data.subarray(start - ahead.start, end - ahead.start);
+    const data = await this.file.read(start, Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)));
+    this.readAhead = { start, data };
+    return data.subarray(0, end - start);
   }
 
   private arm(): void {

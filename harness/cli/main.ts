@@ -17,6 +17,7 @@ import { EventBus } from '../core/events.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
+import { resolveSuite } from '../run/suite-runner.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
@@ -30,6 +31,7 @@ options for a run:
   --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
   --lock-timeout S     how long to wait for a target another job holds (default 600)
   --targets-dir DIR    where target files are (default: the targets/ folder of pxe-hil)
+  --suite NAME         after the boot, run suites/NAME.test.ts (or a .test.ts path) on the target over SSH; repeatable
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       'run-id': { type: 'string' },
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
+      suite: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,12 +80,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string }): Promise<number> {
+async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string; suite?: string[] }): Promise<number> {
   if (!values.target) throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
   const lockTimeoutS = Number(values['lock-timeout']);
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
+  const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
   const bus = new EventBus();
   attachTerminalReporter(bus);
   const controller = new AbortController();
@@ -105,6 +109,7 @@ async function runCommand(values: { target?: string; image?: string; results?: s
     lockTimeoutS,
     bus,
     signal: controller.signal,
+    suiteFiles,
   });
   if (result.artifacts) process.stdout.write(`results: ${result.artifacts.dir}\n`);
   return result.exitCode;

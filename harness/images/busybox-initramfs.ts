@@ -20,7 +20,7 @@ import { fingerprint, makeClientKey, makeDropbearHostKey, publicKeyBlob } from '
 
 export const SMALL_IMAGE_PROMPT = 'hil-small# ';
 
-/** Network drivers loaded at boot, in dependency order. */
+/** Network drivers loaded at boot; they are loaded in the order of their `depends=` (modinfo), dependencies first. */
 const MODULES = [
   'virtio', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci',
   'failover', 'net_failover', 'virtio_net', 'e1000',
@@ -78,6 +78,9 @@ const ETC_FILES: Record<string, string> = {
 
 /** How the harness logs in: user, the pinned host key and the client key kept beside the initrd. */
 export type SmallImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
+/** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
+const RECIPE_VERSION = 'ssh-2';
+
 export type SmallImageFiles = { kernel: string; initrd: string; provenance: string; kernelRelease: string; ssh: SmallImageSsh };
 
 export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel: string; release: string }> {
@@ -96,6 +99,7 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
   ]);
   const provenance = [`${kernelPkg.name} ${kernelPkg.version}`, `${busybox.name} ${busybox.version}`, ...programs.packages.map((p) => `${p.name} ${p.version}`)].join(', ');
   const recipe = createHash('sha256')
+    .update(RECIPE_VERSION)
     .update(provenance)
     .update(INIT)
     .update(UDHCPC_SCRIPT)
@@ -142,6 +146,8 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
 async function initramfsEntries(kernelRoot: string, release: string, busyboxRoot: string, programs: ProgramSet): Promise<CpioEntry[]> {
   const modulesRoot = join(kernelRoot, 'lib/modules', release, 'kernel');
   const modulePaths = await findModules(modulesRoot, MODULES);
+  const moduleData = new Map<string, Buffer>();
+  for (const [name, path] of modulePaths) moduleData.set(name, await readFile(path));
   const entries: CpioEntry[] = [
     ...['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'lib', 'lib/modules', 'lib64', 'lib/x86_64-linux-gnu', 'usr', 'usr/bin', 'usr/sbin', 'usr/lib'].map(
       (path) => ({ path, type: 'dir' as const }),
@@ -151,13 +157,11 @@ async function initramfsEntries(kernelRoot: string, release: string, busyboxRoot
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(INIT), mode: 0o755 },
     { path: 'etc/udhcpc.script', type: 'file', data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 },
-    { path: 'etc/modules', type: 'file', data: Buffer.from(MODULES.filter((m) => modulePaths.has(m)).join('\n') + '\n') },
+    { path: 'etc/modules', type: 'file', data: Buffer.from(moduleLoadOrder(moduleData).join('\n') + '\n') },
     ...Object.entries(ETC_FILES).map(([path, text]) => ({ path, type: 'file' as const, data: Buffer.from(text) })),
     ...programs.files.map((file) => ({ path: file.path, type: 'file' as const, data: file.data, mode: file.mode })),
   ];
-  for (const [name, path] of modulePaths) {
-    entries.push({ path: `lib/modules/${name}.ko`, type: 'file', data: await readFile(path) });
-  }
+  for (const [name, data] of moduleData) entries.push({ path: `lib/modules/${name}.ko`, type: 'file', data });
   return entries;
 }
 
@@ -170,4 +174,21 @@ async function findModules(root: string, names: readonly string[]): Promise<Map<
     if (file.endsWith('.ko') && wanted.has(name)) found.set(name, join(root, entry));
   }
   return found;
+}
+
+/** The modules' names, each after the modules it depends on (the `depends=` field of its .modinfo section). */
+export function moduleLoadOrder(modules: ReadonlyMap<string, Buffer>): string[] {
+  const order: string[] = [];
+  const visit = (name: string, path: string[]) => {
+    if (order.includes(name) || !modules.has(name)) return;
+    if (path.includes(name)) throw new Error(`kernel modules depend on each other in a circle: ${[...path, name].join(' -> ')}`);
+    const depends = /\0depends=([^\0]*)\0/.exec(modules.get(name)!.toString('latin1'))?.[1] ?? '';
+    for (const dep of depends.split(',').filter(Boolean)) {
+      if (!modules.has(dep)) throw new Error(`kernel module ${name} needs ${dep}, which the image does not carry`);
+      visit(dep, [...path, name]);
+    }
+    order.push(name);
+  };
+  for (const name of modules.keys()) visit(name, []);
+  return order;
 }

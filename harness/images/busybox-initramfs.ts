@@ -45,7 +45,7 @@ for nic in /sys/class/net/*; do
 done
 mkdir -p /dev/pts /var/log /var/run
 mount -t devpts devpts /dev/pts
-dropbear -r /etc/dropbear/dropbear_ecdsa_host_key -s -g -P /run/dropbear.pid && echo "pxe-hil small image: ssh server started"
+dropbear -r /etc/dropbear/dropbear_ecdsa_host_key -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
 echo "pxe-hil small image: shell ready on $(tty 2>/dev/null || echo console)"
 export PS1='${SMALL_IMAGE_PROMPT}' HOME=/root
 cd /root

@@ -170,7 +170,9 @@ export function parseVitestJunit(xml: string): SuiteCounts[] {
     const tests = Number(attrs.tests ?? 0);
     const failed = Number(attrs.failures ?? 0) + Number(attrs.errors ?? 0);
     const skipped = Number(attrs.skipped ?? 0);
-    const failedTests = [...match[2]!.matchAll(/<testcase ([^>]*)>\s*<(failure|error)\b/g)].map((m) => unescapeXml(attributes(m[1]!).name ?? '?'));
+    const failedTests = [...match[2]!.matchAll(/<testcase ([^>]*)>([\s\S]*?)<\/testcase>/g)]
+      .filter((m) => /<(failure|error)\b/.test(m[2]!))
+      .map((m) => unescapeXml(attributes(m[1]!).name ?? '?'));
     suites.push({
       name: suiteName(resolve(REPO, unescapeXml(attrs.name ?? ''))),
       tests,

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cacheDir, resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
@@ -79,7 +79,7 @@ const ETC_FILES: Record<string, string> = {
 /** How the harness logs in: user, the pinned host key and the client key kept beside the initrd. */
 export type SmallImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
 /** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
-const RECIPE_VERSION = 'ssh-2';
+const RECIPE_VERSION = 'ssh-3';
 
 export type SmallImageFiles = { kernel: string; initrd: string; provenance: string; kernelRelease: string; ssh: SmallImageSsh };
 
@@ -109,11 +109,12 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
     .digest('hex')
     .slice(0, 12);
   const imagesDir = join(cacheDir(), 'images');
-  const base = join(imagesDir, `small-${release}-${recipe}`);
-  const initrd = `${base}.cpio.gz`;
-  const keys = { hostPublic: `${base}.host_key.pub`, client: `${base}.client_key`, clientPublic: `${base}.client_key.pub` };
-  // The initrd is written last, so an initrd in the cache always has its keys beside it.
-  if (!existsSync(initrd) || !Object.values(keys).every((path) => existsSync(path))) {
+  // One directory per recipe, holding the initrd and its keys; it is moved into place whole, so a
+  // cached initrd always comes with its own keys, also when two jobs build it at the same time.
+  const dir = join(imagesDir, `small-${release}-${recipe}`);
+  const initrd = join(dir, 'initrd.cpio.gz');
+  const keys = { hostPublic: join(dir, 'host_key.pub'), client: join(dir, 'client_key'), clientPublic: join(dir, 'client_key.pub') };
+  if (!existsSync(initrd)) {
     const dropbearkey = join(programs.packages.find((p) => p.name === 'dropbear-bin')!.root, 'usr/bin/dropbearkey');
     const hostKey = await makeDropbearHostKey(programs.interpreter, programs.libraryDirs, dropbearkey);
     const clientKey = makeClientKey();
@@ -125,13 +126,20 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
       { path: 'root/.ssh/authorized_keys', type: 'file', data: Buffer.from(clientKey.publicLine + '\n'), mode: 0o600 },
     ]);
     await mkdir(imagesDir, { recursive: true });
-    const partial = `.${process.pid}.partial`;
-    await writeFile(keys.client + partial, clientKey.privatePem, { mode: 0o600 });
-    await chmod(keys.client + partial, 0o600);
-    await writeFile(keys.clientPublic + partial, clientKey.publicLine + '\n');
-    await writeFile(keys.hostPublic + partial, hostKey.publicLine + '\n');
-    await writeFile(initrd + partial, gzipSync(archive, { level: 6 }));
-    for (const path of [...Object.values(keys), initrd]) await rename(path + partial, path);
+    const partial = await mkdtemp(join(imagesDir, '.small-'));
+    try {
+      await writeFile(join(partial, 'client_key'), clientKey.privatePem, { mode: 0o600 });
+      await chmod(join(partial, 'client_key'), 0o600);
+      await writeFile(join(partial, 'client_key.pub'), clientKey.publicLine + '\n');
+      await writeFile(join(partial, 'host_key.pub'), hostKey.publicLine + '\n');
+      await writeFile(join(partial, 'initrd.cpio.gz'), gzipSync(archive, { level: 6 }));
+      await rename(partial, dir).catch((error: NodeJS.ErrnoException) => {
+        // Another job moved its build into place first: use theirs.
+        if (!existsSync(initrd)) throw error;
+      });
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
   }
   const hostKey = (await readFile(keys.hostPublic, 'utf8')).trim();
   return {

@@ -24,6 +24,7 @@ import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 import { powerCommand } from './power-command.js';
+import { resolveSuite } from '../run/suite-runner.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
@@ -40,6 +41,7 @@ options for a run:
   --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
   --lock-timeout S     how long to wait for a target another job holds (default 600)
   --targets-dir DIR    where target files are (default: the targets/ folder of pxe-hil)
+  --suite NAME         after the boot, run suites/NAME.test.ts (or a .test.ts path) on the target over SSH; repeatable
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
+      suite: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       cleanup: { type: 'boolean' },
     },
@@ -98,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string }): Promise<number> {
+async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string; suite?: string[] }): Promise<number> {
   if (!values.target) throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
   const lockTimeoutS = Number(values['lock-timeout']);
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
@@ -106,6 +109,7 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
+  const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
   const bus = new EventBus();
   if (wantsLiveView()) attachLiveView(bus);
   else attachTerminalReporter(bus);
@@ -129,6 +133,7 @@ async function runCommand(values: { target?: string; image?: string; results?: s
     lockTimeoutS,
     bus,
     signal: controller.signal,
+    suiteFiles,
   });
   if (result.artifacts) process.stdout.write(`results: ${result.artifacts.dir}\n`);
   return result.exitCode;

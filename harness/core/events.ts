@@ -5,7 +5,7 @@
  */
 import type { FileRole } from '../console/patterns.js';
 
-export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'report' | 'teardown';
+export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'suites' | 'report' | 'teardown';
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
 export type FileProtocol = 'tftp' | 'http';
 
@@ -24,6 +24,8 @@ export type StepEventBody =
   | { type: 'console'; state: 'connected' | 'disconnected'; detail?: string }
   | { type: 'command'; command: string; exitCode: number | null; durationMs: number }
   | { type: 'warning'; message: string }
+  | { type: 'ssh'; state: 'ready' | 'failed'; address: string; fingerprint: string; durationMs: number; detail?: string }
+  | { type: 'suite'; name: string; state: 'start' | 'end'; passed?: number; failed?: number; skipped?: number; durationMs?: number }
   | { type: 'run-end'; outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted'; exitCode: number; reason?: string };
 
 /** `t` is milliseconds since the run started; `at` is wall-clock time. */

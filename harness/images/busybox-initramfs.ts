@@ -1,21 +1,26 @@
 /**
  * The small test image: a Debian cloud kernel (package linux-image-cloud-amd64)
  * and an initramfs made here from busybox-static, the kernel's own network
- * modules and an init script that brings up a shell on the serial console.
+ * modules and an init script that brings up a shell on the serial console
+ * and an SSH server (dropbear, with its libraries from Debian's packages).
  * It boots in seconds under TCG. The initramfs is cached by the versions and
- * content it was made from.
+ * content it was made from; its SSH keys are made with it and kept beside it:
+ * the host key's public part (pinned by the harness) and the harness's client
+ * key (mode 0600).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cacheDir, resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
 import { cpioArchive, type CpioEntry } from './cpio.js';
+import { programsWithLibraries, type ProgramSet } from './package-programs.js';
+import { fingerprint, makeClientKey, makeDropbearHostKey, publicKeyBlob } from './ssh-keys.js';
 
 export const SMALL_IMAGE_PROMPT = 'hil-small# ';
 
-/** Network drivers loaded at boot, in dependency order. */
+/** Network drivers loaded at boot; they are loaded in the order of their `depends=` (modinfo), dependencies first. */
 const MODULES = [
   'virtio', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci',
   'failover', 'net_failover', 'virtio_net', 'e1000',
@@ -38,6 +43,9 @@ for nic in /sys/class/net/*; do
   ip link set "$nic" up
   udhcpc -i "$nic" -s /etc/udhcpc.script -b -q -t 10 >/dev/null 2>&1 &
 done
+mkdir -p /dev/pts /var/log /var/run
+mount -t devpts devpts /dev/pts
+dropbear -r /etc/dropbear/dropbear_ecdsa_host_key -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
 echo "pxe-hil small image: shell ready on $(tty 2>/dev/null || echo console)"
 export PS1='${SMALL_IMAGE_PROMPT}' HOME=/root
 cd /root
@@ -54,7 +62,26 @@ case "$1" in
 esac
 `;
 
-export type SmallImageFiles = { kernel: string; initrd: string; provenance: string };
+/** Programs from Debian packages in the image: the SSH server and the SFTP server it starts (at its compiled-in path). */
+const PROGRAMS = [
+  { pkg: 'dropbear-bin', path: 'usr/sbin/dropbear' },
+  { pkg: 'dropbear-bin', path: 'usr/bin/dropbearkey' },
+  { pkg: 'openssh-sftp-server', path: 'usr/lib/openssh/sftp-server', as: 'usr/lib/sftp-server' },
+];
+
+const ETC_FILES: Record<string, string> = {
+  'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n',
+  'etc/group': 'root:x:0:\n',
+  'etc/shells': '/bin/sh\n',
+  'etc/nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\n',
+};
+
+/** How the harness logs in: user, the pinned host key and the client key kept beside the initrd. */
+export type SmallImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
+/** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
+const RECIPE_VERSION = 'ssh-3';
+
+export type SmallImageFiles = { kernel: string; initrd: string; provenance: string; kernelRelease: string; ssh: SmallImageSsh };
 
 export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel: string; release: string }> {
   const name = await resolveMetapackage('linux-image-cloud-amd64', /^linux-image-[\d.]+-\d+-cloud-amd64(-unsigned)?$/);
@@ -65,36 +92,84 @@ export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel
 }
 
 export async function buildSmallImage(): Promise<SmallImageFiles> {
-  const [{ pkg: kernelPkg, kernel, release }, busybox] = await Promise.all([smallImageKernel(), unpackPackage('busybox-static')]);
-  const provenance = `${kernelPkg.name} ${kernelPkg.version}, ${busybox.name} ${busybox.version}`;
-  const recipe = createHash('sha256').update(provenance).update(INIT).update(UDHCPC_SCRIPT).update(MODULES.join()).digest('hex').slice(0, 12);
+  const [{ pkg: kernelPkg, kernel, release }, busybox, programs] = await Promise.all([
+    smallImageKernel(),
+    unpackPackage('busybox-static'),
+    programsWithLibraries(PROGRAMS),
+  ]);
+  const provenance = [`${kernelPkg.name} ${kernelPkg.version}`, `${busybox.name} ${busybox.version}`, ...programs.packages.map((p) => `${p.name} ${p.version}`)].join(', ');
+  const recipe = createHash('sha256')
+    .update(RECIPE_VERSION)
+    .update(provenance)
+    .update(INIT)
+    .update(UDHCPC_SCRIPT)
+    .update(MODULES.join())
+    .update(JSON.stringify(PROGRAMS))
+    .update(JSON.stringify(ETC_FILES))
+    .digest('hex')
+    .slice(0, 12);
   const imagesDir = join(cacheDir(), 'images');
-  const initrd = join(imagesDir, `small-${release}-${recipe}.cpio.gz`);
+  // One directory per recipe, holding the initrd and its keys; it is moved into place whole, so a
+  // cached initrd always comes with its own keys, also when two jobs build it at the same time.
+  const dir = join(imagesDir, `small-${release}-${recipe}`);
+  const initrd = join(dir, 'initrd.cpio.gz');
+  const keys = { hostPublic: join(dir, 'host_key.pub'), client: join(dir, 'client_key'), clientPublic: join(dir, 'client_key.pub') };
   if (!existsSync(initrd)) {
-    const archive = cpioArchive(await initramfsEntries(kernelPkg.root, release, busybox.root));
+    const dropbearkey = join(programs.packages.find((p) => p.name === 'dropbear-bin')!.root, 'usr/bin/dropbearkey');
+    const hostKey = await makeDropbearHostKey(programs.interpreter, programs.libraryDirs, dropbearkey);
+    const clientKey = makeClientKey();
+    const archive = cpioArchive([
+      ...(await initramfsEntries(kernelPkg.root, release, busybox.root, programs)),
+      { path: 'etc/dropbear', type: 'dir', mode: 0o700 },
+      { path: 'etc/dropbear/dropbear_ecdsa_host_key', type: 'file', data: hostKey.private, mode: 0o600 },
+      { path: 'root/.ssh', type: 'dir', mode: 0o700 },
+      { path: 'root/.ssh/authorized_keys', type: 'file', data: Buffer.from(clientKey.publicLine + '\n'), mode: 0o600 },
+    ]);
     await mkdir(imagesDir, { recursive: true });
-    const partial = `${initrd}.${process.pid}.partial`;
-    await writeFile(partial, gzipSync(archive, { level: 6 }));
-    await rename(partial, initrd);
+    const partial = await mkdtemp(join(imagesDir, '.small-'));
+    try {
+      await writeFile(join(partial, 'client_key'), clientKey.privatePem, { mode: 0o600 });
+      await chmod(join(partial, 'client_key'), 0o600);
+      await writeFile(join(partial, 'client_key.pub'), clientKey.publicLine + '\n');
+      await writeFile(join(partial, 'host_key.pub'), hostKey.publicLine + '\n');
+      await writeFile(join(partial, 'initrd.cpio.gz'), gzipSync(archive, { level: 6 }));
+      await rename(partial, dir).catch((error: NodeJS.ErrnoException) => {
+        // Another job moved its build into place first: use theirs.
+        if (!existsSync(initrd)) throw error;
+      });
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
   }
-  return { kernel, initrd, provenance };
+  const hostKey = (await readFile(keys.hostPublic, 'utf8')).trim();
+  return {
+    kernel,
+    initrd,
+    provenance,
+    kernelRelease: release,
+    ssh: { user: 'root', port: 22, hostKey, hostKeyFingerprint: fingerprint(publicKeyBlob(hostKey)), clientKeyPath: keys.client },
+  };
 }
 
-async function initramfsEntries(kernelRoot: string, release: string, busyboxRoot: string): Promise<CpioEntry[]> {
+async function initramfsEntries(kernelRoot: string, release: string, busyboxRoot: string, programs: ProgramSet): Promise<CpioEntry[]> {
   const modulesRoot = join(kernelRoot, 'lib/modules', release, 'kernel');
   const modulePaths = await findModules(modulesRoot, MODULES);
+  const moduleData = new Map<string, Buffer>();
+  for (const [name, path] of modulePaths) moduleData.set(name, await readFile(path));
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'lib', 'lib/modules'].map((path) => ({ path, type: 'dir' as const })),
+    ...['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'lib', 'lib/modules', 'lib64', 'lib/x86_64-linux-gnu', 'usr', 'usr/bin', 'usr/sbin', 'usr/lib'].map(
+      (path) => ({ path, type: 'dir' as const }),
+    ),
     { path: 'dev/console', type: 'chardev', major: 5, minor: 1, mode: 0o600 },
     { path: 'bin/busybox', type: 'file', data: await readFile(join(busyboxRoot, 'bin/busybox')), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(INIT), mode: 0o755 },
     { path: 'etc/udhcpc.script', type: 'file', data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 },
-    { path: 'etc/modules', type: 'file', data: Buffer.from(MODULES.filter((m) => modulePaths.has(m)).join('\n') + '\n') },
+    { path: 'etc/modules', type: 'file', data: Buffer.from(moduleLoadOrder(moduleData).join('\n') + '\n') },
+    ...Object.entries(ETC_FILES).map(([path, text]) => ({ path, type: 'file' as const, data: Buffer.from(text) })),
+    ...programs.files.map((file) => ({ path: file.path, type: 'file' as const, data: file.data, mode: file.mode })),
   ];
-  for (const [name, path] of modulePaths) {
-    entries.push({ path: `lib/modules/${name}.ko`, type: 'file', data: await readFile(path) });
-  }
+  for (const [name, data] of moduleData) entries.push({ path: `lib/modules/${name}.ko`, type: 'file', data });
   return entries;
 }
 
@@ -107,4 +182,21 @@ async function findModules(root: string, names: readonly string[]): Promise<Map<
     if (file.endsWith('.ko') && wanted.has(name)) found.set(name, join(root, entry));
   }
   return found;
+}
+
+/** The modules' names, each after the modules it depends on (the `depends=` field of its .modinfo section). */
+export function moduleLoadOrder(modules: ReadonlyMap<string, Buffer>): string[] {
+  const order: string[] = [];
+  const visit = (name: string, path: string[]) => {
+    if (order.includes(name) || !modules.has(name)) return;
+    if (path.includes(name)) throw new Error(`kernel modules depend on each other in a circle: ${[...path, name].join(' -> ')}`);
+    const depends = /\0depends=([^\0]*)\0/.exec(modules.get(name)!.toString('latin1'))?.[1] ?? '';
+    for (const dep of depends.split(',').filter(Boolean)) {
+      if (!modules.has(dep)) throw new Error(`kernel module ${name} needs ${dep}, which the image does not carry`);
+      visit(dep, [...path, name]);
+    }
+    order.push(name);
+  };
+  for (const name of modules.keys()) visit(name, []);
+  return order;
 }

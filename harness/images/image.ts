@@ -10,7 +10,14 @@ export type PreparedImage = {
   initrd?: string;
   /** What the files were made from, for reports: package names and versions. */
   provenance: string;
+  /** The kernel's release (uname -r), where the image knows it. */
+  kernelRelease?: string;
+  /** How the harness logs in over SSH, for images that run an SSH server. */
+  ssh?: ImageSsh;
 };
+
+/** An image's SSH login: the pinned host key ("type base64") and the harness's client key file (mode 0600). */
+export type ImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
 
 export type ImageDefinition = {
   name: string;

@@ -41,6 +41,12 @@ export function formatEvent(event: StepEvent): string | undefined {
       return line('command', `${event.command} -> ${event.exitCode ?? 'killed'} (${ms(event.durationMs)})`);
     case 'warning':
       return line('warning', event.message);
+    case 'ssh':
+      return line('ssh', `${event.state === 'ready' ? 'logged in to' : 'FAILED to log in to'} ${event.address}, host key ${event.fingerprint} (${ms(event.durationMs)})${event.detail ? `: ${event.detail}` : ''}`);
+    case 'suite':
+      return event.state === 'start'
+        ? line('suite', `${event.name}: running`)
+        : line('suite', `${event.name}: ${event.passed ?? 0} passed, ${event.failed ?? 0} failed, ${event.skipped ?? 0} skipped (${ms(event.durationMs ?? 0)})`);
     case 'run-end':
       return line('result', `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`);
   }

@@ -29,6 +29,7 @@ import { watchBoot } from './boot-watch.js';
 import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
 import { netbootStep, powerStep } from './power-step.js';
+import { runSuites } from './suite-runner.js';
 import { lockTarget } from './target-lock.js';
 import { describeRecovery, recoverStaleJobs } from './recovery.js';
 
@@ -40,6 +41,8 @@ export type RunOptions = {
   lockTimeoutS: number;
   bus: EventBus;
   signal: AbortSignal;
+  /** Suite files to run on the target once it has booted (see harness/run/suite-runner.ts). */
+  suiteFiles?: string[];
 };
 
 export type RunResult = {
@@ -149,6 +152,8 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
 
     const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac }, bus);
     if (target.powerOffAtEnd) teardown.add('power the target off', () => powerStep(bus, power, 'off'));
+    let leasedIp: string | undefined;
+    teardown.add('stop following leases', bus.subscribe((event) => void (event.type === 'lease' && event.mac === board.mac && (leasedIp = event.ip))));
 
     const boot = watchBoot({
       milestones: bootImage.milestones,
@@ -171,6 +176,15 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
         failure.kind === 'pattern'
           ? `${failure.pattern.name}: ${failure.line}`
           : `milestone '${failure.milestone.name}' not reached within ${(failure.timeoutMs / 1000).toFixed(0)} s`,
+      );
+    }
+    const suiteFiles = options.suiteFiles ?? [];
+    if (suiteFiles.length > 0) {
+      await stage(
+        'suites',
+        `running ${suiteFiles.length} suite${suiteFiles.length > 1 ? 's' : ''} over SSH`,
+        () => runSuites({ bus, signal, workDir, netns: pxe.netns, boardIp: leasedIp ?? board.ip, target, prepared, imageName: bootImage.name, suiteFiles, resultsDir: paths.dir, onLogLine: (line) => writeSync(pxeLogFd, `${(bus.now() / 1000).toFixed(3)} ssh-forwarder: ${line}\n`) }),
+        (counts) => `${counts.reduce((n, c) => n + c.passed, 0)} tests passed`,
       );
     }
     result = { exitCode: ExitCode.passed, outcome: 'passed', artifacts };

@@ -1,0 +1,82 @@
+/**
+ * Suites on a booted target, through the command line, with the real parts:
+ * the small image's dropbear SSH server, the socat forwarder into the job's
+ * namespace, node-ssh with the pinned host key, and vitest as the suite
+ * runner. Each run must leave nothing behind.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, REPO } from '../support/hil.js';
+
+const BOOT_TIMEOUT = 300_000;
+let results: string;
+let suitesDir: string;
+let lastRunDir: string | undefined;
+
+beforeAll(async () => {
+  results = resultsRoot();
+  suitesDir = mkdtempSync(join(tmpdir(), 'hil-suites-'));
+  const prepared = await hil(['images', '--image', 'busybox']);
+  expect(prepared.exitCode, prepared.stderr).toBe(0);
+}, 600_000);
+
+afterAll(() => {
+  rmSync(results, { recursive: true, force: true });
+  rmSync(suitesDir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  expect(lastRunDir, 'the test ran no job').toBeDefined();
+  expect(residueOf(jobIdOf(lastRunDir!)), 'namespace or processes left behind by the run').toEqual(NO_RESIDUE);
+  lastRunDir = undefined;
+});
+
+function runDir(stdout: string): string {
+  lastRunDir = resultsDirOf(stdout);
+  return lastRunDir;
+}
+
+const testcases = (junit: string) =>
+  [...junit.matchAll(/<testcase [^>]*name="([^"]+)"[^>]*>([\s\S]*?)<\/testcase>/g)].map((m) => [m[1], /<failure/.test(m[2]!) ? 'failed' : 'passed']);
+
+describe('suites on the booted target', () => {
+  it('boots the small image and passes the smoke suite over SSH', async () => {
+    const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const dir = runDir(run.stdout);
+    expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([
+      ['smoke &gt; runs the kernel it was booted with', 'passed'],
+      ['smoke &gt; has the memory of its target file', 'passed'],
+      ['smoke &gt; reaches the harness HTTP server from the target', 'passed'],
+      ['smoke &gt; takes a file over SSH and gives the same bytes back', 'passed'],
+    ]);
+    const logged = events(dir);
+    expect(logged.find((e) => e.type === 'ssh')).toMatchObject({ state: 'ready', address: '10.42.0.10:22' });
+    expect(logged.filter((e) => e.type === 'suite')).toMatchObject([
+      { name: 'smoke', state: 'start' },
+      { name: 'smoke', state: 'end', passed: 4, failed: 0, skipped: 0 },
+    ]);
+    // The boot's own report is unchanged by the suites.
+    expect(readResult(dir, 'junit.xml')).toContain('failures="0" errors="0" skipped="0"');
+    expect(run.stdout).toMatch(/suites\s+4 tests passed/);
+  }, BOOT_TIMEOUT);
+
+  it('fails with exit 1 and names the test when a suite fails on the target', async () => {
+    const suite = join(suitesDir, 'false-claim.test.ts');
+    writeFileSync(
+      suite,
+      `import { expect, test } from '${join(REPO, 'fixtures/target.ts')}';\n` +
+        `test('the target runs a hostname it does not have', async ({ target }) => {\n` +
+        `  expect(await target.ssh.exec('hostname')).toEqual({ stdout: 'not-this-board', stderr: '', code: 0 });\n` +
+        `});\n`,
+    );
+    const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', suite, '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/FAILED \(exit 1\): suite failed: false-claim: 1 of 1 failed \(the target runs a hostname it does not have\)/);
+    const dir = runDir(run.stdout);
+    expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([['the target runs a hostname it does not have', 'failed']]);
+    expect(readResult(dir, 'suites-junit.xml')).toContain('hil-small');
+  }, BOOT_TIMEOUT);
+});

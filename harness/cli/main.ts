@@ -5,6 +5,7 @@
  *   hil run --target NAME ...        (the same)
  *   hil images [--image NAME]        prepare (download, unpack, build) boot images
  *   hil targets                      list the targets
+ *   hil console --target NAME [--read-only]   the target's console in this terminal
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
@@ -12,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { images } from '../../fixtures/images/index.js';
 import { listTargets, loadTarget } from '../config/load-target.js';
+import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { attachTerminalReporter } from '../report/terminal.js';
@@ -22,6 +24,7 @@ const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
   npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
   npm run hil -- targets                     list targets
+  npm run hil -- console --target NAME       the target's console here (shares a running job's); Ctrl-] q leaves
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -45,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      'read-only': { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -72,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'run':
       return runCommand(values);
+    case 'console': {
+      if (!values.target) throw new UsageError('--target is required, e.g. hil console --target board-1');
+      return consoleCommand(await loadTarget(values.target, values['targets-dir']), { readOnly: values['read-only'] === true });
+    }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -96,7 +96,7 @@ export async function consoleCommand(target: Target, options: { readOnly: boolea
           else {
             void attachment.sendBreak().then(
               (sent) => say(sent ? 'break sent' : 'this console cannot send a break'),
-              (error: unknown) => say(`break failed: ${error instanceof Error ? error.message : String(error)}`),
+              (error: unknown) => say(error instanceof Error ? error.message : String(error)),
             );
           }
         } else if (!options.readOnly) attachment.write(action.data);

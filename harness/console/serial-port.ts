@@ -91,9 +91,13 @@ export class SerialPortConsole extends ReconnectingConsole {
         port.write(data);
       },
       sendBreak: async () => {
-        await new Promise<void>((resolve, reject) => port.set({ brk: true }, (e) => (e ? reject(e) : resolve())));
+        const set = (brk: boolean) =>
+          new Promise<void>((resolve, reject) =>
+            port.set({ brk }, (e) => (e ? reject(new LabFault(`serial port ${s.path} cannot send a break (${e.message.replace(/^Error:? /, '')})`, { cause: e })) : resolve())),
+          );
+        await set(true);
         await sleep(BREAK_MS);
-        await new Promise<void>((resolve, reject) => port.set({ brk: false }, (e) => (e ? reject(e) : resolve())));
+        await set(false);
       },
       close: async () => {
         closing = true;

@@ -13,7 +13,7 @@ import { shareConsole } from '../../harness/console/console-share.js';
 import { SerialPortConsole } from '../../harness/console/serial-port.js';
 import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus } from '../../harness/core/events.js';
-import { REPO } from '../support/hil.js';
+import { hil, REPO } from '../support/hil.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 
 let dir: string;
@@ -101,6 +101,10 @@ describe('hil console', () => {
     const shown = await waitForScreen('you typed: echo hello');
     expect(shown).toContain('echo hello\nyou typed: echo hello\nboard$');
     expect(board.received).toBe('echo hello\r');
+    await tmux('send-keys', '-t', 'hil', 'C-]', 'b');
+    // A pty has no break (a real UART has): the request reaches the port, which says so.
+    await waitForScreen(`[hil console: serial port ${pair.a} cannot send a break (Inappropriate ioctl for device, cannot set)]`);
+    expect(board.received).toBe('echo hello\r');
     expect(await leave()).toBe('0');
     expect(await screen()).toContain('[hil console: left]');
   });
@@ -130,6 +134,14 @@ describe('hil console', () => {
     // The job kept reading all along: the board's answer is in the job's console log too.
     const log = readFileSync(join(dir, 'console.log'), 'utf8').split('\n').map((l) => l.replace(/^\[\s*\d+\.\d{3}\] /, ''));
     expect(log).toEqual(['--- pxe-hil: console connected: ' + `${pair.a} 115200 8N1 ---`, '--- pxe-hil: a terminal attached to the console ---', 'uname -a', 'you typed: uname -a', 'board$ ', '--- pxe-hil: a terminal detached from the console ---', '']);
+  });
+
+  it('says why a QEMU target has no console outside a job', async () => {
+    const run = await hil(['console', '--target', 'qemu-x86'], { env: { PXE_HIL_RUNTIME_DIR: runtime } });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      'pxe-hil: target qemu-x86 has a QEMU console, which exists only while a job runs it, and no job runs qemu-x86 now; start one (npm run hil -- --target qemu-x86) and attach again',
+    );
   });
 
   it('sends nothing in read-only mode', async () => {

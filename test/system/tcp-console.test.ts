@@ -78,6 +78,11 @@ describe.each([
     hub.write(Buffer.from([0x41, 0xff, 0x42]));
     await board.waitFor('A\xffB');
     expect(board.received).toBe('printenv bootcmd\rA\xffB');
+    // A break is a telnet command (IAC BRK) that ser2net turns into a break on the line, never data; raw TCP has none.
+    expect(await hub.sendBreak()).toBe(telnet);
+    hub.write('after break');
+    await board.waitFor('after break');
+    expect(board.received).toBe('printenv bootcmd\rA\xffBafter break');
     session.close();
   });
 

@@ -2,8 +2,9 @@
  * What every console that can lose its far end shares (a USB serial adapter
  * that re-enumerates, a console server that restarts): the first connection
  * must work, or open() fails with the reason; after that a lost link is
- * reported to the sink as 'disconnected' and retried with backoff until the
- * console is closed, then reported as 'connected' again. Writes made while
+ * reported to the sink as 'disconnected' and retried with backoff (or at
+ * once, when the source sees its far end come back) until the console is
+ * closed, then reported as 'connected' again. Writes made while
  * the link is down are kept (up to a bound) and sent once it is back.
  */
 import { sleep } from '../core/deadline.js';
@@ -48,6 +49,14 @@ export abstract class ReconnectingConsole implements ConsoleSource {
 
   /** A short description of a link that came up, for the sink's 'connected' state. */
   protected abstract describeLink(): string;
+
+  /**
+   * While the link is down, calls `wake` when the far end may be back (a device node appeared), so that
+   * the next attempt comes at once instead of after the backoff. Returns how to stop watching.
+   */
+  protected watchForReturn(_wake: () => void): () => void {
+    return () => {};
+  }
 
   get connected(): boolean {
     return this.link !== undefined;
@@ -109,28 +118,35 @@ export abstract class ReconnectingConsole implements ConsoleSource {
     let delay = this.backoff.firstMs;
     let attempts = 0;
     let lastError = '';
-    while (!signal.aborted) {
-      try {
-        await sleep(delay, signal);
-      } catch {
-        return;
-      }
-      attempts++;
-      const generation = this.generation;
-      try {
-        const link = await this.connect(this.handlersFor(generation));
-        if (signal.aborted || generation !== this.generation) {
-          await link.close();
-          return;
+    let wake = new AbortController();
+    const stopWatching = this.watchForReturn(() => wake.abort());
+    try {
+      while (!signal.aborted) {
+        try {
+          await sleep(delay, AbortSignal.any([signal, wake.signal]));
+        } catch {
+          if (signal.aborted) return;
         }
-        this.link = link;
-        this.sink?.state('connected', `${this.describeLink()} (again, after ${attempts} attempt${attempts === 1 ? '' : 's'}${lastError ? `; last error: ${lastError}` : ''})`);
-        this.flushPending(link);
-        return;
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
+        wake = new AbortController();
+        attempts++;
+        const generation = this.generation;
+        try {
+          const link = await this.connect(this.handlersFor(generation));
+          if (signal.aborted || generation !== this.generation) {
+            await link.close();
+            return;
+          }
+          this.link = link;
+          this.sink?.state('connected', `${this.describeLink()} (again, after ${attempts} attempt${attempts === 1 ? '' : 's'}${lastError ? `; last error: ${lastError}` : ''})`);
+          this.flushPending(link);
+          return;
+        } catch (error) {
+          lastError = error instanceof Error ? error.message : String(error);
+        }
+        delay = Math.min(delay * 2, this.backoff.maxMs);
       }
-      delay = Math.min(delay * 2, this.backoff.maxMs);
+    } finally {
+      stopWatching();
     }
   }
 

@@ -4,7 +4,8 @@
  * exclusively (flock on the device, serialport's `lock`), so two jobs never
  * read one console; a busy port is an error naming its holder. When the
  * adapter goes away (unplugged, re-enumerating), the console says so and
- * reopens the same path with backoff until it is closed.
+ * reopens the same path with backoff until it is closed, at once when the
+ * device node comes back (so little is lost that a board prints meanwhile).
  *
  * serialport's reader retries a read that returns 0 bytes for ever, but 0
  * bytes from a non-blocking tty is its hang-up (a USB adapter unplugged, a
@@ -16,7 +17,8 @@
  * Reference: serialport API (SerialPortStream, BindingInterface,
  * set({ brk })), termios(3) (VMIN/VTIME, hang-up), read(2), flock(2).
  */
-import { read } from 'node:fs';
+import { read, watch } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { LinuxBinding, type LinuxBindingInterface, type LinuxPortBinding } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
@@ -105,6 +107,19 @@ export class SerialPortConsole extends ReconnectingConsole {
         await new Promise<void>((resolve) => port.close(() => resolve()));
       },
     };
+  }
+
+  /** A USB adapter coming back shows as its device node (re)appearing: watch the nearest directory that exists. */
+  protected override watchForReturn(wake: () => void): () => void {
+    for (let dir = dirname(this.settings.path); ; dir = dirname(dir)) {
+      try {
+        const watcher = watch(dir, () => wake());
+        watcher.on('error', () => {});
+        return () => watcher.close();
+      } catch {
+        if (dir === '/') return () => {};
+      }
+    }
   }
 
   private async openError(error: Error): Promise<LabFault> {

@@ -28,12 +28,27 @@ afterAll(() => {
 
 it('a running job serves its console to attached terminals', async () => {
   const run = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], { env: { PXE_HIL_RUNTIME_DIR: runtime } });
+  try {
+    await checkShare(run);
+  } finally {
+    // On a failed check, the run is stopped as Jenkins would (it tears down on SIGTERM).
+    if (run.exitCode === null && run.pid !== undefined) run.kill('SIGTERM');
+    await run;
+  }
+}, 300_000);
+
+async function checkShare(run: ReturnType<typeof startHil>): Promise<void> {
   // The job's state file names the share socket once the console is open.
   const share = await Deadline.in(120_000, 'the job to share its console').poll(() => {
     for (const job of readdirSync(runtime)) {
       const file = join(runtime, job, 'job.json');
       if (!existsSync(file)) continue;
-      const state = JSON.parse(readFileSync(file, 'utf8')) as { consoleShare?: string; consoleEndpoint?: string };
+      let state: { consoleShare?: string; consoleEndpoint?: string };
+      try {
+        state = JSON.parse(readFileSync(file, 'utf8')) as typeof state;
+      } catch {
+        continue; // being written
+      }
       if (state.consoleShare && existsSync(state.consoleShare)) return state;
     }
     return undefined;
@@ -57,4 +72,4 @@ it('a running job serves its console to attached terminals', async () => {
   expect(readResult(dir, 'console.log')).toContain('--- pxe-hil: a terminal attached to the console ---');
   expect(readdirSync(runtime)).toEqual([]);
   expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
-}, 300_000);
+}

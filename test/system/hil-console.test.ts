@@ -128,6 +128,7 @@ describe('hil console', () => {
     expect(await waitForScreen('you typed: uname -a')).toContain('uname -a\nyou typed: uname -a\nboard$');
     expect(board.received).toBe('uname -a\r');
     expect(await leave()).toBe('0');
+    await Deadline.in(10_000, 'the job to see the terminal detach').poll(() => (readFileSync(join(dir, 'console.log'), 'utf8').includes('a terminal detached') ? true : undefined));
     await hub.close();
     cleanups.length = 0;
     await share.close();

@@ -10,12 +10,15 @@
  * Reference: node:net, RFC 854 (telnet), ser2net.yaml(5).
  */
 import { connect, type Socket } from 'node:net';
+import { Deadline, TimeoutError } from '../core/deadline.js';
 import { LabFault } from '../core/errors.js';
 import { ReconnectingConsole, type Backoff, type ConsoleLink, type LinkHandlers } from './reconnecting.js';
 import { TELNET_BREAK, TelnetCodec } from './telnet.js';
 
 export type TcpSettings = { host: string; port: number; telnet: boolean };
 
+/** How long one connection attempt may take before the server counts as not answering. */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** TCP keep-alive, so a console server that vanished without a word is noticed. */
 const KEEPALIVE_MS = 10_000;
 
@@ -37,8 +40,10 @@ export class TcpConsole extends ReconnectingConsole {
 
   protected async connect(handlers: LinkHandlers): Promise<ConsoleLink> {
     const { host, port, telnet } = this.settings;
-    const socket = await new Promise<Socket>((resolve, reject) => {
+    let pending: Socket | undefined;
+    const connected = new Promise<Socket>((resolve, reject) => {
       const s = connect({ host, port });
+      pending = s;
       s.once('connect', () => {
         s.removeAllListeners('error');
         resolve(s);
@@ -48,6 +53,12 @@ export class TcpConsole extends ReconnectingConsole {
         reject(new LabFault(`console server ${host}:${port} refused or did not answer (${(error as NodeJS.ErrnoException).code ?? error.message}); is it running and is the port right?`, { cause: error }));
       });
     });
+    const socket = await Deadline.in(CONNECT_TIMEOUT_MS, `a TCP connection to console server ${host}:${port}`)
+      .race(connected)
+      .catch((error: unknown) => {
+        pending?.destroy();
+        throw error instanceof TimeoutError ? new LabFault(`console server ${host}:${port} did not answer: ${error.message}; is the host up and the port right?`, { cause: error }) : error;
+      });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
     const codec = telnet ? new TelnetCodec((answer) => socket.write(answer)) : undefined;

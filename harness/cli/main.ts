@@ -7,6 +7,7 @@
  *   hil targets                      list the targets
  *   hil report [--results DIR] [--out DIR]   Allure HTML report of the runs under DIR
  *   hil power --target NAME on|off|cycle|status   switch a lab board's power
+ *   hil console --target NAME [--read-only]   the target's console in this terminal
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
@@ -14,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { images } from '../../fixtures/images/index.js';
 import { listTargets, loadTarget } from '../config/load-target.js';
+import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { generateAllureReport } from '../report/allure-html.js';
@@ -33,6 +35,7 @@ const USAGE = `usage:
   npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
   npm run hil -- power --target NAME on|off|cycle|status   a lab board's power (BMC, PDU, commands)
   npm run hil -- doctor [--cleanup]          check this host; --cleanup removes what crashed jobs left
+  npm run hil -- console --target NAME       the target's console here (shares a running job's); Ctrl-] q leaves
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
@@ -60,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       suite: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       cleanup: { type: 'boolean' },
+      'read-only': { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -96,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(values);
     case 'power':
       return powerCommand({ target: values.target, action: positionals[1], targetsDir: values['targets-dir'], lockTimeoutS: Number(values['lock-timeout']) });
+    case 'console': {
+      if (!values.target) throw new UsageError('--target is required, e.g. hil console --target board-1');
+      return consoleCommand(await loadTarget(values.target, values['targets-dir']), { readOnly: values['read-only'] === true });
+    }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

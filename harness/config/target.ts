@@ -93,6 +93,34 @@ const qemuSocketConsole = z
   })
   .strict();
 
+const kernelConsole = z.string().regex(/^tty\w+(,\d+\w*)?$/, 'expected a kernel console such as ttyS0,115200');
+
+/** A local serial port: a USB serial adapter or a UART (harness/console/serial-port.ts). */
+const serialConsole = z
+  .object({
+    kind: z.literal('serial'),
+    /** Prefer a stable name: /dev/serial/by-id/... survives re-enumeration, /dev/ttyUSB0 may not. */
+    path: z.string().regex(/^\//, 'expected an absolute device path such as /dev/serial/by-id/usb-FTDI_...-if00-port0'),
+    baud: z.number().int().min(50).max(4_000_000).default(115200),
+    parity: z.enum(['none', 'even', 'odd']).default('none'),
+    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
+    stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+    flowControl: z.enum(['none', 'rtscts', 'xonxoff']).default('none'),
+    kernelConsole: kernelConsole.default('ttyS0,115200'),
+  })
+  .strict();
+
+/** A console server port (ser2net, a terminal server), raw TCP or telnet (harness/console/tcp.ts). */
+const tcpConsole = z
+  .object({
+    kind: z.literal('tcp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    telnet: z.boolean().default(false),
+    kernelConsole: kernelConsole.default('ttyS0,115200'),
+  })
+  .strict();
+
 const qemuTapNetwork = z
   .object({
     kind: z.literal('qemu-tap'),
@@ -109,7 +137,7 @@ export const targetSchema = z
     /** Extra kernel arguments for every image booted on this target. */
     kernelArgs: z.string().default(''),
     power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower]),
-    console: z.discriminatedUnion('kind', [qemuSocketConsole]),
+    console: z.discriminatedUnion('kind', [qemuSocketConsole, serialConsole, tcpConsole]),
     network: z.discriminatedUnion('kind', [qemuTapNetwork]),
     boot: z
       .object({

@@ -10,6 +10,7 @@ import type { ConsoleSource } from './console.js';
 import { ConsoleLog } from './console-log.js';
 
 export type TextListener = (text: string) => void;
+export type RawListener = (chunk: Buffer) => void;
 
 const LAST_LINES = 40;
 
@@ -17,6 +18,7 @@ export class ConsoleHub {
   private readonly decoder = new StringDecoder('utf8');
   private readonly stripper = new AnsiStripper();
   private readonly listeners = new Set<TextListener>();
+  private readonly rawListeners = new Set<RawListener>();
   private readonly lines: string[] = [];
   private currentLine = '';
   private log: ConsoleLog | undefined;
@@ -42,8 +44,19 @@ export class ConsoleHub {
     return () => this.listeners.delete(listener);
   }
 
+  /** The bytes as read, before decoding: for attached terminals (harness/console/console-share.ts). */
+  subscribeRaw(listener: RawListener): () => void {
+    this.rawListeners.add(listener);
+    return () => this.rawListeners.delete(listener);
+  }
+
   write(data: Buffer | string): void {
     this.source.write(data);
+  }
+
+  /** Sends a serial break where the source can; says whether it did. */
+  async sendBreak(): Promise<boolean> {
+    return (await this.source.sendBreak?.()) ?? false;
   }
 
   /** The last lines read, newest last (the unfinished line too, if any). */
@@ -66,6 +79,7 @@ export class ConsoleHub {
 
   private onData(chunk: Buffer): void {
     this.log?.raw(chunk);
+    for (const listener of this.rawListeners) listener(chunk);
     const text = this.stripper.push(this.decoder.write(chunk));
     if (text) this.deliver(text);
   }

@@ -14,4 +14,6 @@ export interface ConsoleSource {
   open(sink: ConsoleSink): Promise<void>;
   write(data: Buffer | string): void;
   close(): Promise<void>;
+  /** Sends a serial break, where the source can (a serial port, a telnet console server); says whether it did. */
+  sendBreak?(): Promise<boolean>;
 }

@@ -7,6 +7,7 @@
  * milestone, so a pattern split across reads still matches; failure patterns
  * are matched per line, so a line is judged once.
  */
+import { LinePrefilter } from './line-prefilter.js';
 import type { FailurePattern, FileRole, MilestoneSpec } from './patterns.js';
 
 export type WatchResult =
@@ -21,11 +22,14 @@ export class MilestoneWatcher {
   private pending = '';
   private partialLine = '';
   private failed = false;
+  private readonly prefilter: LinePrefilter;
 
   constructor(
     readonly milestones: readonly MilestoneSpec[],
     readonly failurePatterns: readonly FailurePattern[],
-  ) {}
+  ) {
+    this.prefilter = new LinePrefilter(failurePatterns.map((p) => p.console));
+  }
 
   get current(): MilestoneSpec | undefined {
     return this.failed ? undefined : this.milestones[this.index];
@@ -88,6 +92,9 @@ export class MilestoneWatcher {
   private scanFailures(text: string): { pattern: FailurePattern; line: string; endsAt: number } | undefined {
     const combined = this.partialLine + text;
     let lineStart = 0;
+    // Most text matches no failure pattern: one pass over the whole lines says so, without a pass per pattern per line.
+    const lastNewline = combined.lastIndexOf('\n');
+    if (lastNewline !== -1 && !this.prefilter.mayMatch(combined.slice(0, lastNewline))) lineStart = lastNewline + 1;
     for (;;) {
       const newline = combined.indexOf('\n', lineStart);
       if (newline === -1) break;

@@ -53,3 +53,28 @@ export function linuxNetbootMilestones(timeouts: {
     { name: 'init started', console: /Run \S+ as init process/, timeoutS: timeouts.initS ?? 120 },
   ];
 }
+
+/**
+ * U-Boot's own milestones, for boards that start in U-Boot: its banner (the
+ * version line, "U-Boot 2023.01 (Jan 01 2023 - 00:00:00 +0000)"), the
+ * autoboot countdown, and the hand-over to the kernel. SPL boards print a
+ * first "U-Boot SPL 20..." banner; the milestone waits for the full one,
+ * and for its whole line, so a banner read in pieces is reported whole.
+ */
+export function ubootMilestones(timeouts: { bannerS?: number; autobootS?: number; kernelS?: number } = {}): MilestoneSpec[] {
+  return [
+    { name: 'U-Boot banner', console: /U-Boot 20\d\d\.\d\d[^\n]*(?=\n)/, timeoutS: timeouts.bannerS ?? 60 },
+    { name: 'U-Boot autoboot', console: /Hit any key to stop autoboot/, timeoutS: timeouts.autobootS ?? 60 },
+    { name: 'Starting kernel', console: /Starting kernel \.\.\./, timeoutS: timeouts.kernelS ?? 180 },
+  ];
+}
+
+/** Failures U-Boot prints when a boot cannot go on. */
+export const ubootFailurePatterns: readonly FailurePattern[] = [
+  { name: 'U-Boot reset request', console: /### ERROR ### Please RESET the board ###/ },
+  { name: 'U-Boot bad image', console: /(Wrong Image Format for \w+ command|Bad Linux ARM64 Image magic!|Bad Linux ARM zImage magic!|Bad Data CRC|Bad Header Checksum)/ },
+  { name: 'U-Boot no kernel', console: /ERROR: can't get kernel image!/ },
+  { name: 'U-Boot TFTP failed', console: /(TFTP error: [^\n]*|Retry count exceeded; starting again)/ },
+  { name: 'U-Boot SPL failed', console: /SPL: failed to boot from all boot devices/ },
+  { name: 'U-Boot data abort', console: /"Synchronous Abort" handler, esr 0x[0-9a-f]+|data abort\s*$/m },
+];

@@ -12,7 +12,8 @@ import { images } from '../../fixtures/images/index.js';
 import { loadTarget } from '../config/load-target.js';
 import type { Target } from '../config/target.js';
 import { ConsoleHub } from '../console/console-hub.js';
-import { QemuSocketConsole } from '../console/qemu-socket.js';
+import { shareConsole } from '../console/console-share.js';
+import { createConsole } from '../console/create-console.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
@@ -140,15 +141,19 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     teardown.add('stop the PXE server', () => pxe.stop());
 
     const consoleSocket = join(workDir, 'console.sock');
+    const consoleSource = createConsole(target.console, { consoleSocket });
+    const consoleShare = join(workDir, 'console-share.sock');
     // The job's wiring, for tools that attach to a running job (and for finding what a crashed job left).
     await writeFile(
       join(workDir, 'job.json'),
-      JSON.stringify({ ...jobState, netns: pxe.netns, tap: pxe.tap, mac: board.mac, boardIp: board.ip, serverIp: pxe.network.serverIp, consoleSocket }) + '\n',
+      JSON.stringify({ ...jobState, netns: pxe.netns, tap: pxe.tap, mac: board.mac, boardIp: board.ip, serverIp: pxe.network.serverIp, consoleSocket, consoleEndpoint: consoleSource.endpoint, consoleShare }) + '\n',
     );
-    const hub = new ConsoleHub(new QemuSocketConsole(consoleSocket), bus);
+    const hub = new ConsoleHub(consoleSource, bus);
     const paths = artifacts;
-    await stage('console', `opening console ${consoleSocket}`, () => hub.open({ raw: paths.consoleRaw, text: paths.consoleLog }));
+    await stage('console', `opening console ${consoleSource.endpoint}`, () => hub.open({ raw: paths.consoleRaw, text: paths.consoleLog }));
     teardown.add('close the console', () => hub.close());
+    const share = await shareConsole(hub, consoleShare);
+    teardown.add('stop sharing the console', () => share.close());
 
     const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac }, bus);
     if (target.powerOffAtEnd) teardown.add('power the target off', () => powerStep(bus, power, 'off'));

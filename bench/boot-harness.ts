@@ -14,7 +14,7 @@ import { EventBus, type StepEvent } from '../harness/core/events.js';
 import type { ImageDefinition } from '../harness/images/image.js';
 import { runJob } from '../harness/run/run-job.js';
 import { MemorySampler, type PeakMemory } from './memory.js';
-import { bootMarks, type MarkTimes } from './support.js';
+import { bootMarks, interrupted, type MarkTimes } from './support.js';
 
 export type HarnessBoot = MarkTimes & {
   jobId: string;
@@ -50,7 +50,7 @@ export async function bootHarness(target: Target, image: ImageDefinition): Promi
       resultsRoot,
       lockTimeoutS: 600,
       bus,
-      signal: new AbortController().signal,
+      signal: interrupted.signal,
     });
     if (result.exitCode !== 0) throw new Error(`pxe-hil run of ${image.name} ended ${result.outcome} (exit ${result.exitCode}): ${result.reason ?? ''}`);
     if (followError) throw followError;

@@ -88,7 +88,7 @@ export class ConsoleMarks {
   }
 
   async wait(deadline: Deadline): Promise<MarkTimes> {
-    const value = await deadline.race(this.settled).catch((error: Error) => error);
+    const value = await deadline.race(this.settled, interrupted.signal).catch((error: Error) => error);
     if (value instanceof Error) throw new Error(`${value.message}; last console text: ${JSON.stringify(this.tail.slice(-300))}`);
     return value;
   }
@@ -134,6 +134,9 @@ export function pidsWithArgs(...parts: string[]): number[] {
   }
   return pids;
 }
+
+/** Aborted when the benchmark is interrupted: every wait ends and its clean-up runs. */
+export const interrupted = new AbortController();
 
 /** A unique name part for this benchmark process's namespaces and processes. */
 export const BENCH_ID = `bench${process.pid}`;

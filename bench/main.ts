@@ -16,7 +16,7 @@ import { bootFloor, type FloorBoot } from './boot-floor.js';
 import { bootHarness, type HarnessBoot } from './boot-harness.js';
 import { bootSeedWay, type SeedBoot } from './boot-seed.js';
 import { figure, renderTable, type Figure } from './figures.js';
-import { interrupted } from './support.js';
+import { BENCH_ID, interrupted } from './support.js';
 import { measureTftp, TFTP_CLIENTS } from './tftp.js';
 import { loadRunConfig } from '../harness/run/run-job.js';
 import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
@@ -188,6 +188,8 @@ async function main(): Promise<void> {
     image: image.name,
     figures,
     notMeasured,
+    /** What names this run's own namespaces and processes: hil-<benchId>-seed, -tftp, -tftp-client. */
+    benchId: BENCH_ID,
     jobIds,
   };
   await writeFile(values.out!, JSON.stringify(result, null, 2) + '\n');

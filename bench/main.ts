@@ -9,7 +9,7 @@
  * slowest reference (the dnsmasq+pxelinux boot) skipped; for the smoke test.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { bootFloor, type FloorBoot } from './boot-floor.js';
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
   const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+  const loadAtStart = loadavg()[0]!;
   const figures: Figure[] = [];
   const notMeasured: NotMeasured[] = [];
   const jobIds: string[] = [];
@@ -185,6 +186,8 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     runs,
     machine: machine(),
+    /** One-minute load averages at the start and end: other jobs' boots on the same cores skew the figures. */
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
     image: image.name,
     figures,
     notMeasured,

@@ -17,7 +17,11 @@ export type Figure = {
   unit: string;
   pxeHil: Summary;
   reference?: { name: string } & Summary;
-  /** pxeHil.median / reference.median */
+  /**
+   * pxe-hil / reference: the median of the per-round ratios when both were
+   * measured in the same rounds (pairs taken back to back share the host's
+   * load of the moment), else the ratio of the medians.
+   */
   ratio?: number;
   goal?: Goal;
   met?: boolean;
@@ -33,10 +37,15 @@ export function figure(options: {
 }): Figure {
   const pxeHil = summarize(options.values);
   const reference = options.reference ? { name: options.reference.name, ...summarize(options.reference.values) } : undefined;
-  const ratio = reference ? pxeHil.median / reference.median : undefined;
+  const ratio = reference ? ratioOf(options.values, options.reference!.values) : undefined;
   const result: Figure = { id: options.id, figure: options.figure, unit: options.unit, pxeHil, reference, ratio, goal: options.goal };
   if (options.goal) result.met = meets(options.goal, pxeHil.median, ratio);
   return result;
+}
+
+function ratioOf(values: readonly number[], reference: readonly number[]): number {
+  if (values.length === reference.length) return summarize(values.map((v, i) => v / reference[i]!)).median;
+  return summarize(values).median / summarize(reference).median;
 }
 
 function meets(goal: Goal, value: number, ratio: number | undefined): boolean {

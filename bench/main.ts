@@ -1,0 +1,269 @@
+/**
+ * `npm run bench`: measures pxe-hil against references in the same run on the
+ * same machine, prints a Markdown table of the figures (median of the runs,
+ * with min and max) and writes them as JSON.
+ *
+ *   npm run bench [-- --quick] [-- --out FILE] [-- --runs N]
+ *
+ * --quick: one run each, the small busybox image and a small file, the
+ * slowest reference (the dnsmasq+pxelinux boot) skipped; for the smoke test.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { bootFloor, type FloorBoot } from './boot-floor.js';
+import { bootHarness, type HarnessBoot } from './boot-harness.js';
+import { bootSeedWay, type SeedBoot } from './boot-seed.js';
+import { figure, renderTable, type Figure } from './figures.js';
+import { BENCH_ID, interrupted } from './support.js';
+import { measureTftp, TFTP_CLIENTS } from './tftp.js';
+import { loadRunConfig } from '../harness/run/run-job.js';
+import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
+
+const BOOT_TIMEOUT_MS = 600_000;
+
+type NotMeasured = { figure: string; why: string };
+
+function progress(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+const seconds = (ms: number) => ms / 1000;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-results.json' },
+      runs: { type: 'string' },
+    },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
+  const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+  const loadAtStart = loadavg()[0]!;
+  const figures: Figure[] = [];
+  const notMeasured: NotMeasured[] = [];
+  const jobIds: string[] = [];
+
+  // 1, 2, 4: boots (pxe-hil, the direct-kernel floor, the dnsmasq+pxelinux way), set-up and tear-down, memory.
+  const imageName = quick ? 'busybox' : 'debian-netinstall';
+  const { target, image } = await loadRunConfig('qemu-x86', imageName);
+  progress(`preparing image ${image.name} and the PXE loaders`);
+  const [prepared] = await Promise.all([image.prepare(), biosPxeLoaders()]);
+  const harness: HarnessBoot[] = [];
+  const floor: FloorBoot[] = [];
+  const seed: SeedBoot[] = [];
+  for (let i = 1; i <= runs; i++) {
+    interrupted.signal.throwIfAborted();
+    progress(`boot ${i}/${runs} of ${image.name} through pxe-hil`);
+    const h = await bootHarness(target, image);
+    harness.push(h);
+    jobIds.push(h.jobId);
+    progress(`  init ${seconds(h.initMs).toFixed(1)} s, ready ${seconds(h.readyMs).toFixed(1)} s; boot ${i}/${runs}: direct kernel boot (floor)`);
+    const f = await bootFloor(target, image, BOOT_TIMEOUT_MS);
+    floor.push(f);
+    progress(`  init ${seconds(f.initMs).toFixed(1)} s, ready ${seconds(f.readyMs).toFixed(1)} s`);
+    if (!quick) {
+      progress(`boot ${i}/${runs}: dnsmasq DHCP+TFTP with pxelinux`);
+      const s = await bootSeedWay(target, image, BOOT_TIMEOUT_MS);
+      seed.push(s);
+      progress(`  init ${seconds(s.initMs).toFixed(1)} s, ready ${seconds(s.readyMs).toFixed(1)} s`);
+    }
+  }
+  const marks = image.milestones.at(-1)!.name;
+  for (const [key, label] of [['init', 'Run /init as init process'], ['ready', marks]] as const) {
+    const ms = key === 'init' ? 'initMs' : 'readyMs';
+    figures.push(
+      figure({
+        id: `boot.${key}.floor`,
+        figure: `${image.name}: run start to '${label}'`,
+        unit: 's',
+        values: harness.map((h) => seconds(h[ms])),
+        reference: { name: 'direct -kernel boot', values: floor.map((f) => seconds(f[ms])) },
+        goal: { kind: 'ratio-at-most', limit: 1.5, text: 'within 1.5x of the floor' },
+      }),
+    );
+    if (seed.length > 0) {
+      figures.push(
+        figure({
+          id: `boot.${key}.seed`,
+          figure: `${image.name}: run start to '${label}'`,
+          unit: 's',
+          values: harness.map((h) => seconds(h[ms])),
+          reference: { name: 'dnsmasq+pxelinux', values: seed.map((s) => seconds(s[ms])) },
+          goal: { kind: 'ratio-at-most', limit: 0.5, text: '≥ 2x faster than dnsmasq+pxelinux' },
+        }),
+      );
+    }
+  }
+  if (seed.length === 0) notMeasured.push({ figure: 'boot vs dnsmasq+pxelinux', why: 'skipped in --quick mode' });
+  const seedReference = (values: number[]) => (values.length > 0 ? { name: 'dnsmasq+pxelinux', values } : undefined);
+  figures.push(
+    figure({
+      id: 'setup',
+      figure: 'set-up: run start to PXE server ready',
+      unit: 's',
+      values: harness.map((h) => seconds(h.setupMs)),
+      reference: seedReference(seed.map((s) => seconds(s.setupMs))),
+    }),
+    figure({
+      id: 'teardown',
+      figure: 'tear-down: last milestone to everything gone',
+      unit: 's',
+      values: harness.map((h) => seconds(h.teardownMs)),
+      reference: seedReference(seed.map((s) => seconds(s.teardownMs))),
+    }),
+  );
+
+  // 3: TFTP against dnsmasq, and RFC 7440 windowsize.
+  interrupted.signal.throwIfAborted();
+  const [tftpFile, tftpName] = prepared.initrd ? [prepared.initrd, image.servedNames.initrd ?? 'initrd'] : [prepared.kernel, image.servedNames.kernel];
+  progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
+  const tftp = await measureTftp(tftpFile, tftpName, runs);
+  const mb = (tftp.bytes / 1e6).toFixed(tftp.bytes >= 10e6 ? 0 : 1);
+  for (const client of TFTP_CLIENTS) {
+    figures.push(
+      figure({
+        id: `tftp.${client}`,
+        figure: `TFTP ${mb} MB ${tftp.file}, ${client === 'tftp-hpa' ? 'tftp-hpa client (512-byte blocks)' : `curl, ${client.slice(5)}-byte blocks`}`,
+        unit: 's',
+        values: tftp.clients[client].harness,
+        reference: { name: 'dnsmasq TFTP', values: tftp.clients[client].dnsmasq },
+        goal: { kind: 'ratio-at-most', limit: 1, text: 'at least as fast as dnsmasq' },
+      }),
+    );
+  }
+  figures.push(
+    figure({
+      id: 'tftp.window',
+      figure: `TFTP ${mb} MB, npm tftp client, windowsize 8 asked (${tftp.window['8'].agreed} agreed), 1468-byte blocks`,
+      unit: 's',
+      values: tftp.window['8'].seconds,
+      reference: { name: 'windowsize 1', values: tftp.window['1'].seconds },
+      goal: { kind: 'ratio-at-most', limit: 1, text: 'faster than windowsize 1' },
+    }),
+    figure({
+      id: 'tftp.window-agreed',
+      figure: 'TFTP windowsize agreed by pxe-hil when 8 is asked',
+      unit: '',
+      values: [tftp.window['8'].agreed],
+      reference: { name: 'asked', values: [8] },
+      goal: { kind: 'ratio-at-least', limit: 1, text: 'the 8 asked' },
+    }),
+  );
+
+  // 4: peak memory during the boots above.
+  figures.push(
+    figure({
+      id: 'memory.harness',
+      figure: `peak RSS of the harness process during a ${image.name} boot`,
+      unit: 'MiB',
+      values: harness.map((h) => h.memory.harnessMiB),
+      goal: { kind: 'value-at-most', limit: 150, text: '< 150 MiB' },
+    }),
+    figure({
+      id: 'memory.file-server',
+      figure: `peak RSS of the file server process (serving ${image.servedNames.initrd ?? 'the kernel'})`,
+      unit: 'MiB',
+      values: harness.map((h) => h.memory.fileServerMiB),
+      goal: { kind: 'value-at-most', limit: 150, text: '< 150 MiB' },
+    }),
+  );
+
+  // 5: console and power figures, from their own files when this branch has them.
+  await optionalFigures('console', ['console-throughput.ts'], figures, notMeasured);
+  await optionalFigures('power', powerFiles(), figures, notMeasured);
+
+  const table = renderTable(figures, notMeasured);
+  process.stdout.write(table);
+  const result = {
+    date: new Date().toISOString(),
+    command,
+    mode: quick ? 'quick' : 'full',
+    runs,
+    machine: machine(),
+    /** One-minute load averages at the start and end: other jobs' boots on the same cores skew the figures. */
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+    image: image.name,
+    figures,
+    notMeasured,
+    /** What names this run's own namespaces and processes: hil-<benchId>-seed, -tftp, -tftp-client. */
+    benchId: BENCH_ID,
+    jobIds,
+  };
+  await writeFile(values.out!, JSON.stringify(result, null, 2) + '\n');
+  progress(`wrote ${values.out}`);
+}
+
+function machine(): { nproc: number; cpu: string; accel: 'tcg' } {
+  return { nproc: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', accel: 'tcg' };
+}
+
+/** The power benchmark's file(s), whatever their name on the branch that brings them: bench/*power*.ts or *ipmi*.ts. */
+function powerFiles(): string[] {
+  const dir = new URL('./', import.meta.url);
+  return readdirSync(dir).filter((f) => /(power|ipmi).*\.ts$/i.test(f));
+}
+
+/**
+ * Runs every exported `measure*` function of the given bench files that exist
+ * and turns each numeric field of its result into a figure; a field `x` with a
+ * sibling `baselineX` gets it as its reference.
+ */
+async function optionalFigures(kind: string, files: string[], figures: Figure[], notMeasured: NotMeasured[]): Promise<void> {
+  const present = files.filter((f) => existsSync(new URL(`./${f}`, import.meta.url)));
+  if (present.length === 0) {
+    notMeasured.push({ figure: kind, why: 'not measured on this branch' });
+    return;
+  }
+  for (const file of present) {
+    const module = (await import(new URL(`./${file}`, import.meta.url).href)) as Record<string, unknown>;
+    for (const [name, measure] of Object.entries(module)) {
+      if (!name.startsWith('measure') || typeof measure !== 'function') continue;
+      progress(`${kind}: ${name} (${file})`);
+      const result = (await (measure as () => Promise<unknown>)()) as unknown;
+      const fields = typeof result === 'number' ? { value: result } : (result as Record<string, unknown>);
+      for (const [key, value] of Object.entries(fields)) {
+        if (typeof value !== 'number' || key.startsWith('baseline')) continue;
+        const baseline = fields[`baseline${key[0]!.toUpperCase()}${key.slice(1)}`];
+        figures.push(
+          figure({
+            id: `${kind}.${key}`,
+            figure: `${kind}: ${name.replace(/^measure/, '')} ${key}`,
+            unit: unitOf(key),
+            values: [value],
+            reference: typeof baseline === 'number' ? { name: 'baseline', values: [baseline] } : undefined,
+          }),
+        );
+      }
+    }
+  }
+}
+
+function unitOf(key: string): string {
+  if (/MbPerS$/i.test(key)) return 'MB/s';
+  if (/Ms$/.test(key)) return 'ms';
+  if (/S$/.test(key)) return 's';
+  return '';
+}
+
+// Ctrl-C or a kill: the measurement under way stops and removes what it started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted.signal.aborted) return;
+    progress(`${signal}: stopping and cleaning up`);
+    interrupted.abort(new Error(`interrupted by ${signal}`));
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,8 +1,8 @@
 /**
  * Smoke suite for the small image (busybox): the target runs the kernel it
  * was booted with, has the memory its target file gives it, reaches the
- * harness's HTTP server over the job's network, and takes a file over SSH
- * and gives the same bytes back.
+ * harness's HTTP server over the job's network, takes a file over SSH
+ * and gives the same bytes back, and answers at its serial console's shell.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,12 @@ describe('smoke', () => {
     // MemTotal is what the kernel manages: the configured size less firmware and kernel reservations (a few percent).
     expect(totalKiB).toBeLessThanOrEqual(configuredKiB);
     expect(totalKiB).toBeGreaterThan(configuredKiB * 0.85);
+  });
+
+  test('runs commands at the shell on its serial console, with their exit status', async ({ target }) => {
+    expect(await target.shell.run('uname -r')).toEqual({ output: target.kernelRelease, exitCode: 0 });
+    expect(await target.shell.run('cat /proc/sys/kernel/hostname; (exit 3)')).toEqual({ output: 'hil-small', exitCode: 3 });
+    expect((await target.shell.run('ls /no/such/file')).exitCode).not.toBe(0);
   });
 
   test('reaches the harness HTTP server from the target', async ({ target }) => {

@@ -46,6 +46,8 @@ export type JobFile = {
   boardIp: string;
   serverIp: string;
   consoleSocket: string;
+  /** The job's console, shared (harness/console/console-share.ts). */
+  consoleShare?: string;
   image?: string;
   kernelRelease?: string;
   memoryMiB?: number;

@@ -49,6 +49,7 @@ describe('suites on the booted target', () => {
     expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([
       ['smoke &gt; runs the kernel it was booted with', 'passed'],
       ['smoke &gt; has the memory of its target file', 'passed'],
+      ['smoke &gt; runs commands at the shell on its serial console, with their exit status', 'passed'],
       ['smoke &gt; reaches the harness HTTP server from the target', 'passed'],
       ['smoke &gt; takes a file over SSH and gives the same bytes back', 'passed'],
     ]);
@@ -56,7 +57,7 @@ describe('suites on the booted target', () => {
     expect(logged.find((e) => e.type === 'ssh')).toMatchObject({ state: 'ready', address: '10.42.0.10:22' });
     expect(logged.filter((e) => e.type === 'suite')).toMatchObject([
       { name: 'smoke', state: 'start' },
-      { name: 'smoke', state: 'end', passed: 4, failed: 0, skipped: 0 },
+      { name: 'smoke', state: 'end', passed: 5, failed: 0, skipped: 0 },
     ]);
     // The boot's own report is unchanged by the suites.
     expect(readResult(dir, 'junit.xml')).toContain('failures="0" errors="0" skipped="0"');

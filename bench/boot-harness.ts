@@ -14,7 +14,7 @@ import { EventBus, type StepEvent } from '../harness/core/events.js';
 import type { ImageDefinition } from '../harness/images/image.js';
 import { runJob } from '../harness/run/run-job.js';
 import { MemorySampler, type PeakMemory } from './memory.js';
-import { bootMarks, interrupted, type MarkTimes } from './support.js';
+import { bootMarks, interrupted, type MarkTimes, BENCH_ID } from './support.js';
 
 export type HarnessBoot = MarkTimes & {
   jobId: string;
@@ -26,7 +26,7 @@ export type HarnessBoot = MarkTimes & {
 };
 
 export async function bootHarness(target: Target, image: ImageDefinition): Promise<HarnessBoot> {
-  const resultsRoot = await mkdtemp(join(tmpdir(), 'hil-bench-results-'));
+  const resultsRoot = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-results-`));
   const bus = new EventBus();
   const events: StepEvent[] = [];
   const sampler = new MemorySampler();

@@ -50,7 +50,7 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
   try {
     await createJobNetwork(network);
     networkMade = true;
-    root = await mkdtemp(join(tmpdir(), 'hil-bench-tftp-'));
+    root = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-tftp-`));
     await mkdir(join(root, 'pxelinux.cfg'));
     const kernelName = image.servedNames.kernel;
     const initrdName = prepared.initrd ? image.servedNames.initrd : undefined;

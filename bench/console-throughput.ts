@@ -87,7 +87,7 @@ async function timePipe(chunks: Buffer[], dir: string): Promise<number> {
 export async function measureConsoleThroughput(): Promise<{ mbPerS: number; baselineMbPerS: number }> {
   const chunks = bootLogChunks();
   const bytes = chunks.reduce((n, c) => n + c.length, 0);
-  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-console-'));
+  const dir = mkdtempSync(join(tmpdir(), `hil-bench-console-${process.pid}-`));
   try {
     // One warm-up round each, then the best of three: the figure is the reader's speed, not the JIT's.
     let reader = Infinity;

@@ -46,7 +46,7 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
   const bytes = (await stat(path)).size;
   const jobId = `${BENCH_ID}-tftp`;
   const clientNs = `hil-${jobId}-client`;
-  const workDir = await mkdtemp(join(tmpdir(), 'hil-bench-tftp-'));
+  const workDir = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-tftp-`));
   let server: PxeServer | undefined;
   let dnsmasq: Child | undefined;
   let clientNsMade = false;

@@ -61,7 +61,7 @@ describe('suites on the booted target', () => {
     ]);
     // The boot's own report is unchanged by the suites.
     expect(readResult(dir, 'junit.xml')).toContain('failures="0" errors="0" skipped="0"');
-    expect(run.stdout).toMatch(/suites\s+4 tests passed/);
+    expect(run.stdout).toMatch(/suites\s+5 tests passed/);
   }, BOOT_TIMEOUT);
 
   it('fails with exit 1 and names the test when a suite fails on the target', async () => {

@@ -2,12 +2,35 @@
  * The suites that run on a booted target (`hil --suite NAME`), apart from the
  * harness's own tests: the root vitest.config.ts includes only test/. The
  * harness names the suite files in PXE_HIL_SUITE_FILES (absolute paths, one a
- * line) and the job in PXE_HIL_JOB (the job.json path).
+ * line), the job in PXE_HIL_JOB (the job.json path), and where the reports go:
+ * PXE_HIL_SUITE_JUNIT (vitest's JUnit XML) and PXE_HIL_ALLURE_RESULTS (the
+ * run's allure-results, beside the boot's own result).
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const files = process.env.PXE_HIL_SUITE_FILES?.split('\n').filter(Boolean);
+const env = process.env;
+const files = env.PXE_HIL_SUITE_FILES?.split('\n').filter(Boolean);
+const job = env.PXE_HIL_JOB ? (JSON.parse(readFileSync(env.PXE_HIL_JOB, 'utf8')) as { target: string; image?: string; runId: string }) : undefined;
+
+type Reporter = string | [string, Record<string, unknown>];
+const reporters: Reporter[] = ['default'];
+if (env.PXE_HIL_SUITE_JUNIT) reporters.push('junit');
+if (env.PXE_HIL_ALLURE_RESULTS) {
+  reporters.push([
+    'allure-vitest/reporter',
+    {
+      resultsDir: env.PXE_HIL_ALLURE_RESULTS,
+      globalLabels: [
+        { name: 'parentSuite', value: 'pxe-hil' },
+        ...(job ? [{ name: 'target', value: job.target }, { name: 'run', value: job.runId }] : []),
+        ...(job?.image ? [{ name: 'image', value: job.image }] : []),
+        ...(env.BUILD_TAG ? [{ name: 'build', value: env.BUILD_TAG }] : []),
+      ],
+    },
+  ]);
+}
 
 export default defineConfig({
   test: {
@@ -17,5 +40,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    reporters,
+    ...(env.PXE_HIL_SUITE_JUNIT ? { outputFile: { junit: env.PXE_HIL_SUITE_JUNIT } } : {}),
+    setupFiles: env.PXE_HIL_ALLURE_RESULTS ? ['allure-vitest/setup'] : [],
   },
 });

@@ -8,7 +8,7 @@
  * results directory.
  *
  * Tested against: vitest 4.1 (junit reporter), node-ssh 13.2, dropbear 2022.83.
- * Reference: vitest CLI (run, --config, --reporter, --outputFile.junit).
+ * Reference: vitest CLI (run, --config) and reporters (junit, allure-vitest).
  */
 import { existsSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
@@ -123,9 +123,16 @@ async function runVitest(options: { bus: EventBus; signal: AbortSignal; suiteFil
   const names = options.suiteFiles.map(suiteName);
   for (const name of names) bus.emit({ type: 'suite', name, state: 'start' });
   const started = bus.now();
-  const child = execa(process.execPath, [VITEST, 'run', '--config', SUITES_CONFIG, '--reporter=default', '--reporter=junit', `--outputFile.junit=${junitPath}`], {
+  // The reporters (terminal, JUnit, Allure) are set in suites/vitest.config.ts from these variables.
+  const child = execa(process.execPath, [VITEST, 'run', '--config', SUITES_CONFIG], {
     cwd: REPO,
-    env: { [JOB_ENV]: options.jobPath, PXE_HIL_SUITE_FILES: options.suiteFiles.join('\n'), NO_COLOR: '1' },
+    env: {
+      [JOB_ENV]: options.jobPath,
+      PXE_HIL_SUITE_FILES: options.suiteFiles.join('\n'),
+      PXE_HIL_SUITE_JUNIT: junitPath,
+      PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),
+      NO_COLOR: '1',
+    },
     cancelSignal: options.signal,
     forceKillAfterDelay: 5000,
     reject: false,

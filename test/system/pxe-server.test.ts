@@ -12,6 +12,7 @@ import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
 import { NO_RESIDUE, residueOf } from '../support/hil.js';
+import { addClientHost, removeClientHost } from '../support/client-host.js';
 
 const BOARD_MAC = '52:54:00:b0:00:01';
 let server: PxeServer;
@@ -41,16 +42,11 @@ beforeAll(async () => {
     loader: 'auto',
   });
   // A client host: its own namespace, a veth into the job's bridge.
-  await execa('ip', ['netns', 'add', clientNs]);
-  await execa('ip', ['-n', server.netns, 'link', 'add', 'vc0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs]);
-  await execa('ip', ['-n', server.netns, 'link', 'set', 'vc0', 'master', 'br0', 'up']);
-  await execa('ip', ['-n', clientNs, 'link', 'set', 'lo', 'up']);
-  await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'up']);
-  await execa('ip', ['-n', clientNs, 'addr', 'add', '10.42.0.50/24', 'dev', 'eth0']);
+  await addClientHost(server, clientNs);
 }, 120_000);
 
 afterAll(async () => {
-  await execa('ip', ['netns', 'del', clientNs], { reject: false });
+  await removeClientHost(clientNs);
   await server?.stop();
   await execa('rm', ['-rf', workDir], { reject: false });
   expect(residueOf(jobId)).toEqual(NO_RESIDUE);

@@ -1,7 +1,8 @@
 /**
- * Reports of a real run: Allure results turned into the HTML report by
- * allure-commandline (with Java), listing the boot's milestones as steps with
- * the logs and the timeline attached; the timeline is a valid SVG.
+ * Reports of a real run with a suite: Allure results turned into the HTML
+ * report by allure-commandline (with Java), listing the boot's milestones as
+ * steps with the logs and the timeline attached, and the suite's tests
+ * (allure-vitest) beside it; the timeline is a valid SVG.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ let runDir: string;
 
 beforeAll(async () => {
   results = resultsRoot();
-  const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], { env: { BUILD_TAG: 'jenkins-hil-report-42' } });
+  const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results], { env: { BUILD_TAG: 'jenkins-hil-report-42' } });
   expect(run.exitCode, run.stdout + run.stderr).toBe(0);
   runDir = resultsDirOf(run.stdout);
   expect(residueOf(jobIdOf(runDir))).toEqual(NO_RESIDUE);
@@ -34,7 +35,7 @@ describe('reports of a run', () => {
     for (const label of ['DHCP lease', 'kernel fetched', 'shell prompt', 'http vmlinuz', 'http initrd.cpio.gz', 'power cycle']) expect(text).toContain(`>${label}</text>`);
   });
 
-  it('makes an Allure HTML report that lists the boot and its milestone steps', async () => {
+  it('makes an Allure HTML report that lists the boot with its milestone steps, and the suite\'s tests', async () => {
     const out = join(results, 'allure-report');
     const report = await hil(['report', '--results', results, '--out', out]);
     expect(report.exitCode, report.stdout + report.stderr).toBe(0);
@@ -46,8 +47,17 @@ describe('reports of a run', () => {
     expect(boot.testStage.steps.map((s: { name: string }) => s.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
     expect(boot.testStage.attachments.map((a: { name: string }) => a.name).sort()).toEqual(['PXE server log', 'boot timeline', 'console log', 'step events']);
     expect(boot.labels).toContainEqual({ name: 'build', value: 'jenkins-hil-report-42' });
+    const suiteCases = cases.filter((c) => c.labels.some((l: { name: string; value: string }) => l.name === 'target' && l.value === 'qemu-x86') && c.name !== 'boot qemu-x86');
+    expect(suiteCases.map((c) => c.name).sort()).toEqual([
+      'has the memory of its target file',
+      'reaches the harness HTTP server from the target',
+      'runs commands at the shell on its serial console, with their exit status',
+      'runs the kernel it was booted with',
+      'takes a file over SSH and gives the same bytes back',
+    ]);
+    expect(suiteCases.every((c) => c.status === 'passed')).toBe(true);
     const summary = JSON.parse(readFileSync(join(out, 'widgets/summary.json'), 'utf8'));
-    expect(summary.statistic).toMatchObject({ passed: 1, failed: 0, broken: 0 });
+    expect(summary.statistic).toMatchObject({ passed: 6, failed: 0, broken: 0 });
   }, 120_000);
 
   it('says what is missing when there are no results', async () => {

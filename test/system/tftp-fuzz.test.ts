@@ -19,6 +19,7 @@ import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
 import { TFTP_LIMITS } from '../../harness/pxe/tftp-server.js';
 import { NO_RESIDUE, REPO, residueOf } from '../support/hil.js';
+import { addClientHost, removeClientHost } from '../support/client-host.js';
 
 const FUZZ_PACKETS = 5000;
 const jobId = `fuzz${process.pid}`;
@@ -68,16 +69,11 @@ beforeAll(async () => {
     loader: 'auto',
     roots: [root],
   });
-  await execa('ip', ['netns', 'add', clientNs]);
-  await execa('ip', ['-n', server.netns, 'link', 'add', 'vc0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs]);
-  await execa('ip', ['-n', server.netns, 'link', 'set', 'vc0', 'master', 'br0', 'up']);
-  await execa('ip', ['-n', clientNs, 'link', 'set', 'lo', 'up']);
-  await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'up']);
-  await execa('ip', ['-n', clientNs, 'addr', 'add', '10.42.0.50/24', 'dev', 'eth0']);
+  await addClientHost(server, clientNs);
 }, 60_000);
 
 afterAll(async () => {
-  await execa('ip', ['netns', 'del', clientNs], { reject: false });
+  await removeClientHost(clientNs);
   await server?.stop();
   rmSync(root, { recursive: true, force: true });
   expect(residueOf(jobId)).toEqual(NO_RESIDUE);

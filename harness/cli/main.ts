@@ -24,6 +24,7 @@ import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
+import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
@@ -45,6 +46,8 @@ options for a run:
   --lock-timeout S     how long to wait for a target another job holds (default 600)
   --targets-dir DIR    where target files are (default: the targets/ folder of pxe-hil)
   --suite NAME         after the boot, run suites/NAME.test.ts (or a .test.ts path) on the target over SSH; repeatable
+  --keep-up            after the boot (and suites), keep the target up until Ctrl-C, for --no-boot runs
+  --no-boot            run the --suite(s) on the target a --keep-up job holds up; no boot, no power action
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -61,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
       'targets-dir': { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
       suite: { type: 'string', multiple: true },
+      'keep-up': { type: 'boolean', default: false },
+      'no-boot': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
       cleanup: { type: 'boolean' },
       'read-only': { type: 'boolean', default: false },
@@ -109,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string; suite?: string[] }): Promise<number> {
+async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string; suite?: string[]; 'keep-up'?: boolean; 'no-boot'?: boolean }): Promise<number> {
   if (!values.target) throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
   const lockTimeoutS = Number(values['lock-timeout']);
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
@@ -118,6 +123,8 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
+  if (values['no-boot'] && suiteFiles.length === 0) throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
+  if (values['no-boot'] && values['keep-up']) throw new UsageError('--no-boot and --keep-up do not go together: --keep-up boots and holds, --no-boot uses a held target');
   const bus = new EventBus();
   if (wantsLiveView()) attachLiveView(bus);
   else attachTerminalReporter(bus);
@@ -133,6 +140,11 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
+  if (values['no-boot']) {
+    const attached = await runSuitesOnRunningJob({ target, images, suiteFiles, resultsRoot: values.results ?? 'hil-results', runId: values['run-id'], bus, signal: controller.signal });
+    process.stdout.write(`results: ${attached.resultsDir}\n`);
+    return attached.exitCode;
+  }
   const result = await runJob({
     target,
     image,
@@ -142,6 +154,7 @@ async function runCommand(values: { target?: string; image?: string; results?: s
     bus,
     signal: controller.signal,
     suiteFiles,
+    keepUp: values['keep-up'] === true,
   });
   if (result.artifacts) process.stdout.write(`results: ${result.artifacts.dir}\n`);
   return result.exitCode;

@@ -5,7 +5,7 @@
  */
 import type { FileRole } from '../console/patterns.js';
 
-export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'suites' | 'report' | 'teardown';
+export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'suites' | 'hold' | 'report' | 'teardown';
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
 export type FileProtocol = 'tftp' | 'http';
 

@@ -44,6 +44,8 @@ export type RunOptions = {
   signal: AbortSignal;
   /** Suite files to run on the target once it has booted (see harness/run/suite-runner.ts). */
   suiteFiles?: string[];
+  /** After the boot (and suites), keep the target up until the run is interrupted, for `--no-boot` suite runs. */
+  keepUp?: boolean;
 };
 
 export type RunResult = {
@@ -114,7 +116,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const workDir = jobWorkDir(jobId);
     await mkdir(workDir, { recursive: true });
     teardown.add('remove the job directory', () => rm(workDir, { recursive: true, force: true }));
-    const jobState = { jobId, target: target.name, pid: process.pid, runId, build: process.env.BUILD_TAG };
+    const jobState = { jobId, target: target.name, image: image.name, pid: process.pid, runId, build: process.env.BUILD_TAG };
     await writeFile(join(workDir, 'job.json'), JSON.stringify(jobState) + '\n');
 
     const pxeLogFd = openSync(artifacts.pxeLog, 'a');
@@ -191,6 +193,12 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
         () => runSuites({ bus, signal, workDir, netns: pxe.netns, boardIp: leasedIp ?? board.ip, target, prepared, imageName: bootImage.name, suiteFiles, resultsDir: paths.dir, onLogLine: (line) => writeSync(pxeLogFd, `${(bus.now() / 1000).toFixed(3)} ssh-forwarder: ${line}\n`) }),
         (counts) => `${counts.reduce((n, c) => n + c.passed, 0)} tests passed`,
       );
+    }
+    if (options.keepUp) {
+      // Held up for suite runs from other terminals (`--no-boot`); Ctrl-C (or a SIGTERM) ends it as a pass.
+      bus.emit({ type: 'stage', stage: 'hold', state: 'start', detail: `target up for --no-boot suite runs (job ${jobId}); Ctrl-C ends the job` });
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      bus.emit({ type: 'stage', stage: 'hold', state: 'end', detail: 'released' });
     }
     result = { exitCode: ExitCode.passed, outcome: 'passed', artifacts };
   } catch (error) {

@@ -78,6 +78,8 @@ export async function runSuites(options: {
   imageName: string;
   suiteFiles: string[];
   resultsDir: string;
+  /** The SSH forwarder's socket in the job's directory; another name lets a second run share a job. */
+  sshSocketName?: string;
   onLogLine?: (line: string) => void;
 }): Promise<SuiteCounts[]> {
   const { bus, signal, prepared } = options;
@@ -85,7 +87,7 @@ export async function runSuites(options: {
   const ssh = prepared.ssh;
 
   const jobPath = join(options.workDir, 'job.json');
-  const socketPath = join(options.workDir, 'ssh.sock');
+  const socketPath = join(options.workDir, options.sshSocketName ?? 'ssh.sock');
   const job = JSON.parse(await readFile(jobPath, 'utf8')) as JobFile;
   const updated: JobFile = {
     ...job,

@@ -77,4 +77,15 @@ describe('bad input', () => {
   it('asks for --target', async () => {
     await expectUsageError([], /--target is required/);
   });
+
+  it('says how to hold a target up when --no-boot finds no running job', async () => {
+    await expectUsageError(
+      ['--target', 'qemu-x86-pxelinux', '--suite', 'smoke', '--no-boot'],
+      /^pxe-hil: --no-boot: no running job holds target 'qemu-x86-pxelinux'; start one with: npm run hil -- --target qemu-x86-pxelinux --image busybox --keep-up$/,
+    );
+  });
+
+  it('asks for suites with --no-boot', async () => {
+    await expectUsageError(['--target', 'qemu-x86', '--no-boot'], /--no-boot runs suites on a target that is up: name them with --suite NAME/);
+  });
 });

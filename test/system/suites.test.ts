@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, REPO } from '../support/hil.js';
+import { Deadline } from '../../harness/core/deadline.js';
+import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, REPO, startHil } from '../support/hil.js';
 
 const BOOT_TIMEOUT = 300_000;
 let results: string;
@@ -79,5 +80,34 @@ describe('suites on the booted target', () => {
     const dir = runDir(run.stdout);
     expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([['the target runs a hostname it does not have', 'failed']]);
     expect(readResult(dir, 'suites-junit.xml')).toContain('hil-small');
+  }, BOOT_TIMEOUT);
+
+  it('runs suites again on a target held up by --keep-up, without booting it or touching its power', async () => {
+    let held = false;
+    const holder = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--keep-up', '--results', results], {
+      onLine: (line) => {
+        if (/hold\s+target up for --no-boot suite runs/.test(line)) held = true;
+      },
+    });
+    try {
+      await Deadline.in(240_000, 'the --keep-up job to hold its target up').poll(() => (held ? true : undefined), 200);
+      for (let round = 1; round <= 2; round++) {
+        const again = await hil(['--target', 'qemu-x86', '--suite', 'smoke', '--no-boot', '--results', results]);
+        expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+        const dir = resultsDirOf(again.stdout);
+        const cases = testcases(readResult(dir, 'suites-junit.xml'));
+        expect(cases).toHaveLength(5);
+        expect(cases.every(([, status]) => status === 'passed'), `round ${round}`).toBe(true);
+        // No boot and no power action in this run: only the suite stage.
+        expect(events(dir).filter((e) => ['power', 'milestone', 'lease', 'file-served'].includes(e.type))).toEqual([]);
+      }
+    } finally {
+      holder.kill('SIGINT');
+    }
+    const first = await holder;
+    // Ending a held job with Ctrl-C is its normal end: the boot passed.
+    expect(first.exitCode, String(first.stdout)).toBe(0);
+    expect(String(first.stdout)).toMatch(/power\s+off via qemu/);
+    runDir(String(first.stdout));
   }, BOOT_TIMEOUT);
 });

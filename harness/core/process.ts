@@ -100,7 +100,9 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => 
     stream.resume();
     return;
   }
-  createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+  createInterface({ input: stream, crlfDelay: Infinity })
+    .on('line', onLine)
+    .on('error', () => {});
 }
 
 /** Runs a short command to completion; throws with its stderr when it fails. */

@@ -17,7 +17,10 @@ export class QmpClient {
   private closed = false;
 
   private constructor(private readonly socket: Socket) {
-    createInterface({ input: socket }).on('line', (line) => this.onLine(line));
+    // readline passes the socket's errors on; the 'close' below settles what was pending.
+    createInterface({ input: socket })
+      .on('line', (line) => this.onLine(line))
+      .on('error', () => {});
     socket.on('error', () => {});
     socket.on('close', () => {
       this.closed = true;

@@ -29,6 +29,7 @@ import { renderTimeline } from '../report/timeline.js';
 import { watchBoot } from './boot-watch.js';
 import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
+import { servePowerControl } from './power-control.js';
 import { netbootStep, powerStep } from './power-step.js';
 import { runSuites } from './suite-runner.js';
 import { lockTarget } from './target-lock.js';
@@ -148,7 +149,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     // The job's wiring, for tools that attach to a running job (and for finding what a crashed job left).
     await writeFile(
       join(workDir, 'job.json'),
-      JSON.stringify({ ...jobState, netns: pxe.netns, tap: pxe.tap, mac: board.mac, boardIp: board.ip, serverIp: pxe.network.serverIp, consoleSocket, consoleEndpoint: consoleSource.endpoint, consoleShare }) + '\n',
+      JSON.stringify({ ...jobState, netns: pxe.netns, tap: pxe.tap, mac: board.mac, boardIp: board.ip, serverIp: pxe.network.serverIp, consoleSocket, consoleEndpoint: consoleSource.endpoint, consoleShare, powerControl: join(workDir, 'power.sock') }) + '\n',
     );
     const hub = new ConsoleHub(consoleSource, bus);
     const paths = artifacts;
@@ -159,6 +160,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
 
     const power = createPowerDriver(target, { name: `hil-${targetName}-${jobId}`, workDir, consoleSocket, netns: pxe.netns, tap: pxe.tap, mac: board.mac }, bus);
     if (target.powerOffAtEnd) teardown.add('power the target off', () => powerStep(bus, power, 'off'));
+    // Suites reach the power through the job (target.power in fixtures/target.ts).
+    const powerControl = await servePowerControl(bus, power, join(workDir, 'power.sock'));
+    teardown.add('stop serving power control', () => powerControl.close());
     let leasedIp: string | undefined;
     teardown.add('stop following leases', bus.subscribe((event) => void (event.type === 'lease' && event.mac === board.mac && (leasedIp = event.ip))));
 

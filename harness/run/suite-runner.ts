@@ -48,6 +48,8 @@ export type JobFile = {
   consoleSocket: string;
   /** The job's console, shared (harness/console/console-share.ts). */
   consoleShare?: string;
+  /** The job's power control socket (harness/run/power-control.ts). */
+  powerControl?: string;
   image?: string;
   kernelRelease?: string;
   memoryMiB?: number;

@@ -82,7 +82,7 @@ describe('suites on the booted target', () => {
     expect(readResult(dir, 'suites-junit.xml')).toContain('hil-small');
   }, BOOT_TIMEOUT);
 
-  it('runs suites again on a target held up by --keep-up, without booting it or touching its power', async () => {
+  it('runs suites again on a target held up by --keep-up, without booting it; a suite cycles its power through the job', async () => {
     let held = false;
     const holder = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--keep-up', '--results', results], {
       onLine: (line) => {
@@ -91,16 +91,32 @@ describe('suites on the booted target', () => {
     });
     try {
       await Deadline.in(240_000, 'the --keep-up job to hold its target up').poll(() => (held ? true : undefined), 200);
-      for (let round = 1; round <= 2; round++) {
-        const again = await hil(['--target', 'qemu-x86', '--suite', 'smoke', '--no-boot', '--results', results]);
-        expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-        const dir = resultsDirOf(again.stdout);
-        const cases = testcases(readResult(dir, 'suites-junit.xml'));
-        expect(cases).toHaveLength(5);
-        expect(cases.every(([, status]) => status === 'passed'), `round ${round}`).toBe(true);
-        // No boot and no power action in this run: only the suite stage.
-        expect(events(dir).filter((e) => ['power', 'milestone', 'lease', 'file-served'].includes(e.type))).toEqual([]);
-      }
+      const again = await hil(['--target', 'qemu-x86', '--suite', 'smoke', '--no-boot', '--results', results]);
+      expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+      const dir = resultsDirOf(again.stdout);
+      const cases = testcases(readResult(dir, 'suites-junit.xml'));
+      expect(cases).toHaveLength(5);
+      expect(cases.every(([, status]) => status === 'passed')).toBe(true);
+      // No boot and no power action in this run: only the suite stage.
+      expect(events(dir).filter((e) => ['power', 'milestone', 'lease', 'file-served'].includes(e.type))).toEqual([]);
+
+      // A suite that power-cycles the board through the job that owns its power, and sees it come back.
+      const powerSuite = join(suitesDir, 'power-cycle.test.ts');
+      writeFileSync(
+        powerSuite,
+        `import { expect, test } from '${join(REPO, 'fixtures/target.ts')}';\n` +
+          `test('a power cycle reboots the board', async ({ target }) => {\n` +
+          `  expect(await target.power.status()).toBe('on');\n` +
+          `  expect(await target.shell.run('touch /tmp/before-cycle && ls /tmp/before-cycle')).toEqual({ output: '/tmp/before-cycle', exitCode: 0 });\n` +
+          `  expect(await target.power.cycle()).toBe('on');\n` +
+          `  await target.console.expect(/Linux version/, { timeoutMs: 120_000 });\n` +
+          `  await target.console.expect(/hil-small# /, { timeoutMs: 120_000 });\n` +
+          `  expect((await target.shell.run('ls /tmp/before-cycle')).exitCode).not.toBe(0);\n` +
+          `}, 300_000);\n`,
+      );
+      const cycled = await hil(['--target', 'qemu-x86', '--suite', powerSuite, '--no-boot', '--results', results]);
+      expect(cycled.exitCode, cycled.stdout + cycled.stderr).toBe(0);
+      expect(testcases(readResult(resultsDirOf(cycled.stdout), 'suites-junit.xml'))).toEqual([['a power cycle reboots the board', 'passed']]);
     } finally {
       holder.kill('SIGINT');
     }
@@ -108,6 +124,8 @@ describe('suites on the booted target', () => {
     // Ending a held job with Ctrl-C is its normal end: the boot passed.
     expect(first.exitCode, String(first.stdout)).toBe(0);
     expect(String(first.stdout)).toMatch(/power\s+off via qemu/);
-    runDir(String(first.stdout));
+    const holderDir = runDir(String(first.stdout));
+    // The suite's cycle went through the holding job's driver, and shows in its events: its own cycle, then the suite's.
+    expect(events(holderDir).filter((e) => e.type === 'power' && e.action === 'cycle')).toHaveLength(2);
   }, BOOT_TIMEOUT);
 });

@@ -1,0 +1,80 @@
+/**
+ * A running job's power, offered to its suites: the job serves a unix socket
+ * (power.sock in its work directory, named in job.json) that takes one JSON
+ * request a line, {"action":"on"|"off"|"cycle"|"status"}, and answers one
+ * JSON line, {"ok":true,"state":"on"} or {"ok":false,"error":"..."}. The job
+ * stays the only one that drives the power: actions run through its driver,
+ * one at a time, and are reported as its step events.
+ */
+import { rm } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
+import { Deadline } from '../core/deadline.js';
+import type { EventBus } from '../core/events.js';
+import type { PowerDriver, PowerState } from '../power/power.js';
+import { powerStep } from './power-step.js';
+
+export type PowerRequest = { action: 'on' | 'off' | 'cycle' | 'status' };
+export type PowerReply = { ok: true; state: PowerState } | { ok: false; error: string };
+
+const ACTIONS = new Set(['on', 'off', 'cycle', 'status']);
+
+export async function servePowerControl(bus: EventBus, driver: PowerDriver, socketPath: string): Promise<{ close(): Promise<void> }> {
+  await rm(socketPath, { force: true });
+  let queue: Promise<unknown> = Promise.resolve();
+  const handle = async (line: string): Promise<PowerReply> => {
+    let request: PowerRequest;
+    try {
+      request = JSON.parse(line) as PowerRequest;
+    } catch {
+      return { ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' };
+    }
+    if (!ACTIONS.has(request.action)) return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
+    try {
+      if (request.action !== 'status') await powerStep(bus, driver, request.action);
+      return { ok: true, state: await driver.status() };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  };
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => {});
+    const lines = createInterface({ input: socket });
+    lines.on('error', () => {});
+    lines.on('line', (line) => {
+      const reply = queue.then(() => handle(line));
+      queue = reply.catch(() => {});
+      void reply.then((answer) => socket.writable && socket.write(JSON.stringify(answer) + '\n'));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(socketPath, { force: true });
+    },
+  };
+}
+
+/** Asks a job's power control for an action; throws with the job's reason when it fails. */
+export async function requestPower(socketPath: string, action: PowerRequest['action'], timeoutMs = 120_000): Promise<PowerState> {
+  const socket = connect(socketPath);
+  const answered = new Promise<PowerReply>((resolve, reject) => {
+    socket.on('error', reject);
+    // readline passes the socket's errors on: they are this request's failure too.
+    const lines = createInterface({ input: socket });
+    lines.on('error', reject);
+    lines.once('line', (line) => resolve(JSON.parse(line) as PowerReply));
+    socket.once('connect', () => socket.write(JSON.stringify({ action }) + '\n'));
+  });
+  try {
+    const reply = await Deadline.in(timeoutMs, `the job's power ${action}`).race(answered);
+    if (!reply.ok) throw new Error(`power ${action} failed: ${reply.error}`);
+    return reply.state;
+  } finally {
+    socket.destroy();
+  }
+}

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBus, type StepEvent } from '../../harness/core/events.js';
+import type { PowerDriver, PowerState } from '../../harness/power/power.js';
+import { requestPower, servePowerControl } from '../../harness/run/power-control.js';
+
+/** A board whose power is a variable: the protocol's logic, not a driver's. */
+class BoardInMemory implements PowerDriver {
+  readonly description = 'memory';
+  state: PowerState = 'on';
+  actions: string[] = [];
+  async on() {
+    this.actions.push('on');
+    this.state = 'on';
+  }
+  async off() {
+    this.actions.push('off');
+    this.state = 'off';
+  }
+  async cycle() {
+    await this.off();
+    await this.on();
+  }
+  async status() {
+    return this.state;
+  }
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'power-control-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function rawRequest(path: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    socket.once('error', reject);
+    createInterface({ input: socket }).once('line', (reply) => {
+      socket.destroy();
+      resolve(reply);
+    });
+    socket.write(line + '\n');
+  });
+}
+
+describe('job power control', () => {
+  it('runs actions through the job driver, reports them as step events, and answers the state', async () => {
+    const bus = new EventBus();
+    const seen: StepEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const board = new BoardInMemory();
+    const control = await servePowerControl(bus, board, join(dir, 'power.sock'));
+    try {
+      expect(await requestPower(join(dir, 'power.sock'), 'status')).toBe('on');
+      expect(await requestPower(join(dir, 'power.sock'), 'off')).toBe('off');
+      expect(await requestPower(join(dir, 'power.sock'), 'cycle')).toBe('on');
+      expect(board.actions).toEqual(['off', 'off', 'on']);
+      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.result])).toEqual([
+        ['off', 'done'],
+        ['cycle', 'done'],
+      ]);
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('refuses what is not a request, with the reason', async () => {
+    const control = await servePowerControl(new EventBus(), new BoardInMemory(), join(dir, 'power.sock'));
+    try {
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), 'cycle please'))).toEqual({ ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' });
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), '{"action":"explode"}'))).toEqual({ ok: false, error: "unknown action 'explode': on, off, cycle or status" });
+      await expect(requestPower(join(dir, 'nothing.sock'), 'status')).rejects.toThrow(/ENOENT/);
+    } finally {
+      await control.close();
+    }
+  });
+});

@@ -14,4 +14,9 @@ export interface PowerDriver {
   status(): Promise<PowerState>;
   /** For boards that need it (a BMC): make the next boot a network boot. Called before the cycle. */
   prepareNetboot?(): Promise<void>;
+  /**
+   * For boards whose power can vanish without being asked (a QEMU process that dies):
+   * calls `listener` with the reason when the board goes off unasked. Returns the unsubscribe.
+   */
+  onLost?(listener: (reason: string) => void): () => void;
 }

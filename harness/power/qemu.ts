@@ -38,6 +38,9 @@ export class QemuPower implements PowerDriver {
   private child: Child | undefined;
   private qmp: QmpClient | undefined;
   private readonly stderrTail: string[] = [];
+  private readonly lostListeners = new Set<(reason: string) => void>();
+  /** QEMU processes being powered off on purpose. */
+  private readonly stopping = new WeakSet<Child>();
 
   constructor(
     private readonly config: QemuBoardConfig,
@@ -66,9 +69,16 @@ export class QemuPower implements PowerDriver {
       },
     });
     this.child = child;
+    void child.exited.then((exit) => {
+      // QEMU that ends while it is still the board and nobody asked for off: the board is lost.
+      if (this.child !== child || this.stopping.has(child)) return;
+      const reason = `QEMU exited on its own (${exit.signal ?? `code ${exit.exitCode}`})${this.stderrTail.length ? `: ${this.stderrTail.join(' | ')}` : ''}`;
+      for (const listener of this.lostListeners) listener(reason);
+    });
     try {
       this.qmp = await QmpClient.connect(qmpPath, Deadline.in(15_000, 'the QEMU monitor socket'));
     } catch (error) {
+      this.stopping.add(child);
       await child.stop(1000);
       throw new LabFault(`QEMU did not start: ${this.stderrTail.join(' | ') || String(error)}`, { cause: error });
     }
@@ -77,6 +87,7 @@ export class QemuPower implements PowerDriver {
   async off(): Promise<void> {
     const child = this.child;
     if (!child?.running) return;
+    this.stopping.add(child);
     try {
       await this.qmp?.execute('quit');
     } catch {
@@ -89,6 +100,11 @@ export class QemuPower implements PowerDriver {
     } catch {
       await child.stop(2000);
     }
+  }
+
+  onLost(listener: (reason: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
   }
 
   async cycle(): Promise<void> {

@@ -166,13 +166,18 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     let leasedIp: string | undefined;
     teardown.add('stop following leases', bus.subscribe((event) => void (event.type === 'lease' && event.mac === board.mac && (leasedIp = event.ip))));
 
+    // A board whose power vanishes unasked (QEMU dying) ends the boot wait at once, as a lab fault.
+    const lost = new AbortController();
+    const stopWatchingLoss = power.onLost?.((reason) => lost.abort(new LabFault(`the board was lost: ${reason}`)));
+    if (stopWatchingLoss) teardown.add('stop watching for a lost board', stopWatchingLoss);
+    const running = AbortSignal.any([signal, lost.signal]);
     const boot = watchBoot({
       milestones: bootImage.milestones,
       failurePatterns: bootImage.failurePatterns,
       console: hub,
       bus,
       timeoutScale: target.timeoutScale,
-      signal,
+      signal: running,
     });
     // The watch is subscribed before the power cycle, so the first lease and byte count.
     await stage('power', 'power cycle', async () => {

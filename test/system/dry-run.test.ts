@@ -3,7 +3,9 @@
  * network namespaces, dnsmasq, the TFTP/HTTP file server, QEMU and its iPXE
  * ROM, pxelinux, Debian kernels. Each run must leave nothing behind.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeRoot } from '../../harness/run/job-paths.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { events, hil, jobIdOf, junitProblems, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
 
@@ -100,6 +102,29 @@ describe('QEMU dry run', () => {
       expect(existsSync(`${dir}/console.raw`)).toBe(true);
     }, BOOT_TIMEOUT);
   }
+
+  it('calls a board that dies mid-boot a lab fault (exit 3), naming why', async () => {
+    let killed: number | undefined;
+    let currentJob: string | undefined;
+    const child = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], {
+      onLine: (line) => {
+        const jobId = /run\s+\S+-([0-9a-f]{8}): target qemu-x86/.exec(line)?.[1];
+        if (jobId) currentJob = jobId;
+        // The board's QEMU (its pid file in the job's directory) dies right after the lease.
+        if (killed === undefined && currentJob && /milestone\s+DHCP lease/.test(line)) {
+          const pid = Number(readFileSync(join(runtimeRoot(), currentJob, 'qemu.pid'), 'utf8').trim());
+          process.kill(pid, 'SIGKILL');
+          killed = pid;
+        }
+      },
+    });
+    const run = await child;
+    expect(killed).toBeDefined();
+    expect(run.exitCode, String(run.all)).toBe(3);
+    expect(String(run.stdout)).toMatch(/LAB-FAULT \(exit 3\): the board was lost: QEMU exited on its own \(SIGKILL\)/);
+    const dir = runDir(String(run.stdout));
+    expect(readResult(dir, 'junit.xml')).toMatch(/<error message="the board was lost: QEMU exited on its own \(SIGKILL\)/);
+  }, BOOT_TIMEOUT);
 
   it('netboots the Debian installer to its first screen', async () => {
     const run = await hil(['--target', 'qemu-x86', '--results', results]);

@@ -58,6 +58,19 @@ const commandPower = z
   })
   .strict();
 
+const pdudaemonPower = z
+  .object({
+    driver: z.literal('pdudaemon'),
+    /** pdudaemon's HTTP listener. */
+    url: z.string().regex(/^http:\/\/[^/\s]+(:\d+)?\/?$/, 'expected pdudaemon\'s listener such as http://pdu-server:16421'),
+    /** The PDU's name in pdudaemon's configuration. */
+    pdu: z.string().min(1),
+    outlet: z.number().int().min(1).max(512),
+    offTimeS: z.number().min(0).max(600).default(5),
+    requestTimeoutS: z.number().positive().max(60).default(10),
+  })
+  .strict();
+
 const snmpPduPower = z
   .object({
     driver: z.literal('snmp-pdu'),
@@ -136,7 +149,7 @@ export const targetSchema = z
     image: z.string().min(1),
     /** Extra kernel arguments for every image booted on this target. */
     kernelArgs: z.string().default(''),
-    power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower]),
+    power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower, pdudaemonPower]),
     console: z.discriminatedUnion('kind', [qemuSocketConsole, serialConsole, tcpConsole]),
     network: z.discriminatedUnion('kind', [qemuTapNetwork]),
     boot: z

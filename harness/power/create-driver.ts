@@ -3,6 +3,7 @@ import type { Target } from '../config/target.js';
 import type { EventBus } from '../core/events.js';
 import { CommandPower } from './command.js';
 import { IpmiPower } from './ipmi.js';
+import { PdudaemonPower } from './pdudaemon.js';
 import type { PowerDriver } from './power.js';
 import { QemuPower, type QemuBoardWiring } from './qemu.js';
 import { SnmpPduPower } from './snmp-pdu.js';
@@ -29,5 +30,7 @@ export function createLabPowerDriver(target: Target, bus?: EventBus): PowerDrive
       return new CommandPower(target.power, { bus });
     case 'snmp-pdu':
       return new SnmpPduPower(target.power, { bus });
+    case 'pdudaemon':
+      return new PdudaemonPower(target.power);
   }
 }

@@ -43,6 +43,58 @@ set)
 esac
 `;
 
+/**
+ * The chassis control of a QEMU board behind the BMC: 'set power 1' starts
+ * QEMU in the network namespace of the job that holds the board's target
+ * (found by its job.json; its tap, MAC and console socket), 'set power 0'
+ * stops it, 'get power' says whether it runs. The target and the harness's
+ * runtime directory are in board.env beside the script.
+ */
+const QEMU_BOARD_SCRIPT = `#!/bin/sh
+dir=$(dirname "$0")
+. "$dir/board.env"
+device=$1; op=$2; shift 2
+echo "$op $*" >> "$dir/calls.log"
+running() { [ -f "$dir/qemu.pid" ] && kill -0 "$(cat "$dir/qemu.pid")" 2>/dev/null; }
+field() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(j[process.argv[2]]))' "$1" "$2"; }
+start_qemu() {
+  for f in "$RUNTIME"/*/job.json; do
+    [ -f "$f" ] && [ "$(field "$f" target)" = "$TARGET" ] && [ "$(field "$f" netns)" != undefined ] && job=$f
+  done
+  [ -n "$job" ] || { echo "no job holds $TARGET" >> "$dir/calls.log"; return 1; }
+  printf '\\370\\003' > "$dir/sercon-port"
+  ip netns exec "$(field "$job" netns)" qemu-system-x86_64 -name "hil-$TARGET-$(field "$job" jobId)" \\
+    -machine pc,accel=tcg -m 512 -smp 1 -nodefaults -no-user-config -display none \\
+    -fw_cfg name=etc/sercon-port,file="$dir/sercon-port" \\
+    -chardev socket,id=console,path="$(field "$job" consoleSocket)",server=off -serial chardev:console \\
+    -netdev tap,id=net0,ifname="$(field "$job" tap)",script=no,downscript=no \\
+    -device virtio-net-pci,netdev=net0,mac="$(field "$job" mac)" \\
+    -boot order=n,strict=on,menu=off -daemonize -pidfile "$dir/qemu.pid" 2>> "$dir/qemu.err"
+}
+case $op in
+get)
+  while [ $# -gt 0 ]; do
+    case $1 in
+      power) if running; then echo power:1; else echo power:0; fi ;;
+      boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
+      *) echo "Invalid parameter: $1"; exit 1 ;;
+    esac
+    shift
+  done ;;
+set)
+  while [ $# -gt 1 ]; do
+    case $1 in
+      power) if [ "$2" = 1 ]; then running || start_qemu; else running && kill "$(cat "$dir/qemu.pid")"; fi ;;
+      boot) echo "$2" > "$dir/boot" ;;
+      reset) ;;
+      *) echo "Invalid parameter: $1"; exit 1 ;;
+    esac
+    shift 2
+  done ;;
+*) echo "Unknown operation: $op"; exit 1 ;;
+esac
+`;
+
 export class IpmiSim {
   private constructor(
     readonly dir: string,
@@ -52,12 +104,17 @@ export class IpmiSim {
     private readonly child: Child,
   ) {}
 
-  static async start(username: string, password: string): Promise<IpmiSim> {
+  /**
+   * `qemuBoard`: the BMC switches a QEMU board that boots in the job holding `target`
+   * (jobs found under `runtimeDir`), instead of a power line kept in a file.
+   */
+  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string }): Promise<IpmiSim> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sim-'));
     const port = await freeUdpPort();
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
-    writeFileSync(script, CHASSIS_SCRIPT);
+    writeFileSync(script, qemuBoard ? QEMU_BOARD_SCRIPT : CHASSIS_SCRIPT);
+    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n`);
     chmodSync(script, 0o755);
     const lanConf = join(dir, 'lan.conf');
     writeFileSync(
@@ -149,6 +206,15 @@ export class IpmiSim {
 
   async stop(): Promise<void> {
     await this.child.stop(2000);
+    // A QEMU board the chassis script started and nobody powered off (a failed test): ended by its pid file.
+    const qemuPidFile = join(this.dir, 'qemu.pid');
+    if (existsSync(qemuPidFile)) {
+      try {
+        process.kill(Number(readFileSync(qemuPidFile, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { runBounded } from '../../harness/power/bounded-command.js';
+import { QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
 
 const CHASSIS_SCRIPT = `#!/bin/sh
 # ipmi_sim chassis control: <device> get <parm>... | <device> set <parm> <value>...
@@ -55,23 +56,7 @@ dir=$(dirname "$0")
 . "$dir/board.env"
 device=$1; op=$2; shift 2
 echo "$op $*" >> "$dir/calls.log"
-running() { [ -f "$dir/qemu.pid" ] && kill -0 "$(cat "$dir/qemu.pid")" 2>/dev/null; }
-field() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(String(j[process.argv[2]]))' "$1" "$2"; }
-start_qemu() {
-  for f in "$RUNTIME"/*/job.json; do
-    [ -f "$f" ] && [ "$(field "$f" target)" = "$TARGET" ] && [ "$(field "$f" netns)" != undefined ] && job=$f
-  done
-  [ -n "$job" ] || { echo "no job holds $TARGET" >> "$dir/calls.log"; return 1; }
-  printf '\\370\\003' > "$dir/sercon-port"
-  ip netns exec "$(field "$job" netns)" qemu-system-x86_64 -name "hil-$TARGET-$(field "$job" jobId)" \\
-    -machine pc,accel=tcg -m 512 -smp 1 -nodefaults -no-user-config -display none \\
-    -fw_cfg name=etc/sercon-port,file="$dir/sercon-port" \\
-    -chardev socket,id=console,path="$(field "$job" consoleSocket)",server=off -serial chardev:console \\
-    -netdev tap,id=net0,ifname="$(field "$job" tap)",script=no,downscript=no \\
-    -device virtio-net-pci,netdev=net0,mac="$(field "$job" mac)" \\
-    -boot order=n,strict=on,menu=off -daemonize -pidfile "$dir/qemu.pid" 2>> "$dir/qemu.err"
-}
-case $op in
+${QEMU_BOARD_FUNCTIONS}case $op in
 get)
   while [ $# -gt 0 ]; do
     case $1 in
@@ -84,7 +69,7 @@ get)
 set)
   while [ $# -gt 1 ]; do
     case $1 in
-      power) if [ "$2" = 1 ]; then running || start_qemu; else running && kill "$(cat "$dir/qemu.pid")"; fi ;;
+      power) if [ "$2" = 1 ]; then running || start_qemu; else stop_qemu; fi ;;
       boot) echo "$2" > "$dir/boot" ;;
       reset) ;;
       *) echo "Invalid parameter: $1"; exit 1 ;;

@@ -12,12 +12,15 @@ import snmp from 'net-snmp';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { freeUdpPort } from './ipmi-sim.js';
+import { QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
 
 const APC_HANDLER = `#!/bin/sh
 # snmpd pass handler: -g OID | -n OID | -s OID TYPE VALUE
+# The outlet named BOARD_OUTLET in board.env (if any) powers a QEMU board instead of a file.
 dir=$(dirname "$0")
+[ -f "$dir/board.env" ] && . "$dir/board.env"
 echo "$*" >> "$dir/calls.log"
-outlet_of() {
+${QEMU_BOARD_FUNCTIONS}outlet_of() {
   case $1 in
     .1.3.6.1.4.1.318.1.1.12.3.3.1.1.4.*|.1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.*|.1.3.6.1.4.1.318.1.1.4.4.2.1.3.*) n=\${1##*.} ;;
     *) return 1 ;;
@@ -27,7 +30,9 @@ outlet_of() {
 case $1 in
   -g)
     n=$(outlet_of "$2") || exit 0
-    echo "$2"; echo integer; cat "$dir/outlet.$n" 2>/dev/null || echo 1 ;;
+    echo "$2"; echo integer
+    if [ "$n" = "$BOARD_OUTLET" ]; then if running; then echo 1; else echo 2; fi
+    else cat "$dir/outlet.$n" 2>/dev/null || echo 1; fi ;;
   -n) ;;
   -s)
     case $2 in
@@ -36,7 +41,11 @@ case $1 in
     n=$(outlet_of "$2") || { echo not-writable; exit 0; }
     [ "$3" = integer ] || { echo wrong-type; exit 0; }
     case $4 in 1|3) s=1 ;; 2) s=2 ;; *) echo wrong-value; exit 0 ;; esac
-    [ -f "$dir/stuck" ] || echo "$s" > "$dir/outlet.$n" ;;
+    if [ "$n" = "$BOARD_OUTLET" ]; then
+      case $4 in 1) running || start_qemu ;; 2) stop_qemu ;; 3) stop_qemu; sleep 1; start_qemu ;; esac
+    else
+      [ -f "$dir/stuck" ] || echo "$s" > "$dir/outlet.$n"
+    fi ;;
 esac
 `;
 
@@ -47,9 +56,13 @@ export class Snmpd {
     private readonly child: Child,
   ) {}
 
-  /** `community` may read and write; 'public' may only read. */
-  static async start(community: string): Promise<Snmpd> {
+  /**
+   * `community` may read and write; 'public' may only read. `qemuBoard`: outlet
+   * `outlet` powers a QEMU board that boots in the job holding `target`.
+   */
+  static async start(community: string, qemuBoard?: { target: string; runtimeDir: string; outlet: number }): Promise<Snmpd> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-snmpd-'));
+    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\nBOARD_OUTLET='${qemuBoard.outlet}'\n`);
     const port = await freeUdpPort();
     const handler = join(dir, 'apc-outlets.sh');
     writeFileSync(handler, APC_HANDLER);
@@ -125,6 +138,15 @@ export class Snmpd {
 
   async stop(): Promise<void> {
     await this.child.stop(2000);
+    // A QEMU board the handler started and nobody switched off (a failed test): ended by its pid file.
+    const qemuPidFile = join(this.dir, 'qemu.pid');
+    if (existsSync(qemuPidFile)) {
+      try {
+        process.kill(Number(readFileSync(qemuPidFile, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

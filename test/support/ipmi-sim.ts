@@ -12,55 +12,24 @@ import { join } from 'node:path';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { runBounded } from '../../harness/power/bounded-command.js';
-import { QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
+import { endQemuBoard, QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
 
+// With board.env (TARGET, RUNTIME) beside it, the power line is a QEMU board: 'set power 1' starts
+// it in the job that holds TARGET, 'set power 0' stops it, 'get power' says whether it runs.
 const CHASSIS_SCRIPT = `#!/bin/sh
 # ipmi_sim chassis control: <device> get <parm>... | <device> set <parm> <value>...
 dir=$(dirname "$0")
+[ -f "$dir/board.env" ] && . "$dir/board.env"
 device=$1; op=$2; shift 2
 echo "$op $*" >> "$dir/calls.log"
 [ -f "$dir/slow" ] && sleep 1
-case $op in
-get)
-  while [ $# -gt 0 ]; do
-    case $1 in
-      power) echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)" ;;
-      boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
-      *) echo "Invalid parameter: $1"; exit 1 ;;
-    esac
-    shift
-  done ;;
-set)
-  while [ $# -gt 1 ]; do
-    case $1 in
-      power) [ -f "$dir/stuck" ] || echo "$2" > "$dir/power" ;;
-      boot) echo "$2" > "$dir/boot" ;;
-      reset) ;;
-      *) echo "Invalid parameter: $1"; exit 1 ;;
-    esac
-    shift 2
-  done ;;
-*) echo "Unknown operation: $op"; exit 1 ;;
-esac
-`;
-
-/**
- * The chassis control of a QEMU board behind the BMC: 'set power 1' starts
- * QEMU in the network namespace of the job that holds the board's target
- * (found by its job.json; its tap, MAC and console socket), 'set power 0'
- * stops it, 'get power' says whether it runs. The target and the harness's
- * runtime directory are in board.env beside the script.
- */
-const QEMU_BOARD_SCRIPT = `#!/bin/sh
-dir=$(dirname "$0")
-. "$dir/board.env"
-device=$1; op=$2; shift 2
-echo "$op $*" >> "$dir/calls.log"
 ${QEMU_BOARD_FUNCTIONS}case $op in
 get)
   while [ $# -gt 0 ]; do
     case $1 in
-      power) if running; then echo power:1; else echo power:0; fi ;;
+      power)
+        if [ -z "$TARGET" ]; then echo "power:$(cat "$dir/power" 2>/dev/null || echo 0)"
+        elif running; then echo power:1; else echo power:0; fi ;;
       boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
       *) echo "Invalid parameter: $1"; exit 1 ;;
     esac
@@ -69,7 +38,10 @@ get)
 set)
   while [ $# -gt 1 ]; do
     case $1 in
-      power) if [ "$2" = 1 ]; then running || start_qemu; else stop_qemu; fi ;;
+      power)
+        if [ -z "$TARGET" ]; then [ -f "$dir/stuck" ] || echo "$2" > "$dir/power"
+        elif [ "$2" = 1 ]; then running || start_qemu
+        else stop_qemu; fi ;;
       boot) echo "$2" > "$dir/boot" ;;
       reset) ;;
       *) echo "Invalid parameter: $1"; exit 1 ;;
@@ -98,7 +70,7 @@ export class IpmiSim {
     const port = await freeUdpPort();
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
-    writeFileSync(script, qemuBoard ? QEMU_BOARD_SCRIPT : CHASSIS_SCRIPT);
+    writeFileSync(script, CHASSIS_SCRIPT);
     if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n`);
     chmodSync(script, 0o755);
     const lanConf = join(dir, 'lan.conf');
@@ -191,15 +163,7 @@ export class IpmiSim {
 
   async stop(): Promise<void> {
     await this.child.stop(2000);
-    // A QEMU board the chassis script started and nobody powered off (a failed test): ended by its pid file.
-    const qemuPidFile = join(this.dir, 'qemu.pid');
-    if (existsSync(qemuPidFile)) {
-      try {
-        process.kill(Number(readFileSync(qemuPidFile, 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    endQemuBoard(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

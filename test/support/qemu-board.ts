@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * Shell functions for test peers (a BMC's chassis control, a PDU's outlet
  * handler) that power a QEMU board: start_qemu starts it in the network
@@ -23,3 +26,14 @@ start_qemu() {
 }
 stop_qemu() { running && kill "$(cat "$dir/qemu.pid")"; }
 `;
+
+/** Ends a QEMU board that a peer in `dir` started and nobody switched off (a failed test), by its pid file. */
+export function endQemuBoard(dir: string): void {
+  const pidFile = join(dir, 'qemu.pid');
+  if (!existsSync(pidFile)) return;
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

@@ -12,7 +12,7 @@ import snmp from 'net-snmp';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { freeUdpPort } from './ipmi-sim.js';
-import { QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
+import { endQemuBoard, QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
 
 const APC_HANDLER = `#!/bin/sh
 # snmpd pass handler: -g OID | -n OID | -s OID TYPE VALUE
@@ -138,15 +138,7 @@ export class Snmpd {
 
   async stop(): Promise<void> {
     await this.child.stop(2000);
-    // A QEMU board the handler started and nobody switched off (a failed test): ended by its pid file.
-    const qemuPidFile = join(this.dir, 'qemu.pid');
-    if (existsSync(qemuPidFile)) {
-      try {
-        process.kill(Number(readFileSync(qemuPidFile, 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    endQemuBoard(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -13,11 +13,11 @@ export type ServedFile =
 
 export type FileTable = readonly ServedFile[];
 
-/** The table entry for a requested name, e.g. '/pxelinux.cfg/01-52-54-00-..' or 'linux'. */
-export function lookup(table: FileTable, requested: string): ServedFile | undefined {
+/** The entry for a requested name, e.g. '/pxelinux.cfg/01-52-54-00-..' or 'linux' (see `normalizeRequest`). */
+export function lookup<T extends { name: string }>(entries: readonly T[], requested: string): T | undefined {
   const name = normalizeRequest(requested);
   if (name === undefined) return undefined;
-  return table.find((file) => file.name === name);
+  return entries.find((file) => file.name === name);
 }
 
 /**
@@ -112,11 +112,9 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
   return { files, close: async () => void (await Promise.all(handles.map((h) => h.close()))) };
 }
 
-/** The opened entry for a requested name (see `normalizeRequest`). */
+/** The opened entry for a requested name. */
 export function lookupOpened(table: OpenedTable, requested: string): OpenedFile | undefined {
-  const name = normalizeRequest(requested);
-  if (name === undefined) return undefined;
-  return table.files.find((file) => file.name === name);
+  return lookup(table.files, requested);
 }
 
 function ensureSlash(path: string): string {

@@ -8,6 +8,7 @@
  */
 import { redactValue } from '../core/redact.js';
 import type { BootRecord } from './boot-record.js';
+import { cdata, xmlEscape } from './xml.js';
 
 export function renderJunit(input: BootRecord): string {
   const record = redactValue(input);
@@ -18,28 +19,28 @@ export function renderJunit(input: BootRecord): string {
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="pxe-hil" ${totals}>`,
-    `  <testsuite name="${attr(suite)}" ${totals} timestamp="${record.startedAt.toISOString()}">`,
+    `  <testsuite name="${xmlEscape(suite)}" ${totals} timestamp="${record.startedAt.toISOString()}">`,
     '    <properties>',
-    `      <property name="target" value="${attr(record.target)}"/>`,
-    `      <property name="image" value="${attr(record.image)}"/>`,
-    `      <property name="run" value="${attr(record.runId)}"/>`,
+    `      <property name="target" value="${xmlEscape(record.target)}"/>`,
+    `      <property name="image" value="${xmlEscape(record.image)}"/>`,
+    `      <property name="run" value="${xmlEscape(record.runId)}"/>`,
     '    </properties>',
   ];
   record.milestones.forEach((m, i) => {
     const name = `${String(i + 1).padStart(2, '0')} ${m.name}`;
-    const open = `    <testcase classname="${attr(suite)}" name="${attr(name)}" time="${seconds('durationMs' in m ? m.durationMs : 0)}"`;
+    const open = `    <testcase classname="${xmlEscape(suite)}" name="${xmlEscape(name)}" time="${seconds('durationMs' in m ? m.durationMs : 0)}"`;
     switch (m.status) {
       case 'passed':
         lines.push(`${open}/>`);
         break;
       case 'skipped':
-        lines.push(`${open}>`, `      <skipped message="${attr(m.message)}"/>`, '    </testcase>');
+        lines.push(`${open}>`, `      <skipped message="${xmlEscape(m.message)}"/>`, '    </testcase>');
         break;
       case 'failed':
       case 'error': {
         const tag = m.status === 'failed' ? 'failure' : 'error';
         const body = m.detail ? `Last console lines:\n${m.detail}` : m.message;
-        lines.push(`${open}>`, `      <${tag} message="${attr(m.message)}" type="${attr(m.type)}">${cdata(body)}</${tag}>`, '    </testcase>');
+        lines.push(`${open}>`, `      <${tag} message="${xmlEscape(m.message)}" type="${xmlEscape(m.type)}">${cdata(body)}</${tag}>`, '    </testcase>');
         break;
       }
     }
@@ -47,21 +48,4 @@ export function renderJunit(input: BootRecord): string {
   const artifacts = Object.entries(record.artifacts).map(([what, path]) => `${what}: ${path}`);
   lines.push(`    <system-out>${cdata(artifacts.join('\n'))}</system-out>`, '  </testsuite>', '</testsuites>', '');
   return lines.join('\n');
-}
-
-// Characters that XML 1.0 does not allow at all, even escaped.
-const INVALID_XML = /[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
-
-function attr(value: string): string {
-  return value
-    .replace(INVALID_XML, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/\n/g, '&#10;');
-}
-
-function cdata(value: string): string {
-  return `<![CDATA[${value.replace(INVALID_XML, '').replace(/]]>/g, ']]]]><![CDATA[>')}]]>`;
 }

@@ -5,6 +5,7 @@
  * Pure: events in, SVG text out.
  */
 import type { StepEvent } from '../core/events.js';
+import { xmlEscape } from './xml.js';
 
 type Row = { label: string; start: number; end: number; kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure'; note?: string };
 
@@ -83,17 +84,17 @@ export function renderTimeline(events: readonly StepEvent[], title: string): str
     const y = top + i * rowHeight;
     const width = Math.max(2, (row.end - row.start) * scale);
     const seconds = ((row.end - row.start) / 1000).toFixed(2);
-    const note = row.note ? `, ${escapeXml(row.note)}` : '';
+    const note = row.note ? `, ${xmlEscape(row.note)}` : '';
     return [
-      `<text x="${labelWidth - 8}" y="${y + 14}" font-size="12" text-anchor="end">${escapeXml(row.label)}</text>`,
-      `<rect x="${x(row.start).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}" rx="3" fill="${COLORS[row.kind]}"><title>${escapeXml(row.label)}: ${seconds} s${note}</title></rect>`,
+      `<text x="${labelWidth - 8}" y="${y + 14}" font-size="12" text-anchor="end">${xmlEscape(row.label)}</text>`,
+      `<rect x="${x(row.start).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}" rx="3" fill="${COLORS[row.kind]}"><title>${xmlEscape(row.label)}: ${seconds} s${note}</title></rect>`,
       `<text x="${(x(row.start) + width + 4).toFixed(1)}" y="${y + 14}" font-size="11" fill="#555">${seconds} s${note}</text>`,
     ].join('');
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + chartWidth + 160}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="24" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="10" y="24" font-size="15" font-weight="bold">${xmlEscape(title)}</text>`,
     ...ticks,
     ...bars,
     '</svg>',
@@ -110,8 +111,4 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
   if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
   return `${bytes} B`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

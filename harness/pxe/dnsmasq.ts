@@ -66,7 +66,9 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
   }
   if (plan.ipxeScriptUrl) {
     args.push(`--dhcp-boot=tag:!ipxe,${plan.pxeBootFile},,${plan.serverIp}`);
-    args.push(`--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
+    // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
+    // without the server it asks again on port 4011 (ProxyDHCPREQUEST).
+    args.push(proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
   } else {
     args.push(`--dhcp-boot=${plan.pxeBootFile},,${plan.serverIp}`);
   }
@@ -110,7 +112,7 @@ export async function startDnsmasq(netns: string, plan: DhcpPlan, onEvent: (even
     onStderrLine: (line) => {
       log.push(line);
       onLine(line);
-      if (/\bDHCP, (IP range|static leases)/.test(line)) ready();
+      if (/\bDHCP, (IP range|static leases|proxy on subnet)/.test(line)) ready();
       for (const event of parseDhcpLog(line)) onEvent(event);
     },
   });

@@ -92,6 +92,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
 
   try {
+    if (target.network.kind === 'lab' && target.network.mode === 'proxy' && (options.suiteFiles ?? []).length > 0) {
+      throw new UsageError(`suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without --suite`);
+    }
     artifacts = artifactPaths(options.resultsRoot, target.name, runId);
     await mkdir(artifacts.dir, { recursive: true });
     const closeEventLog = writeEventLog(bus, artifacts.eventLog);

@@ -67,7 +67,7 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
   if (plan.ipxeScriptUrl) {
     args.push(`--dhcp-boot=tag:!ipxe,${plan.pxeBootFile},,${plan.serverIp}`);
     // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
-    // without the server it asks again on port 4011 (ProxyDHCPREQUEST).
+    // without one, Debian 12's iPXE ROM asked again on port 4011 and took none of dnsmasq's answers.
     args.push(proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
   } else {
     args.push(`--dhcp-boot=${plan.pxeBootFile},,${plan.serverIp}`);

@@ -26,6 +26,12 @@ export type DhcpPlan = {
   ipv6RaPrefix?: string;
   leaseFile: string;
   pidFile: string;
+  /**
+   * The user dnsmasq runs as once started (default: it switches to nobody and
+   * group dip); 'root' in a user namespace that maps no other id, where it
+   * must not change its group either (setgroups(2) is denied there).
+   */
+  runAs?: 'root';
 };
 
 export function dnsmasqArguments(plan: DhcpPlan): string[] {
@@ -42,6 +48,8 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     '--dhcp-authoritative',
     `--dhcp-leasefile=${plan.leaseFile}`,
     `--pid-file=${plan.pidFile}`,
+    // An empty --group= keeps dnsmasq's group.
+    ...(plan.runAs ? [`--user=${plan.runAs}`, '--group='] : []),
     `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
     ...plan.hosts.map((h) => `--dhcp-host=${h.mac},${h.ip},${h.hostname}`),
     // Only the job's own boards: any other MAC gets no answer at all.

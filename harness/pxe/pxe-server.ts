@@ -17,6 +17,7 @@ import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
+import { inUserNamespace } from '../run/rootless-check.js';
 
 export type BootLoaderChoice = 'auto' | 'pxelinux';
 
@@ -95,6 +96,7 @@ export class PxeServer {
         ipv6RaPrefix: this.network.ipv6Prefix,
         leaseFile: join(workDir, 'dnsmasq.leases'),
         pidFile: join(workDir, 'dnsmasq.pid'),
+        runAs: inUserNamespace() ? 'root' : undefined,
       },
       (event) => {
         if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });

@@ -15,6 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { execa } from 'execa';
 import { LabFault } from '../core/errors.js';
+import { run } from '../core/process.js';
 import { runtimeRoot } from './job-paths.js';
 import { describeRootlessProblem, readHostFacts, rootlessProblem, type HostFacts, type RootlessProblem } from './rootless-check.js';
 import { lockDir } from './target-lock.js';
@@ -57,10 +58,13 @@ export function userNamespaceCommand(self: { execPath: string; execArgv: string[
 
 /** Tries the namespaces once (unshare ... true): catches what the sysctls do not show (seccomp, nesting limits). */
 async function probe(): Promise<RootlessProblem | undefined> {
-  const result = await execa('unshare', [...UNSHARE_ARGS, 'true'], { reject: false, timeout: 10_000 });
-  if (result.exitCode === 0) return undefined;
-  const why = String(result.stderr || result.shortMessage).trim().split('\n').at(-1);
-  return { missing: `user namespaces, which this host refused ('unshare ${UNSHARE_ARGS.join(' ')}' said: ${why})`, fix: 'allow unprivileged user namespaces (sysctl user.max_user_namespaces, the seccomp policy of the container)' };
+  try {
+    await run('unshare', [...UNSHARE_ARGS, 'true'], { timeoutMs: 10_000 });
+    return undefined;
+  } catch (error) {
+    const why = (error as Error).message.replace(/^.*?: /, '');
+    return { missing: `user namespaces, which this host refused (${why})`, fix: 'allow unprivileged user namespaces (sysctl user.max_user_namespaces, the seccomp policy of a container)' };
+  }
 }
 
 /** What keeps this user from running jobs here, checked on the host and tried once; undefined when nothing does. */
@@ -70,8 +74,10 @@ export async function userNamespaceProblem(facts: HostFacts = readHostFacts()): 
 
 /**
  * Runs this command line again in its own namespaces and returns its exit
- * code. SIGINT, SIGTERM and SIGHUP are passed on to it (it has its own
- * process group), so it tears down as a run as root would.
+ * code. SIGINT, SIGTERM and SIGHUP are passed on to it by pid (it has its own
+ * process group), so it tears down as a run as root would. It shares this
+ * process's stdout and stderr (not through startChild's pipes), so that it
+ * still writes to the terminal when there is one (the live view).
  */
 export async function runInUserNamespace(): Promise<number> {
   if (process.env[USER_NAMESPACE_ENV] === '1') throw new LabFault('the run already is in its own user namespace but lacks CAP_NET_ADMIN there; run it as root');

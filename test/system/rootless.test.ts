@@ -5,7 +5,7 @@
  * server, QEMU on a tap). When the host does not let the user do that, the
  * run stops at once with exit 3 and one line naming what is missing.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,32 @@ describe('QEMU dry run as an ordinary user', () => {
     expect(readResult(dir, 'junit.xml')).toMatch(/<error message="interrupted by SIGTERM/);
     expect(userProcesses()).toEqual([]);
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
+  }, BOOT_TIMEOUT);
+
+  it('a run killed outright leaves its board and dnsmasq, which hil doctor --cleanup as the user removes', async () => {
+    let killed: number | undefined;
+    let jobId: string | undefined;
+    const child = startHilAsUser(home, ['--target', 'qemu-x86', '--image', 'busybox', '--results', home.results]);
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      jobId ??= /run\s+\S+-([0-9a-f]{8}): target qemu-x86/.exec(buffer)?.[1];
+      // The harness inside the namespaces (its pid in job.json) dies after the lease, with no teardown.
+      if (killed === undefined && jobId && /milestone\s+DHCP lease/.test(buffer)) {
+        const state = JSON.parse(readFileSync(join(home.runtime, 'pxe-hil', jobId, 'job.json'), 'utf8')) as { pid: number };
+        process.kill(state.pid, 'SIGKILL');
+        killed = state.pid;
+      }
+    });
+    const run = await child;
+    expect(killed).toBeDefined();
+    expect(run.exitCode, String(run.all)).toBe(137);
+    const left = userProcesses();
+    expect(left.map((line) => line.split(/\s+/)[2])).toEqual(expect.arrayContaining(['dnsmasq', 'qemu-system-x86_64']));
+    const cleanup = await startHilAsUser(home, ['doctor', '--cleanup']);
+    expect(String(cleanup.stdout)).toMatch(new RegExp(`cleanup: removed stale job ${jobId} of qemu-x86: stopped pids \\d+, \\d+, removed its directory`));
+    expect(userProcesses()).toEqual([]);
+    expect(readdirSync(join(home.runtime, 'pxe-hil'))).toEqual([]);
   }, BOOT_TIMEOUT);
 });
 

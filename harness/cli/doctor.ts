@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
 import { userNamespaceProblem } from '../run/rootless.js';
+import { needsUserNamespace } from '../run/rootless-check.js';
 
 export type Check = { name: string; ok: boolean; required: boolean; detail: string; fix?: string };
 
@@ -56,7 +57,7 @@ export async function runChecks(): Promise<Check[]> {
   const netRaw = (caps >> 13n) & 1n;
   const root = process.getuid?.() === 0;
   checks.push(
-    netAdmin && netRaw
+    netAdmin && netRaw && !needsUserNamespace({ capEff: caps })
       ? { name: 'privileges', ok: true, required: true, detail: `${root ? 'root' : 'not root'}, CAP_NET_ADMIN and CAP_NET_RAW held` }
       : await userNamespaceCheck(),
   );

@@ -4,8 +4,8 @@
  * that fixes it. The decision is a pure function of the host's facts (uid,
  * capabilities, sysctls, /dev/net/tun, unshare), read separately.
  *
- * Tested against: Debian 12 (Linux 6.1, util-linux 2.38), Ubuntu 24.04's
- * AppArmor sysctl as documented.
+ * Tested against: Debian 12 (util-linux 2.38, iproute2 6.1), Linux 6.x. The
+ * sysctls of older Debian kernels and of Ubuntu 24.04 follow their documentation.
  * Reference: user_namespaces(7) (/proc/sys/user/max_user_namespaces),
  * capabilities(7) (CapEff: CAP_NET_ADMIN = 12, CAP_SYS_ADMIN = 21),
  * Debian's kernel.unprivileged_userns_clone patch, Ubuntu's

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf } from '../support/hil.js';
 import { makeUserHome, removeUserHome, startHilAsUser, USER_UID, userProcesses, type UserHome } from '../support/unprivileged.js';
@@ -29,6 +30,13 @@ afterAll(() => {
 });
 
 const testcases = (junit: string) => [...junit.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]);
+
+/** Network namespaces (lsns) whose processes are the user's. */
+function userNetNamespaces(): string[] {
+  return execaSync('lsns', ['--type', 'net', '--noheadings', '--raw', '--output', 'NS,PID,UID'], { reject: false })
+    .stdout.split('\n')
+    .filter((line) => line.split(' ')[2] === String(USER_UID));
+}
 
 /** The results directory of a run as the user (its "results:" line names it). */
 function runDirOf(stdout: string): string {
@@ -76,11 +84,15 @@ describe('QEMU dry run as an ordinary user', () => {
 
   it('passes SIGTERM on to the run, which tears down as a root run does (exit 143)', async () => {
     let sent = false;
+    let midBoot: { hostNamespaces: string[]; userNetNamespaces: number } | undefined;
     const child = startHilAsUser(home, ['--target', 'qemu-x86', '--image', 'busybox', '--results', home.results]);
     let buffer = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       if (!sent && /milestone\s+kernel fetched/.test(buffer)) {
+        // Mid-boot the job's network namespace exists, but only in its own mount namespace: not in the host's list.
+        const jobId = /run\s+\S+-([0-9a-f]{8}): target qemu-x86/.exec(buffer)?.[1];
+        midBoot = { hostNamespaces: residueOf(jobId ?? 'none').namespaces, userNetNamespaces: userNetNamespaces().length };
         sent = true;
         child.kill('SIGTERM');
       }
@@ -92,6 +104,9 @@ describe('QEMU dry run as an ordinary user', () => {
     expect(String(run.stdout)).toMatch(/INTERRUPTED \(exit 143\): interrupted by SIGTERM/);
     const dir = runDirOf(String(run.stdout));
     expect(readResult(dir, 'junit.xml')).toMatch(/<error message="interrupted by SIGTERM/);
+    expect(midBoot?.hostNamespaces).toEqual([]);
+    expect(midBoot?.userNetNamespaces).toBeGreaterThan(0);
+    expect(userNetNamespaces()).toEqual([]);
     expect(userProcesses()).toEqual([]);
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, BOOT_TIMEOUT);

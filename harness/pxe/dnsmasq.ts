@@ -31,6 +31,12 @@ export type DhcpPlan = {
   pidFile: string;
   /** 'dhcp' (default): the job gives the addresses. 'proxy': proxyDHCP beside the lab's DHCP server; hosts' `ip` is not used. */
   mode?: 'dhcp' | 'proxy';
+  /**
+   * The user dnsmasq runs as once started (default: it switches to nobody and
+   * group dip); 'root' in a user namespace that maps no other id, where it
+   * must not change its group either (setgroups(2) is denied there).
+   */
+  runAs?: 'root';
 };
 
 export function dnsmasqArguments(plan: DhcpPlan): string[] {
@@ -48,6 +54,8 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     ...(proxy ? [] : ['--dhcp-authoritative']),
     `--dhcp-leasefile=${plan.leaseFile}`,
     `--pid-file=${plan.pidFile}`,
+    // An empty --group= keeps dnsmasq's group.
+    ...(plan.runAs ? [`--user=${plan.runAs}`, '--group='] : []),
     proxy ? `--dhcp-range=${plan.subnet},proxy,${plan.netmask}` : `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
     ...plan.hosts.map((h) => (proxy ? `--dhcp-host=${h.mac},${h.hostname}` : `--dhcp-host=${h.mac},${h.ip},${h.hostname}`)),
     // Only the job's own boards: any other MAC gets no answer at all (in proxy mode too: dnsmasq logs "proxy-ignored").

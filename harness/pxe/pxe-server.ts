@@ -20,6 +20,7 @@ import type { FileServerConfig, FileServerMessage } from './file-server-messages
 import type { FileTable, ServedFile } from './file-table.js';
 import { createLabNetwork, isLabNetwork, planLabNetwork, subnetOf, type LabNetwork, type LabNetworkConfig } from './lab-network.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
+import { inUserNamespace } from '../run/rootless-check.js';
 
 export type BootLoaderChoice = 'auto' | 'pxelinux';
 
@@ -104,6 +105,7 @@ export class PxeServer {
         mode: isLabNetwork(net) ? net.mode : 'dhcp',
         leaseFile: join(workDir, 'dnsmasq.leases'),
         pidFile: join(workDir, 'dnsmasq.pid'),
+        runAs: inUserNamespace() ? 'root' : undefined,
       },
       (event) => {
         if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });

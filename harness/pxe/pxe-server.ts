@@ -16,6 +16,7 @@ import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEn
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
+import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 
 export type BootLoaderChoice = 'auto' | 'pxelinux';
@@ -92,6 +93,7 @@ export class PxeServer {
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
         ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ubootScript: this.files.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
         ipv6RaPrefix: this.network.ipv6Prefix,
         leaseFile: join(workDir, 'dnsmasq.leases'),
         pidFile: join(workDir, 'dnsmasq.pid'),

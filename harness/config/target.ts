@@ -17,8 +17,8 @@ const qemuPower = z
     cpus: z.number().int().min(1).max(64).default(1),
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-    /** 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot); a foreign architecture runs under TCG. */
-    arch: z.enum(['x86_64', 'aarch64']).default('x86_64'),
+    /** Unset or 'x86_64': a PC. 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot); a foreign architecture runs under TCG. */
+    arch: z.enum(['x86_64', 'aarch64']).optional(),
     cpu: z.string().regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57').optional(),
     bios: z.string().regex(/^\//, 'expected an absolute path such as /usr/lib/u-boot/qemu_arm64/u-boot.bin').optional(),
     extraArgs: z.array(z.string()).default([]),

@@ -26,7 +26,7 @@ export type QemuBoardConfig = {
   nic: 'virtio-net-pci' | 'e1000';
   accel: 'auto' | 'kvm' | 'tcg';
   /** 'x86_64': a PC (SeaBIOS, iPXE ROM). 'aarch64': the Arm 'virt' machine, started in `bios`. */
-  arch: 'x86_64' | 'aarch64';
+  arch?: 'x86_64' | 'aarch64';
   /** CPU model; QEMU's default when unset (the 'virt' machine needs one, such as cortex-a57). */
   cpu?: string;
   /** Firmware image the board starts in (-bios), such as /usr/lib/u-boot/qemu_arm64/u-boot.bin. */
@@ -70,7 +70,7 @@ export class QemuPower implements PowerDriver {
     await rm(qmpPath, { force: true });
     const args = await this.arguments(qmpPath);
     this.stderrTail.length = 0;
-    const child = startChild('qemu', `qemu-system-${this.config.arch}`, args, {
+    const child = startChild('qemu', `qemu-system-${this.config.arch ?? 'x86_64'}`, args, {
       netns: this.wiring.netns,
       onStderrLine: (line) => {
         this.stderrTail.push(line);
@@ -187,6 +187,6 @@ export async function resolveAccel(wanted: QemuBoardConfig['accel'], arch: QemuB
   }
 }
 
-function hostArch(): QemuBoardConfig['arch'] | undefined {
+function hostArch(): QemuBoardConfig['arch'] {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../harness/core/events.js';
+import { timelineRows } from '../../harness/report/timeline.js';
 import { BootStates, followBootStates } from '../../harness/run/boot-states.js';
 
 const recording = () => {
@@ -96,5 +97,23 @@ describe('followBootStates', () => {
     bus.emit({ type: 'run-end', outcome: 'failed', exitCode: 1 });
     stop();
     expect(seen).toEqual(['unknown->off', 'off->bootloader', 'bootloader->unknown', 'unknown->off']);
+  });
+});
+
+describe('boot states on the timeline', () => {
+  it('draws each state from its entry to the next transition, none for off and unknown', () => {
+    const bus = new EventBus(0);
+    const at = (t: number, from: string, to: string, reason: string) => ({ ...bus.emit({ type: 'boot-state', from: from as 'off', to: to as 'off', reason }), t });
+    const rows = timelineRows([
+      at(100, 'unknown', 'off', 'power cycle'),
+      at(100, 'off', 'bootloader', 'power cycle: firmware starts'),
+      at(9000, 'bootloader', 'kernel', "milestone 'Starting kernel'"),
+      at(12000, 'kernel', 'unknown', 'kernel panic'),
+      at(12500, 'unknown', 'off', 'power off'),
+    ]);
+    expect(rows).toEqual([
+      { label: 'state: bootloader', start: 100, end: 9000, kind: 'state', note: 'power cycle: firmware starts' },
+      { label: 'state: kernel', start: 9000, end: 12000, kind: 'state', note: "milestone 'Starting kernel'" },
+    ]);
   });
 });

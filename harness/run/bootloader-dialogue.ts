@@ -36,30 +36,30 @@ const PROMPT_TIMEOUT_MS = 30_000;
 
 /** Opens the dialogue now (so nothing the board prints from here on is missed); `run` drives it. */
 export function openBootloaderDialogue(console: ExpectConsole, bus: EventBus, plan: BootloaderPlan): { run(signal: AbortSignal): Promise<void>; close(): void } {
-  const session = new ConsoleExpect(console, { lineEnding: '\r' });
+  const reader = new ConsoleExpect(console, { lineEnding: '\r' });
   return {
-    run: (signal) => drive(session, bus, plan, signal),
-    close: () => session.close(),
+    run: (signal) => drive(reader, bus, plan, signal),
+    close: () => reader.close(),
   };
 }
 
-async function drive(session: ConsoleExpect, bus: EventBus, plan: BootloaderPlan, signal: AbortSignal): Promise<void> {
+async function drive(reader: ConsoleExpect, bus: EventBus, plan: BootloaderPlan, signal: AbortSignal): Promise<void> {
   const started = bus.now();
-  await step(bus, `wait for ${JSON.stringify(plan.interrupt)}`, () => session.expect(plan.interrupt, { timeoutMs: plan.interruptTimeoutMs, signal }));
-  session.send(plan.interruptKey);
-  await step(bus, `stop autoboot, wait for prompt ${JSON.stringify(plan.prompt)}`, () => session.expect(plan.prompt, { timeoutMs: PROMPT_TIMEOUT_MS, signal }));
+  await step(bus, `wait for ${JSON.stringify(plan.interrupt)}`, () => reader.expect(plan.interrupt, { timeoutMs: plan.interruptTimeoutMs, signal }));
+  reader.send(plan.interruptKey);
+  await step(bus, `stop autoboot, wait for prompt ${JSON.stringify(plan.prompt)}`, () => reader.expect(plan.prompt, { timeoutMs: PROMPT_TIMEOUT_MS, signal }));
   bus.emit({ type: 'bootloader-command', command: '(autoboot stopped)', result: 'ok', durationMs: bus.now() - started });
 
   const answer = answerPattern(plan.prompt, plan.failurePatterns);
   for (const [index, command] of plan.commands.entries()) {
     const sentAt = bus.now();
-    session.sendLine(command);
-    await step(bus, command, () => session.expect(command, { timeoutMs: PROMPT_TIMEOUT_MS, signal }));
+    reader.sendLine(command);
+    await step(bus, command, () => reader.expect(command, { timeoutMs: PROMPT_TIMEOUT_MS, signal }));
     if (index === plan.commands.length - 1) {
       bus.emit({ type: 'bootloader-command', command, result: 'sent', durationMs: bus.now() - sentAt });
       return;
     }
-    const reply = await step(bus, command, () => session.expect(answer, { timeoutMs: plan.commandTimeoutMs, signal }));
+    const reply = await step(bus, command, () => reader.expect(answer, { timeoutMs: plan.commandTimeoutMs, signal }));
     const failure = findFailure(`${reply.before}${reply.match}`, plan.failurePatterns);
     if (failure) {
       const lastLines = `${reply.before}${reply.match}`.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-10);

@@ -28,6 +28,7 @@ export type StepEventBody =
   | { type: 'suite'; name: string; state: 'start' | 'end'; passed?: number; failed?: number; skipped?: number; durationMs?: number }
   | { type: 'boot-state'; from: BootState; to: BootState; reason: string }
   | { type: 'bootloader-command'; command: string; result: 'ok' | 'failed' | 'sent'; durationMs: number; detail?: string }
+  | { type: 'bootloader-load'; file: string; bytes: number }
   | { type: 'run-end'; outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted'; exitCode: number; reason?: string };
 
 /** `t` is milliseconds since the run started; `at` is wall-clock time. */

@@ -51,6 +51,8 @@ export function formatEvent(event: StepEvent): string | undefined {
       return line('state', `${event.from} -> ${event.to}: ${event.reason}`);
     case 'bootloader-command':
       return line('uboot', `${event.command}: ${event.result} (${ms(event.durationMs)})${event.detail ? ` ${event.detail}` : ''}`);
+    case 'bootloader-load':
+      return line('uboot', `loaded ${event.file}: ${event.bytes} bytes`);
     case 'run-end':
       return line('result', `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`);
   }

@@ -14,6 +14,7 @@ import type { Target } from '../config/target.js';
 import { ConsoleHub } from '../console/console-hub.js';
 import { shareConsole } from '../console/console-share.js';
 import { createConsole } from '../console/create-console.js';
+import { UbootLoadReader } from '../console/uboot-loads.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
@@ -182,6 +183,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const bootloaderFailed = new AbortController();
     const running = AbortSignal.any([signal, lost.signal, bootloaderFailed.signal]);
     const dialogue = uboot.dialogue ? openBootloaderDialogue(hub, bus, uboot.dialogue) : undefined;
+    if (target.boot.uboot) {
+      const loads = new UbootLoadReader();
+      teardown.add('stop reading U-Boot loads', hub.subscribe((text) => loads.feed(text).forEach((load) => bus.emit({ type: 'bootloader-load', ...load }))));
+    }
     const boot = watchBoot({
       milestones: bootImage.milestones,
       failurePatterns: uboot.failurePatterns,

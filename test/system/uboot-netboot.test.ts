@@ -42,6 +42,7 @@ const BOOTED = ['U-Boot banner', 'DHCP lease', 'kernel fetched', 'initrd fetched
 const milestones = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'milestone').map((e) => e.name);
 const states = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'boot-state').map((e) => `${e.from}->${e.to}`);
 const served = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'file-served').map((e) => `${e.path} ${e.bytes}`);
+const loadedByUboot = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'bootloader-load').map((e) => `${e.file} ${e.bytes}`);
 const run = (target: string) => hil(['--target', target, '--targets-dir', targetsDir, '--results', results]);
 
 describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
@@ -54,6 +55,8 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
     // U-Boot asked as a U-Boot client and got its script; never an x86 loader.
     expect(served(logged).map((s) => s.split(' ')[0])).toEqual(['boot.scr.uimg', 'linux', 'initrd.gz']);
     expect(logged.filter((e) => e.type === 'bootloader-command')).toEqual([]);
+    // What U-Boot says it loaded is what the server says it sent.
+    expect(loadedByUboot(logged)).toEqual(served(logged));
     expect(readResult(dir, 'pxe.log')).toMatch(/vendor class: U-Boot\.armv8/);
     expect(states(logged)).toEqual(['unknown->off', 'off->bootloader', 'bootloader->kernel', 'kernel->shell', 'shell->off']);
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
@@ -81,6 +84,7 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
     const loaded = logged.filter((e) => e.type === 'bootloader-command' && String(e.command).startsWith('tftpboot')).map((e) => e.detail);
     const sizes = logged.filter((e) => e.type === 'file-served').map((e) => Number(e.bytes));
     expect(loaded).toEqual(sizes.map((bytes) => expect.stringMatching(new RegExp(`^Bytes transferred = ${bytes} \\(`))));
+    expect(loadedByUboot(logged)).toEqual(served(logged));
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 900_000);
 

@@ -32,6 +32,8 @@ const PROGRAMS: { program: string; args: string[]; pattern: RegExp; fix: string;
   { program: 'dnsmasq', args: ['--version'], pattern: /Dnsmasq version (\S+)/, fix: 'apt-get install dnsmasq-base', required: true, what: 'the per-job DHCP server' },
   { program: 'ip', args: ['-V'], pattern: /iproute2-([0-9.]+[0-9])/, fix: 'apt-get install iproute2', required: true, what: 'network namespaces' },
   { program: 'flock', args: ['--version'], pattern: /util-linux (\S+)/, fix: 'apt-get install util-linux', required: true, what: 'target locks' },
+  { program: 'qemu-system-aarch64', args: ['--version'], pattern: /version (\S+)/, fix: 'apt-get install qemu-system-arm u-boot-qemu', required: false, what: 'the virtual U-Boot board (optional)' },
+  { program: 'mkimage', args: ['-V'], pattern: /mkimage version (\S+)/, fix: 'apt-get install u-boot-tools', required: false, what: 'U-Boot boot scripts (optional)' },
   { program: 'java', args: ['-version'], pattern: /version "([^"]+)"/, fix: 'apt-get install default-jre-headless', required: false, what: 'report tools (optional)' },
 ];
 

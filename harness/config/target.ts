@@ -21,6 +21,10 @@ const qemuPower = z
     cpus: z.number().int().min(1).max(64).default(1),
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+    /** Unset or 'x86_64': a PC. 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot); a foreign architecture runs under TCG. */
+    arch: z.enum(['x86_64', 'aarch64']).optional(),
+    cpu: z.string().regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57').optional(),
+    bios: z.string().regex(/^\//, 'expected an absolute path such as /usr/lib/u-boot/qemu_arm64/u-boot.bin').optional(),
     extraArgs: z.array(z.string()).default([]),
     /** An existing tap device for the NIC instead of the job's own: a QEMU board wired to a lab network (`network.kind: 'lab'`). */
     tap: z.object({ name: interfaceName, netns: netnsName.optional() }).strict().optional(),
@@ -172,6 +176,32 @@ const labNetwork = z
   })
   .strict();
 
+/**
+ * U-Boot's stage of the boot. 'script': U-Boot boots on its own (distro boot)
+ * and runs the boot script the PXE server generates. 'interactive': the
+ * harness stops autoboot at `interrupt`, waits for `prompt`, and types
+ * `commands` one by one, each checked against U-Boot's error messages.
+ * Commands name the job's facts in braces ({serverIp}, {kernel}, {initrd},
+ * {dtb}, {fdtAddr}, {cmdline}, {mac}, {boardIp}); U-Boot's own ${variables}
+ * stay as they are. Without `commands`, the default TFTP-and-booti list is used.
+ */
+const ubootBoot = z
+  .object({
+    mode: z.enum(['script', 'interactive']).default('script'),
+    /** 'arm64' or 'arm': the architecture written into the boot script's image header. */
+    arch: z.enum(['arm64', 'arm']).default('arm64'),
+    /** A device tree to serve as dtb/<fdtfile> (a file of the image); unset: the tree U-Boot booted with. */
+    fdtfile: z.string().regex(/^[\w./-]+$/, 'expected a DTB name such as rockchip/rk3399-rock-pi-4b.dtb').refine((v) => !v.split('/').includes('..'), 'no .. in a DTB name').optional(),
+    interrupt: z.string().min(1).default('Hit any key to stop autoboot'),
+    /** The key sent to stop autoboot. */
+    interruptKey: z.string().min(1).default(' '),
+    prompt: z.string().min(1).default('=> '),
+    commands: z.array(z.string().min(1)).min(1).optional(),
+    /** Time-out for each command to give the prompt back (a TFTP transfer of an initrd takes a while). */
+    commandTimeoutS: z.number().positive().max(3600).default(300),
+  })
+  .strict();
+
 export const targetSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'expected lower-case letters, digits and dashes'),
@@ -187,6 +217,8 @@ export const targetSchema = z
       .object({
         /** 'auto': iPXE clients get an iPXE script (HTTP), others pxelinux (TFTP). 'pxelinux': everyone gets pxelinux. */
         loader: z.enum(['auto', 'pxelinux']).default('auto'),
+        /** A board whose firmware is U-Boot: how its bootloader stage is driven (harness/run/bootloader-dialogue.ts). */
+        uboot: ubootBoot.optional(),
       })
       .strict()
       .default({ loader: 'auto' }),

@@ -10,7 +10,11 @@ export type MilestoneTrigger =
   | { event: 'lease' }
   | { file: FileRole };
 
-export type MilestoneSpec = { name: string; timeoutS: number } & MilestoneTrigger;
+/** The board states a boot passes (harness/run/boot-states.ts). */
+export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';
+
+/** `enters`: reaching this milestone puts the board in that state. */
+export type MilestoneSpec = { name: string; timeoutS: number; enters?: BootState } & MilestoneTrigger;
 
 export type FailurePattern = { name: string; console: RegExp };
 
@@ -77,4 +81,7 @@ export const ubootFailurePatterns: readonly FailurePattern[] = [
   { name: 'U-Boot TFTP failed', console: /(TFTP error: [^\n]*|Retry count exceeded; starting again)/ },
   { name: 'U-Boot SPL failed', console: /SPL: failed to boot from all boot devices/ },
   { name: 'U-Boot data abort', console: /"Synchronous Abort" handler, esr 0x[0-9a-f]+|data abort\s*$/m },
+  { name: 'U-Boot unknown command', console: /Unknown command '[^']*' - try 'help'/ },
+  // What U-Boot says when it was handed a boot file it cannot run (an x86 pxelinux.0 for its EFI boot).
+  { name: 'U-Boot not an EFI binary', console: /No UEFI binary known at [^\n]*/ },
 ];

@@ -3,7 +3,7 @@
  * here, and every reporter (terminal, JUnit, event log, timeline) subscribes;
  * nothing else prints.
  */
-import type { FileRole } from '../console/patterns.js';
+import type { BootState, FileRole } from '../console/patterns.js';
 
 export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'suites' | 'hold' | 'report' | 'teardown';
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
@@ -26,6 +26,9 @@ export type StepEventBody =
   | { type: 'warning'; message: string }
   | { type: 'ssh'; state: 'ready' | 'failed'; address: string; fingerprint: string; durationMs: number; detail?: string }
   | { type: 'suite'; name: string; state: 'start' | 'end'; passed?: number; failed?: number; skipped?: number; durationMs?: number }
+  | { type: 'boot-state'; from: BootState; to: BootState; reason: string }
+  | { type: 'bootloader-command'; command: string; result: 'ok' | 'failed' | 'sent'; durationMs: number; detail?: string }
+  | { type: 'bootloader-load'; file: string; bytes: number }
   | { type: 'run-end'; outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted'; exitCode: number; reason?: string };
 
 /** `t` is milliseconds since the run started; `at` is wall-clock time. */

@@ -14,6 +14,8 @@ export type PreparedImage = {
   kernelRelease?: string;
   /** How the harness logs in over SSH, for images that run an SSH server. */
   ssh?: ImageSsh;
+  /** A directory of device trees (Debian's /usr/lib/linux-image-<release>), for targets that name one. */
+  dtbDir?: string;
 };
 
 /** An image's SSH login: the pinned host key ("type base64") and the harness's client key file (mode 0600). */

@@ -1,13 +1,16 @@
 /**
- * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 with
- * its NIC on the job's tap (or on the tap the target names, for a board on a
- * lab network) and its serial port on the harness's console
- * socket, `off` quits it through QMP, `cycle` is off then on, and `status`
- * asks QMP. KVM is used when /dev/kvm can be opened, else TCG.
+ * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 (a PC
+ * with SeaBIOS and iPXE) or qemu-system-aarch64 (the `virt` machine with the
+ * firmware named by `bios`, such as U-Boot) with its NIC on the job's tap (or
+ * on the tap the target names, for a board on a lab network) and its serial
+ * port on the harness's console socket, `off` quits it through QMP, `cycle`
+ * is off then on, and `status` asks QMP. KVM is used when /dev/kvm can be
+ * opened and the board's architecture is the host's, else TCG.
  *
- * Tested against: qemu-system-x86 7.2 and ipxe-qemu (Debian 12) under TCG and KVM.
- * Reference: QEMU System Emulation user docs (invocation, -netdev tap, -chardev),
- * SeaBIOS docs (etc/sercon-port for a BIOS console on the serial port).
+ * Tested against: qemu-system-x86 7.2 and ipxe-qemu (Debian 12) under TCG and KVM;
+ * qemu-system-arm 7.2 with u-boot-qemu 2023.01 (qemu_arm64/u-boot.bin, Debian 12) under TCG.
+ * Reference: QEMU System Emulation user docs (invocation, -netdev tap, -chardev,
+ * Arm 'virt' board), SeaBIOS docs (etc/sercon-port for a BIOS console on the serial port).
  */
 import { access, constants, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +26,12 @@ export type QemuBoardConfig = {
   cpus: number;
   nic: 'virtio-net-pci' | 'e1000';
   accel: 'auto' | 'kvm' | 'tcg';
+  /** 'x86_64': a PC (SeaBIOS, iPXE ROM). 'aarch64': the Arm 'virt' machine, started in `bios`. */
+  arch?: 'x86_64' | 'aarch64';
+  /** CPU model; QEMU's default when unset (the 'virt' machine needs one, such as cortex-a57). */
+  cpu?: string;
+  /** Firmware image the board starts in (-bios), such as /usr/lib/u-boot/qemu_arm64/u-boot.bin. */
+  bios?: string;
   extraArgs: string[];
   tap?: { name: string; netns?: string };
 };
@@ -64,7 +73,7 @@ export class QemuPower implements PowerDriver {
     await rm(qmpPath, { force: true });
     const args = await this.arguments(qmpPath);
     this.stderrTail.length = 0;
-    const child = startChild('qemu', 'qemu-system-x86_64', args, {
+    const child = startChild('qemu', `qemu-system-${this.config.arch ?? 'x86_64'}`, args, {
       netns: this.config.tap ? this.config.tap.netns : this.wiring.netns,
       onStderrLine: (line) => {
         this.stderrTail.push(line);
@@ -128,32 +137,50 @@ export class QemuPower implements PowerDriver {
   private async arguments(qmpPath: string): Promise<string[]> {
     const tap = this.config.tap?.name ?? this.wiring.tap;
     if (!tap) throw new UsageError(`QEMU board ${this.wiring.name} has no tap: name one in power.tap for a board on a lab network`);
-    const accel = await resolveAccel(this.config.accel);
-    // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
-    const serconPort = join(this.wiring.workDir, 'sercon-port');
-    await writeFile(serconPort, Buffer.from([0xf8, 0x03]));
+    const accel = await resolveAccel(this.config.accel, this.config.arch);
     return [
       '-name', this.wiring.name,
-      '-machine', `pc,accel=${accel}`,
+      ...(await this.machineArguments(accel)),
       '-m', String(this.config.memoryMiB),
       '-smp', String(this.config.cpus),
       '-nodefaults', '-no-user-config', '-display', 'none',
-      // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
-      '-fw_cfg', `name=etc/sercon-port,file=${serconPort}`,
       '-chardev', `socket,id=console,path=${this.wiring.consoleSocket},server=off`,
       '-serial', 'chardev:console',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
       '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
       '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}`,
-      '-boot', 'order=n,strict=on,menu=off',
       '-pidfile', join(this.wiring.workDir, 'qemu.pid'),
       ...this.config.extraArgs,
     ];
   }
+
+  private async machineArguments(accel: 'kvm' | 'tcg'): Promise<string[]> {
+    const cpu = this.config.cpu ? ['-cpu', this.config.cpu] : [];
+    const bios = this.config.bios ? ['-bios', this.config.bios] : [];
+    if (this.config.arch === 'aarch64') {
+      // The firmware (U-Boot) finds the NIC on the PCIe bus and boots as its environment says.
+      return ['-machine', `virt,accel=${accel}`, ...cpu, ...bios];
+    }
+    // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
+    const serconPort = join(this.wiring.workDir, 'sercon-port');
+    await writeFile(serconPort, Buffer.from([0xf8, 0x03]));
+    return [
+      '-machine', `pc,accel=${accel}`,
+      ...cpu,
+      ...bios,
+      // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
+      '-fw_cfg', `name=etc/sercon-port,file=${serconPort}`,
+      '-boot', 'order=n,strict=on,menu=off',
+    ];
+  }
 }
 
-/** KVM if asked for or, for 'auto', if /dev/kvm can be opened; PXE_HIL_ACCEL overrides. */
-export async function resolveAccel(wanted: QemuBoardConfig['accel']): Promise<'kvm' | 'tcg'> {
+/**
+ * KVM if asked for or, for 'auto', if /dev/kvm can be opened; PXE_HIL_ACCEL
+ * overrides. A board of another architecture than the host's is always TCG.
+ */
+export async function resolveAccel(wanted: QemuBoardConfig['accel'], arch: QemuBoardConfig['arch'] = 'x86_64'): Promise<'kvm' | 'tcg'> {
+  if (arch !== hostArch()) return 'tcg';
   const override = process.env.PXE_HIL_ACCEL;
   const choice = override === 'kvm' || override === 'tcg' ? override : wanted;
   if (choice !== 'auto') return choice;
@@ -163,4 +190,8 @@ export async function resolveAccel(wanted: QemuBoardConfig['accel']): Promise<'k
   } catch {
     return 'tcg';
   }
+}
+
+function hostArch(): QemuBoardConfig['arch'] {
+  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
 }

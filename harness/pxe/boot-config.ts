@@ -11,6 +11,8 @@ export type BootEntry = {
   kernel: string;
   initrd?: string;
   cmdline: string;
+  /** Served name of a device tree (U-Boot's `pxe get` loads it: FDT). */
+  fdt?: string;
 };
 
 export function renderIpxeScript(entry: BootEntry, baseUrl: string): string {
@@ -23,6 +25,7 @@ export function renderIpxeScript(entry: BootEntry, baseUrl: string): string {
 export function renderPxelinuxConfig(entry: BootEntry): string {
   const lines = ['DEFAULT hil', 'PROMPT 0', 'TIMEOUT 0', '', 'LABEL hil', `  MENU LABEL ${entry.label}`, `  KERNEL ${entry.kernel}`];
   if (entry.initrd) lines.push(`  INITRD ${entry.initrd}`);
+  if (entry.fdt) lines.push(`  FDT ${entry.fdt}`);
   if (entry.cmdline) lines.push(`  APPEND ${entry.cmdline}`);
   return lines.join('\n') + '\n';
 }

@@ -2,14 +2,17 @@
  * The job's DHCP server: dnsmasq as DHCP (and IPv6 router advertisements)
  * only, no DNS, no TFTP, answering only the job's board by MAC. iPXE clients
  * (user class "iPXE" or option 175) get the URL of their boot script; other
- * PXE clients get pxelinux over TFTP. In proxy mode (a lab network whose own
- * DHCP server gives the addresses) it gives only the boot information, still
- * only to the job's board.
+ * PXE clients get pxelinux over TFTP. U-Boot (vendor class "U-Boot.<arch>",
+ * or client arch 21/22) gets its boot script; Arm UEFI clients (client arch
+ * 10/11, U-Boot's second try) never get the x86 pxelinux.0. In proxy mode (a
+ * lab network whose own DHCP server gives the addresses) it gives only the
+ * boot information, still only to the job's board.
  *
  * Tested against: dnsmasq 2.90 (Debian 12 dnsmasq-base).
  * Reference: dnsmasq(8) (--dhcp-host, --dhcp-ignore, --dhcp-boot, --dhcp-userclass,
- * --dhcp-match, --enable-ra, --dhcp-range ra-only and proxy,
- * --pxe-service); iPXE docs "chainloading".
+ * --dhcp-vendorclass, --dhcp-match, --enable-ra, --dhcp-range ra-only and proxy,
+ * --pxe-service); iPXE docs "chainloading"; RFC 4578 and the IANA "Processor
+ * Architecture Types" registry (option 93); U-Boot docs "Distro boot" (bootcmd_dhcp).
  */
 import { Deadline } from '../core/deadline.js';
 import { startChild, type Child } from '../core/process.js';
@@ -26,6 +29,8 @@ export type DhcpPlan = {
   pxeBootFile: string;
   /** Boot script URL for iPXE clients; undefined sends iPXE the plain PXE file too. */
   ipxeScriptUrl?: string;
+  /** Boot script for U-Boot clients (boot.scr.uimg), served over TFTP; undefined: U-Boot gets no boot file. */
+  ubootScript?: string;
   ipv6RaPrefix?: string;
   leaseFile: string;
   pidFile: string;
@@ -80,11 +85,29 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
   } else {
     args.push(`--dhcp-boot=${plan.pxeBootFile},,${plan.serverIp}`);
   }
+  args.push(...armArguments(plan));
   if (plan.ipv6RaPrefix && !proxy) {
     // iPXE waits ~13 s for IPv6 autoconfiguration unless a router advertisement answers it.
     args.push('--enable-ra', `--dhcp-range=${plan.ipv6RaPrefix},ra-only,64`);
   }
   return args;
+}
+
+/** Option 93 values of Arm clients (IANA registry): 10 arm32 UEFI, 11 arm64 UEFI, 21 arm32 U-Boot, 22 arm64 U-Boot. */
+const ARM_CLIENT_ARCH = { armEfi: [10, 11], uboot: [21, 22] } as const;
+
+/**
+ * U-Boot and Arm UEFI clients: tagged, and given their own boot file (or an
+ * empty one), so that no line for x86 clients ever answers them.
+ */
+function armArguments(plan: DhcpPlan): string[] {
+  return [
+    '--dhcp-vendorclass=set:uboot,U-Boot',
+    ...ARM_CLIENT_ARCH.uboot.map((arch) => `--dhcp-match=set:uboot,option:client-arch,${arch}`),
+    ...ARM_CLIENT_ARCH.armEfi.map((arch) => `--dhcp-match=set:arm-efi,option:client-arch,${arch}`),
+    plan.ubootScript ? `--dhcp-boot=tag:uboot,${plan.ubootScript},,${plan.serverIp}` : `--dhcp-boot=tag:uboot,,,${plan.serverIp}`,
+    `--dhcp-boot=tag:arm-efi,tag:!uboot,,,${plan.serverIp}`,
+  ];
 }
 
 export type DhcpLogEvent =

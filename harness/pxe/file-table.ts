@@ -9,7 +9,7 @@ import type { FileRole } from '../console/patterns.js';
 
 export type ServedFile =
   | { name: string; role: FileRole; path: string }
-  | { name: string; role: FileRole; content: string };
+  | { name: string; role: FileRole; content: string; encoding?: 'utf8' | 'base64' };
 
 export type FileTable = readonly ServedFile[];
 
@@ -72,7 +72,7 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
   try {
     for (const entry of table) {
       if ('content' in entry) {
-        const bytes = Buffer.from(entry.content);
+        const bytes = Buffer.from(entry.content, entry.encoding ?? 'utf8');
         files.push({ name: entry.name, role: entry.role, size: bytes.length, read: async (position, length) => bytes.subarray(position, position + length) });
         continue;
       }

@@ -19,6 +19,7 @@ import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
 import { createLabNetwork, isLabNetwork, planLabNetwork, subnetOf, type LabNetwork, type LabNetworkConfig } from './lab-network.js';
+import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 import { inUserNamespace } from '../run/rootless-check.js';
 
@@ -100,6 +101,7 @@ export class PxeServer {
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
         ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ubootScript: this.files.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
         // Router advertisements only on the job's own bridge, never on a lab network.
         ipv6RaPrefix: isLabNetwork(net) ? undefined : net.ipv6Prefix,
         mode: isLabNetwork(net) ? net.mode : 'dhcp',

@@ -47,6 +47,12 @@ export function formatEvent(event: StepEvent): string | undefined {
       return event.state === 'start'
         ? line('suite', `${event.name}: running`)
         : line('suite', `${event.name}: ${event.passed ?? 0} passed, ${event.failed ?? 0} failed, ${event.skipped ?? 0} skipped (${ms(event.durationMs ?? 0)})`);
+    case 'boot-state':
+      return line('state', `${event.from} -> ${event.to}: ${event.reason}`);
+    case 'bootloader-command':
+      return line('uboot', `${event.command}: ${event.result} (${ms(event.durationMs)})${event.detail ? ` ${event.detail}` : ''}`);
+    case 'bootloader-load':
+      return line('uboot', `loaded ${event.file}: ${event.bytes} bytes`);
     case 'run-end':
       return line('result', `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`);
   }

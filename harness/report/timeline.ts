@@ -1,13 +1,14 @@
 /**
  * The boot timeline: one SVG picture with the run's steps on a time axis:
  * power actions, DHCP, each file served (a bar from request to last byte) and
- * each milestone, so a slow lease or a slow TFTP transfer shows at a glance.
+ * each milestone, and the board's states (off, bootloader, kernel, shell,
+ * suites) as bars, so a slow lease or a slow TFTP transfer shows at a glance.
  * Pure: events in, SVG text out.
  */
 import type { StepEvent } from '../core/events.js';
 import { xmlEscape } from './xml.js';
 
-type Row = { label: string; start: number; end: number; kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure'; note?: string };
+type Row = { label: string; start: number; end: number; kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure' | 'state'; note?: string };
 
 const COLORS: Record<Row['kind'], string> = {
   power: '#7b61ff',
@@ -15,6 +16,7 @@ const COLORS: Record<Row['kind'], string> = {
   file: '#2a9d8f',
   milestone: '#264653',
   failure: '#d62828',
+  state: '#8d99ae',
 };
 
 export function timelineRows(events: readonly StepEvent[]): Row[] {
@@ -22,8 +24,14 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
   const requested = new Map<string, number>();
   let firstDiscover: number | undefined;
   let previousMilestone = 0;
+  let state: { name: string; since: number; reason: string } | undefined;
   for (const e of events) {
     switch (e.type) {
+      case 'boot-state':
+        // A state's bar ends where the next begins; 'off' and 'unknown' get none.
+        if (state) rows.push({ label: `state: ${state.name}`, start: state.since, end: e.t, kind: 'state', note: state.reason });
+        state = e.to === 'off' || e.to === 'unknown' ? undefined : { name: e.to, since: e.t, reason: e.reason };
+        break;
       case 'power':
         rows.push({ label: `power ${e.action}`, start: e.t - e.durationMs, end: e.t, kind: 'power', note: e.result });
         previousMilestone = Math.max(previousMilestone, e.t);

@@ -14,6 +14,7 @@ import type { Target } from '../config/target.js';
 import { ConsoleHub } from '../console/console-hub.js';
 import { shareConsole } from '../console/console-share.js';
 import { createConsole } from '../console/create-console.js';
+import { UbootLoadReader } from '../console/uboot-loads.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
@@ -21,12 +22,16 @@ import type { ImageDefinition } from '../images/image.js';
 import { biosPxeLoaders } from '../images/pxe-loaders.js';
 import { createPowerDriver } from '../power/create-driver.js';
 import { PxeServer } from '../pxe/pxe-server.js';
+import { planJobNetwork } from '../pxe/netns.js';
 import { BootRecorder } from '../report/boot-record.js';
 import { writeEventLog } from '../report/event-log.js';
 import { writeAllureResults } from '../report/allure.js';
 import { renderJunit } from '../report/junit.js';
 import { renderTimeline } from '../report/timeline.js';
 import { watchBoot } from './boot-watch.js';
+import { followBootStates } from './boot-states.js';
+import { openBootloaderDialogue } from './bootloader-dialogue.js';
+import { prepareUbootBoot } from './uboot-boot.js';
 import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
 import { servePowerControl } from './power-control.js';
@@ -82,6 +87,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   let result: RunResult;
   const steps: StepEvent[] = [];
   const stopCollecting = bus.subscribe((event) => steps.push(event));
+  const bootStates = followBootStates(bus, image.milestones);
 
   const stage = async <T>(name: Stage, detail: string, work: () => Promise<T>, done?: (value: T) => string): Promise<T> => {
     signal.throwIfAborted();
@@ -129,17 +135,20 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     // On a lab network the board's address is the target's (dhcp mode) or the lab DHCP server's choice (proxy mode, known from no lease).
     const board = { mac: network.mac, ip: network.kind === 'lab' ? (network.boardAddress ?? '') : BOARD_IP, hostname: target.name };
     const cmdline = [bootImage.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' ');
+    const baseEntry = { label: `${bootImage.name} on ${targetName}`, kernel: bootImage.servedNames.kernel, initrd: prepared.initrd ? bootImage.servedNames.initrd : undefined, cmdline };
+    const uboot = await prepareUbootBoot({ target, entry: baseEntry, prepared, imageName: bootImage.name, imageFailurePatterns: bootImage.failurePatterns, serverIp: planJobNetwork(jobId).serverIp, boardIp: board.ip });
     const pxe = await stage('pxe', 'starting the job\'s PXE server', () =>
       PxeServer.start({
         jobId,
         workDir,
         bus,
         board,
-        boot: { label: `${bootImage.name} on ${targetName}`, kernel: bootImage.servedNames.kernel, initrd: prepared.initrd ? bootImage.servedNames.initrd : undefined, cmdline },
+        boot: uboot.entry,
         files: [
           { name: bootImage.servedNames.kernel, role: 'kernel', path: prepared.kernel },
           ...(prepared.initrd && bootImage.servedNames.initrd ? [{ name: bootImage.servedNames.initrd, role: 'initrd' as const, path: prepared.initrd }] : []),
           ...loaders,
+          ...uboot.files,
         ],
         loader: target.boot.loader,
         lab: network.kind === 'lab' ? network : undefined,
@@ -176,10 +185,17 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const lost = new AbortController();
     const stopWatchingLoss = power.onLost?.((reason) => lost.abort(new LabFault(`the board was lost: ${reason}`)));
     if (stopWatchingLoss) teardown.add('stop watching for a lost board', stopWatchingLoss);
-    const running = AbortSignal.any([signal, lost.signal]);
+    // A failed bootloader command ends the boot wait at once, as the target's failure.
+    const bootloaderFailed = new AbortController();
+    const running = AbortSignal.any([signal, lost.signal, bootloaderFailed.signal]);
+    const dialogue = uboot.dialogue ? openBootloaderDialogue(hub, bus, uboot.dialogue) : undefined;
+    if (target.boot.uboot) {
+      const loads = new UbootLoadReader();
+      teardown.add('stop reading U-Boot loads', hub.subscribe((text) => loads.feed(text).forEach((load) => bus.emit({ type: 'bootloader-load', ...load }))));
+    }
     const boot = watchBoot({
       milestones: bootImage.milestones,
-      failurePatterns: bootImage.failurePatterns,
+      failurePatterns: uboot.failurePatterns,
       console: hub,
       bus,
       timeoutScale: target.timeoutScale,
@@ -191,7 +207,15 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
       await powerStep(bus, power, 'cycle');
     });
     bus.emit({ type: 'stage', stage: 'boot', state: 'start', detail: `waiting for ${bootImage.milestones.length} milestones` });
-    const outcome = await boot;
+    const dialogueDone = new AbortController();
+    const dialogueRun = dialogue?.run(AbortSignal.any([running, dialogueDone.signal])).catch((error: unknown) => {
+      if (!dialogueDone.signal.aborted) bootloaderFailed.abort(error);
+    });
+    const outcome = await boot.finally(async () => {
+      dialogueDone.abort();
+      await dialogueRun;
+      dialogue?.close();
+    });
     if (!outcome.passed) {
       const failure = outcome.failure;
       throw new TargetFailure(
@@ -200,6 +224,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
           : `milestone '${failure.milestone.name}' not reached within ${(failure.timeoutMs / 1000).toFixed(0)} s`,
       );
     }
+    bus.emit({ type: 'stage', stage: 'boot', state: 'end' });
     const suiteFiles = options.suiteFiles ?? [];
     if (suiteFiles.length > 0) {
       await stage(
@@ -249,6 +274,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   }
   stopCollecting();
   bus.emit({ type: 'run-end', outcome: result.outcome, exitCode: result.exitCode, reason: result.reason });
+  bootStates.stop();
   return result;
 }
 

@@ -61,6 +61,9 @@ describe('dnsmasqArguments', () => {
     expect(withPrefix(args, '--dhcp-boot=')).toEqual([
       '--dhcp-boot=tag:!ipxe,pxelinux.0,,10.42.0.1',
       '--dhcp-boot=tag:ipxe,http://10.42.0.1:8080/boot.ipxe',
+      // U-Boot and Arm UEFI clients (test/unit/uboot-commands.test.ts): never pxelinux.0.
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
     ]);
     // The URL is never offered to a client that is not tagged iPXE.
     const withUrl = args.filter((a) => a.includes('http://10.42.0.1:8080/boot.ipxe'));
@@ -69,7 +72,7 @@ describe('dnsmasqArguments', () => {
 
   it('gives every client one plain PXE boot file when there is no script', () => {
     const args = dnsmasqArguments(plan());
-    expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=pxelinux.0,,10.42.0.1']);
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=pxelinux.0,,10.42.0.1', '--dhcp-boot=tag:uboot,,,10.42.0.1', '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1']);
   });
 
   it('sends router advertisements only with an IPv6 prefix', () => {

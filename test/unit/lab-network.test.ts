@@ -57,7 +57,13 @@ describe('dnsmasqArguments in the two lab modes', () => {
     const args = dnsmasqArguments(plan({ mode: 'proxy' }));
     expect(withPrefix(args, '--pxe-service=')).toEqual(['--pxe-service=tag:!ipxe,x86PC,pxe-hil,pxelinux,192.168.10.250']);
     // Without a next server iPXE does not take the proxy offer as it is (it would ask again on port 4011).
-    expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=tag:!ipxe,pxelinux.0,,192.168.10.250', '--dhcp-boot=tag:ipxe,http://192.168.10.250/boot.ipxe,,192.168.10.250']);
+    // U-Boot and Arm UEFI clients keep their own lines, after the x86 ones (dnsmasq takes the last match).
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual([
+      '--dhcp-boot=tag:!ipxe,pxelinux.0,,192.168.10.250',
+      '--dhcp-boot=tag:ipxe,http://192.168.10.250/boot.ipxe,,192.168.10.250',
+      '--dhcp-boot=tag:uboot,,,192.168.10.250',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,192.168.10.250',
+    ]);
   });
 
   it("in 'dhcp' mode gives iPXE the script URL alone, as before", () => {

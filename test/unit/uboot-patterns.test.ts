@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MilestoneWatcher } from '../../harness/console/milestone-watcher.js';
 import { ubootFailurePatterns, ubootMilestones } from '../../harness/console/patterns.js';
+import { UbootLoadReader } from '../../harness/console/uboot-loads.js';
 
 /** A U-Boot boot as a board prints it (SPL first, then U-Boot proper). */
 const BOOT = [
@@ -58,5 +59,35 @@ describe('U-Boot patterns', () => {
     const watcher = new MilestoneWatcher(ubootMilestones(), ubootFailurePatterns);
     const results = watcher.feedConsole(`U-Boot 2023.01 (Jan 01 2023)\n${line}\n`);
     expect(results.map((r) => (r.kind === 'failure' ? `${r.pattern.name}: ${r.line}` : r.milestone.name))).toEqual(['U-Boot banner', `${name}: ${line.trim()}`]);
+  });
+});
+
+describe('UbootLoadReader', () => {
+  const LOADS = [
+    'Using e1000#0 device',
+    'TFTP from server 10.42.0.1; our IP address is 10.42.0.10',
+    "Filename 'linux'.",
+    'Load address: 0x40400000',
+    'Loading: ##################################################  31.4 MiB',
+    '\t 1.1 MiB/s',
+    'done',
+    'Bytes transferred = 32956352 (1f6dfc0 hex)',
+    "Filename 'no-such-file'.",
+    "TFTP error: 'File not found' (1)",
+    "Filename 'initrd.gz'.",
+    'Bytes transferred = 40147331 (2649983 hex)',
+    '',
+  ].join('\n');
+
+  it('reports each file U-Boot loaded with its size, not the ones that failed, however the text is split', () => {
+    for (const chunk of [1, 7, 64, LOADS.length]) {
+      const reader = new UbootLoadReader();
+      const loads = [];
+      for (let i = 0; i < LOADS.length; i += chunk) loads.push(...reader.feed(LOADS.slice(i, i + chunk)));
+      expect(loads).toEqual([
+        { file: 'linux', bytes: 32956352 },
+        { file: 'initrd.gz', bytes: 40147331 },
+      ]);
+    }
   });
 });

@@ -17,6 +17,8 @@ const qemuPower = z
     cpus: z.number().int().min(1).max(64).default(1),
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+    /** 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf), a PXE client of architecture 7 (x86-64 UEFI). */
+    firmware: z.enum(['bios', 'uefi']).default('bios'),
     extraArgs: z.array(z.string()).default([]),
   })
   .strict();
@@ -154,7 +156,12 @@ export const targetSchema = z
     network: z.discriminatedUnion('kind', [qemuTapNetwork]),
     boot: z
       .object({
-        /** 'auto': iPXE clients get an iPXE script (HTTP), others pxelinux (TFTP). 'pxelinux': everyone gets pxelinux. */
+        /**
+         * 'auto': iPXE clients get an iPXE script, kernel and initrd over HTTP; a firmware PXE ROM first
+         * chainloads iPXE by its architecture (option 93): BIOS undionly.kpxe, x86-64 UEFI ipxe.efi.
+         * 'pxelinux': everything over TFTP, BIOS clients (iPXE ones too) get pxelinux.
+         * See harness/pxe/client-arch.ts.
+         */
         loader: z.enum(['auto', 'pxelinux']).default('auto'),
       })
       .strict()

@@ -1,9 +1,11 @@
 /**
  * The network boot loaders the PXE server hands to plain PXE clients, from
  * Debian's packages: pxelinux.0 (package pxelinux) and the ldlinux.c32 it
- * loads next (package syslinux-common).
+ * loads next (package syslinux-common); and iPXE for firmware PXE ROMs to
+ * chainload (package ipxe): undionly.kpxe for BIOS, ipxe.efi for x86-64 UEFI.
  *
- * Reference: PXELINUX docs (pxelinux.0 needs ldlinux.c32 from the same TFTP directory).
+ * Reference: PXELINUX docs (pxelinux.0 needs ldlinux.c32 from the same TFTP directory);
+ * iPXE docs "chainloading" (undionly.kpxe keeps the ROM's UNDI driver; ipxe.efi has its own drivers).
  */
 import { join } from 'node:path';
 import type { ServedFile } from '../pxe/file-table.js';
@@ -14,5 +16,14 @@ export async function biosPxeLoaders(): Promise<ServedFile[]> {
   return [
     { name: 'pxelinux.0', role: 'bootloader', path: join(pxelinux.root, 'usr/lib/PXELINUX/pxelinux.0') },
     { name: 'ldlinux.c32', role: 'bootloader', path: join(syslinux.root, 'usr/lib/syslinux/modules/bios/ldlinux.c32') },
+  ];
+}
+
+export async function ipxeChainLoaders(): Promise<ServedFile[]> {
+  const ipxe = await unpackPackage('ipxe');
+  return [
+    { name: 'undionly.kpxe', role: 'bootloader', path: join(ipxe.root, 'usr/lib/ipxe/undionly.kpxe') },
+    // usr/lib/ipxe/ipxe.efi is an absolute symlink to /boot/ipxe.efi: take the file itself.
+    { name: 'ipxe.efi', role: 'bootloader', path: join(ipxe.root, 'boot/ipxe.efi') },
   ];
 }

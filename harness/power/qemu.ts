@@ -2,13 +2,17 @@
  * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 with
  * its NIC on the job's tap and its serial port on the harness's console
  * socket, `off` quits it through QMP, `cycle` is off then on, and `status`
- * asks QMP. KVM is used when /dev/kvm can be opened, else TCG.
+ * asks QMP. KVM is used when /dev/kvm can be opened, else TCG. Firmware
+ * 'bios' is SeaBIOS with the NIC's iPXE ROM; 'uefi' is OVMF with its own
+ * PXE client (no iPXE ROM), its code read-only and a fresh copy of its
+ * variable store per power-on.
  *
- * Tested against: qemu-system-x86 7.2 and ipxe-qemu (Debian 12) under TCG and KVM.
- * Reference: QEMU System Emulation user docs (invocation, -netdev tap, -chardev),
- * SeaBIOS docs (etc/sercon-port for a BIOS console on the serial port).
+ * Tested against: qemu-system-x86 7.2, ipxe-qemu and ovmf 2022.11 (Debian 12) under TCG and KVM.
+ * Reference: QEMU System Emulation user docs (invocation, -netdev tap, -chardev,
+ * -drive if=pflash, bootindex), SeaBIOS docs (etc/sercon-port for a BIOS
+ * console on the serial port), Debian's ovmf README (OVMF_CODE_4M.fd with OVMF_VARS_4M.fd).
  */
-import { access, constants, rm, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deadline } from '../core/deadline.js';
 import { LabFault } from '../core/errors.js';
@@ -22,8 +26,13 @@ export type QemuBoardConfig = {
   cpus: number;
   nic: 'virtio-net-pci' | 'e1000';
   accel: 'auto' | 'kvm' | 'tcg';
+  firmware?: 'bios' | 'uefi';
   extraArgs: string[];
 };
+
+/** OVMF from Debian's ovmf package: the 4 MiB build, without Secure Boot. */
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
 export type QemuBoardWiring = {
   name: string;
@@ -124,25 +133,46 @@ export class QemuPower implements PowerDriver {
 
   private async arguments(qmpPath: string): Promise<string[]> {
     const accel = await resolveAccel(this.config.accel);
-    // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
-    const serconPort = join(this.wiring.workDir, 'sercon-port');
-    await writeFile(serconPort, Buffer.from([0xf8, 0x03]));
+    const uefi = this.config.firmware === 'uefi';
     return [
       '-name', this.wiring.name,
       '-machine', `pc,accel=${accel}`,
       '-m', String(this.config.memoryMiB),
       '-smp', String(this.config.cpus),
       '-nodefaults', '-no-user-config', '-display', 'none',
-      // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
-      '-fw_cfg', `name=etc/sercon-port,file=${serconPort}`,
+      ...(uefi ? await this.uefiFirmware() : await this.biosFirmware()),
       '-chardev', `socket,id=console,path=${this.wiring.consoleSocket},server=off`,
       '-serial', 'chardev:console',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
       '-netdev', `tap,id=net0,ifname=${this.wiring.tap},script=no,downscript=no`,
-      '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}`,
-      '-boot', 'order=n,strict=on,menu=off',
+      // OVMF boots what bootindex names first, with its own network stack (no iPXE option ROM): a firmware
+      // PXE client as a UEFI board has, which needs virtio-net-pci (OVMF's own NIC driver). SeaBIOS takes -boot order.
+      '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}${uefi ? ',romfile=,bootindex=1' : ''}`,
+      ...(uefi ? [] : ['-boot', 'order=n,strict=on,menu=off']),
       '-pidfile', join(this.wiring.workDir, 'qemu.pid'),
       ...this.config.extraArgs,
+    ];
+  }
+
+  private async biosFirmware(): Promise<string[]> {
+    // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
+    const serconPort = join(this.wiring.workDir, 'sercon-port');
+    await writeFile(serconPort, Buffer.from([0xf8, 0x03]));
+    // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
+    return ['-fw_cfg', `name=etc/sercon-port,file=${serconPort}`];
+  }
+
+  private async uefiFirmware(): Promise<string[]> {
+    // A fresh variable store each power-on: no boot entries or settings carry over from an earlier boot.
+    const vars = join(this.wiring.workDir, 'ovmf-vars.fd');
+    try {
+      await copyFile(OVMF_VARS, vars);
+    } catch (error) {
+      throw new LabFault(`cannot copy the UEFI variable store ${OVMF_VARS}: ${(error as Error).message}. Fix: install Debian's ovmf package (scripts/setup).`, { cause: error });
+    }
+    return [
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
     ];
   }
 }

@@ -3,7 +3,7 @@
  * (kernel and initrd over HTTP) and a pxelinux config named after the board's
  * MAC (kernel and initrd over TFTP). Pure functions.
  *
- * Reference: iPXE command reference (kernel, initrd, boot); PXELINUX docs
+ * Reference: iPXE command reference (kernel, initrd, boot; initrd= for EFI); PXELINUX docs
  * (config file search order, 01-<mac> names; KERNEL, INITRD, APPEND).
  */
 export type BootEntry = {
@@ -14,7 +14,9 @@ export type BootEntry = {
 };
 
 export function renderIpxeScript(entry: BootEntry, baseUrl: string): string {
-  const lines = ['#!ipxe', `echo pxe-hil: booting ${entry.label}`, `kernel ${baseUrl}/${entry.kernel} ${entry.cmdline}`.trimEnd()];
+  // initrd=<name>: iPXE on UEFI hands the initrd to the kernel's EFI stub as a file of that name; BIOS kernels ignore it.
+  const initrdArg = entry.initrd ? `initrd=${entry.initrd.split('/').pop()} ` : '';
+  const lines = ['#!ipxe', `echo pxe-hil: booting ${entry.label}`, `kernel ${baseUrl}/${entry.kernel} ${initrdArg}${entry.cmdline}`.trimEnd()];
   if (entry.initrd) lines.push(`initrd ${baseUrl}/${entry.initrd}`);
   lines.push('boot');
   return lines.join('\n') + '\n';

@@ -2,14 +2,17 @@
  * The job's DHCP server: dnsmasq as DHCP (and IPv6 router advertisements)
  * only, no DNS, no TFTP, answering only the job's board by MAC. iPXE clients
  * (user class "iPXE" or option 175) get the URL of their boot script; other
- * PXE clients get pxelinux over TFTP.
+ * PXE clients get the boot file of their architecture (option 93, see
+ * client-arch.ts) when the plan names one, else pxelinux, over TFTP.
  *
  * Tested against: dnsmasq 2.90 (Debian 12 dnsmasq-base).
  * Reference: dnsmasq(8) (--dhcp-host, --dhcp-ignore, --dhcp-boot, --dhcp-userclass,
- * --dhcp-match, --enable-ra, --dhcp-range ra-only); iPXE docs "chainloading".
+ * --dhcp-match, --enable-ra, --dhcp-range ra-only); iPXE docs "chainloading";
+ * RFC 4578 (option 93 client-arch).
  */
 import { Deadline } from '../core/deadline.js';
 import { startChild, type Child } from '../core/process.js';
+import type { ArchBoot } from './client-arch.js';
 
 export type DhcpHost = { mac: string; ip: string; hostname: string };
 
@@ -23,6 +26,8 @@ export type DhcpPlan = {
   pxeBootFile: string;
   /** Boot script URL for iPXE clients; undefined sends iPXE the plain PXE file too. */
   ipxeScriptUrl?: string;
+  /** Boot files by client architecture (option 93) for clients that are not iPXE; `pxeBootFile` stays for clients of no listed architecture. */
+  archBoots?: ArchBoot[];
   ipv6RaPrefix?: string;
   leaseFile: string;
   pidFile: string;
@@ -51,7 +56,10 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     // iPXE's "no-pxedhcp" setting (175.176): take this offer at once instead of waiting ~2 s for ProxyDHCP offers.
     '--dhcp-option=tag:ipxe,encap:175,176,1',
   ];
-  if (plan.ipxeScriptUrl) {
+  if (plan.archBoots?.length) {
+    args.push(...archBootArguments(plan.archBoots, plan.serverIp, plan.pxeBootFile, plan.ipxeScriptUrl !== undefined));
+    if (plan.ipxeScriptUrl) args.push(`--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
+  } else if (plan.ipxeScriptUrl) {
     args.push(`--dhcp-boot=tag:!ipxe,${plan.pxeBootFile},,${plan.serverIp}`);
     args.push(`--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
   } else {
@@ -61,6 +69,28 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     // iPXE waits ~13 s for IPv6 autoconfiguration unless a router advertisement answers it.
     args.push('--enable-ra', `--dhcp-range=${plan.ipv6RaPrefix},ra-only,64`);
   }
+  return args;
+}
+
+/**
+ * A tag per architecture from option 93, and one --dhcp-boot per tag. The
+ * lines exclude each other (the fallback names every architecture tag with
+ * '!'), so dnsmasq's choice does not depend on their order. With an iPXE
+ * script, iPXE clients are left out of them: they get the script.
+ */
+function archBootArguments(boots: ArchBoot[], serverIp: string, fallback: string, exceptIpxe: boolean): string[] {
+  const notIpxe = exceptIpxe ? 'tag:!ipxe,' : '';
+  const args = boots.flatMap((b) => b.codes.map((code) => `--dhcp-match=set:${b.tag},option:client-arch,${code}`));
+  for (const boot of boots) {
+    if (boot.over === 'http') {
+      // UEFI HTTP boot takes only an offer that says "HTTPClient" in option 60, with a URL as boot file.
+      args.push(`--dhcp-option-force=tag:${boot.tag},option:vendor-class,HTTPClient`);
+      args.push(`--dhcp-boot=${notIpxe}tag:${boot.tag},${boot.file}`);
+    } else {
+      args.push(`--dhcp-boot=${notIpxe}tag:${boot.tag},${boot.file},,${serverIp}`);
+    }
+  }
+  args.push(`--dhcp-boot=${notIpxe}${boots.map((b) => `tag:!${b.tag}`).join(',')},${fallback},,${serverIp}`);
   return args;
 }
 

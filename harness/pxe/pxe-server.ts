@@ -12,6 +12,7 @@ import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import { cacheDir } from '../images/apt-packages.js';
+import { archBootFiles } from './client-arch.js';
 import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
@@ -92,6 +93,8 @@ export class PxeServer {
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
         ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        // Per architecture (option 93), the loader files the table has: e.g. undionly.kpxe and ipxe.efi to chainload iPXE.
+        archBoots: archBootFiles(this.options.loader, this.files.map((f) => f.name), this.baseUrl),
         ipv6RaPrefix: this.network.ipv6Prefix,
         leaseFile: join(workDir, 'dnsmasq.leases'),
         pidFile: join(workDir, 'dnsmasq.pid'),

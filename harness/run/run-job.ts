@@ -18,7 +18,7 @@ import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
-import { biosPxeLoaders } from '../images/pxe-loaders.js';
+import { biosPxeLoaders, ipxeChainLoaders } from '../images/pxe-loaders.js';
 import { createPowerDriver } from '../power/create-driver.js';
 import { PxeServer } from '../pxe/pxe-server.js';
 import { BootRecorder } from '../report/boot-record.js';
@@ -110,7 +110,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const [prepared, loaders] = await stage(
       'images',
       `preparing image ${bootImage.name}`,
-      () => Promise.all([bootImage.prepare(), biosPxeLoaders()]),
+      () => Promise.all([bootImage.prepare(), pxeLoaders(target.boot.loader)]),
       ([files]) => `image ${bootImage.name}: ${files.provenance}`,
     );
 
@@ -244,6 +244,12 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   stopCollecting();
   bus.emit({ type: 'run-end', outcome: result.outcome, exitCode: result.exitCode, reason: result.reason });
   return result;
+}
+
+/** The loader files a job serves: pxelinux always (clients of no known architecture get it), and iPXE to chainload for 'auto'. */
+async function pxeLoaders(loader: Target['boot']['loader']) {
+  const [bios, chain] = await Promise.all([biosPxeLoaders(), loader === 'auto' ? ipxeChainLoaders() : []]);
+  return [...bios, ...chain];
 }
 
 function classify(error: unknown, artifacts: Artifacts | undefined): RunResult {

@@ -9,7 +9,7 @@ describe('renderIpxeScript', () => {
       [
         '#!ipxe',
         'echo pxe-hil: booting busybox',
-        'kernel http://10.42.0.1:8080/j1/linux console=ttyS0,115200 quiet',
+        'kernel http://10.42.0.1:8080/j1/linux initrd=initrd.gz console=ttyS0,115200 quiet',
         'initrd http://10.42.0.1:8080/j1/initrd.gz',
         'boot',
         '',

@@ -159,10 +159,11 @@ export const targetSchema = z
         /**
          * 'auto': iPXE clients get an iPXE script, kernel and initrd over HTTP; a firmware PXE ROM first
          * chainloads iPXE by its architecture (option 93): BIOS undionly.kpxe, x86-64 UEFI ipxe.efi.
+         * 'chainload': as 'auto', and a BIOS iPXE ROM too first loads Debian's undionly.kpxe.
          * 'pxelinux': everything over TFTP, BIOS clients (iPXE ones too) get pxelinux.
          * See harness/pxe/client-arch.ts.
          */
-        loader: z.enum(['auto', 'pxelinux']).default('auto'),
+        loader: z.enum(['auto', 'chainload', 'pxelinux']).default('auto'),
       })
       .strict()
       .default({ loader: 'auto' }),

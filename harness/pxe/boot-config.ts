@@ -13,10 +13,17 @@ export type BootEntry = {
   cmdline: string;
 };
 
-export function renderIpxeScript(entry: BootEntry, baseUrl: string): string {
+/**
+ * `biosChain`: the URL of undionly.kpxe, for a BIOS iPXE ROM to load first
+ * (the script runs again under it: its network driver is then "undionly").
+ */
+export function renderIpxeScript(entry: BootEntry, baseUrl: string, options: { biosChain?: string } = {}): string {
   // initrd=<name>: iPXE on UEFI hands the initrd to the kernel's EFI stub as a file of that name; BIOS kernels ignore it.
   const initrdArg = entry.initrd ? `initrd=${entry.initrd.split('/').pop()} ` : '';
-  const lines = ['#!ipxe', `echo pxe-hil: booting ${entry.label}`, `kernel ${baseUrl}/${entry.kernel} ${initrdArg}${entry.cmdline}`.trimEnd()];
+  const chain = options.biosChain
+    ? ['iseq ${platform} pcbios || goto boot', 'iseq ${netX/chip} undionly && goto boot ||', `echo pxe-hil: chainloading ${options.biosChain}`, `chain ${options.biosChain}`, ':boot']
+    : [];
+  const lines = ['#!ipxe', ...chain, `echo pxe-hil: booting ${entry.label}`, `kernel ${baseUrl}/${entry.kernel} ${initrdArg}${entry.cmdline}`.trimEnd()];
   if (entry.initrd) lines.push(`initrd ${baseUrl}/${entry.initrd}`);
   lines.push('boot');
   return lines.join('\n') + '\n';

@@ -9,6 +9,9 @@
  *   (BIOS: undionly.kpxe, x86-64 UEFI: ipxe.efi) over TFTP; that iPXE (user
  *   class "iPXE") then gets the job's boot.ipxe and fetches kernel and initrd
  *   over HTTP. A ROM that is iPXE already gets boot.ipxe at once.
+ * - 'chainload': as 'auto', and a BIOS iPXE ROM too first loads Debian's
+ *   undionly.kpxe (the job's boot.ipxe chains it), for boards whose iPXE ROM
+ *   is old or broken.
  * - 'pxelinux': BIOS gets pxelinux.0, x86-64 UEFI gets GRUB's network image,
  *   and everything comes over TFTP.
  *
@@ -17,7 +20,10 @@
  * UEFI 2.x spec 24.7 (HTTP boot: vendor class "HTTPClient", URL as boot file).
  */
 
-export type LoaderChoice = 'auto' | 'pxelinux';
+export type LoaderChoice = 'auto' | 'chainload' | 'pxelinux';
+
+/** iPXE from Debian's package, for the loader choices that end in iPXE. */
+const viaIpxe = (file: string) => ({ auto: file, chainload: file });
 
 export type ClientArch = {
   /** dnsmasq tag set for clients of this architecture. */
@@ -32,10 +38,10 @@ export type ClientArch = {
 };
 
 export const CLIENT_ARCHES: readonly ClientArch[] = [
-  { tag: 'arch-bios', description: 'x86 BIOS PXE ROM', codes: [0], over: 'tftp', bootFile: { auto: 'undionly.kpxe', pxelinux: 'pxelinux.0' } },
+  { tag: 'arch-bios', description: 'x86 BIOS PXE ROM', codes: [0], over: 'tftp', bootFile: { ...viaIpxe('undionly.kpxe'), pxelinux: 'pxelinux.0' } },
   { tag: 'arch-efi-ia32', description: 'x86 (32-bit) UEFI PXE', codes: [6], over: 'tftp', bootFile: {} },
-  { tag: 'arch-efi-x64', description: 'x86-64 UEFI PXE', codes: [7, 9], over: 'tftp', bootFile: { auto: 'ipxe.efi', pxelinux: 'grubx64.efi' } },
-  { tag: 'arch-efi-x64-http', description: 'x86-64 UEFI HTTP boot', codes: [16], over: 'http', bootFile: { auto: 'ipxe.efi' } },
+  { tag: 'arch-efi-x64', description: 'x86-64 UEFI PXE', codes: [7, 9], over: 'tftp', bootFile: { ...viaIpxe('ipxe.efi'), pxelinux: 'grubx64.efi' } },
+  { tag: 'arch-efi-x64-http', description: 'x86-64 UEFI HTTP boot', codes: [16], over: 'http', bootFile: viaIpxe('ipxe.efi') },
 ];
 
 /** One architecture's answer: the tag its option-93 values set, and the file (a name, or a URL for HTTP boot) it is offered. */

@@ -12,14 +12,14 @@ import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import { cacheDir } from '../images/apt-packages.js';
-import { archBootFiles } from './client-arch.js';
+import { archBootFiles, type LoaderChoice } from './client-arch.js';
 import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 
-export type BootLoaderChoice = 'auto' | 'pxelinux';
+export type BootLoaderChoice = LoaderChoice;
 
 export type PxeServerOptions = {
   jobId: string;
@@ -49,7 +49,11 @@ export class PxeServer {
     this.network = planJobNetwork(options.jobId);
     const baseUrl = this.baseUrl;
     const generated: ServedFile[] = [
-      { name: 'boot.ipxe', role: 'boot-config', content: renderIpxeScript(options.boot, baseUrl) },
+      {
+        name: 'boot.ipxe',
+        role: 'boot-config',
+        content: renderIpxeScript(options.boot, baseUrl, options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {}),
+      },
       { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
     ];
     this.files = [...options.files, ...generated];
@@ -92,7 +96,7 @@ export class PxeServer {
         subnet: this.network.serverIp.replace(/\.\d+$/, '.0'),
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
-        ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ipxeScriptUrl: this.options.loader !== 'pxelinux' ? `${this.baseUrl}/boot.ipxe` : undefined,
         // Per architecture (option 93), the loader files the table has: e.g. undionly.kpxe and ipxe.efi to chainload iPXE.
         archBoots: archBootFiles(this.options.loader, this.files.map((f) => f.name), this.baseUrl),
         ipv6RaPrefix: this.network.ipv6Prefix,

@@ -246,9 +246,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   return result;
 }
 
-/** The loader files a job serves: pxelinux always (clients of no known architecture get it), and iPXE to chainload for 'auto'. */
+/** The loader files a job serves: pxelinux always (clients of no known architecture get it), and iPXE to chainload unless the choice is pxelinux. */
 async function pxeLoaders(loader: Target['boot']['loader']) {
-  const [bios, chain] = await Promise.all([biosPxeLoaders(), loader === 'auto' ? ipxeChainLoaders() : []]);
+  const [bios, chain] = await Promise.all([biosPxeLoaders(), loader !== 'pxelinux' ? ipxeChainLoaders() : []]);
   return [...bios, ...chain];
 }
 

@@ -24,6 +24,26 @@ describe('renderIpxeScript', () => {
   });
 });
 
+describe('renderIpxeScript with a BIOS chainload', () => {
+  it('chains undionly.kpxe first on a BIOS iPXE that is not undionly itself, then boots', () => {
+    expect(renderIpxeScript(entry, 'http://10.42.0.1', { biosChain: 'tftp://10.42.0.1/undionly.kpxe' })).toBe(
+      [
+        '#!ipxe',
+        'iseq ${platform} pcbios || goto boot',
+        'iseq ${netX/chip} undionly && goto boot ||',
+        'echo pxe-hil: chainloading tftp://10.42.0.1/undionly.kpxe',
+        'chain tftp://10.42.0.1/undionly.kpxe',
+        ':boot',
+        'echo pxe-hil: booting busybox',
+        'kernel http://10.42.0.1/linux initrd=initrd.gz console=ttyS0,115200 quiet',
+        'initrd http://10.42.0.1/initrd.gz',
+        'boot',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('renderPxelinuxConfig', () => {
   it('renders one default label with kernel, initrd and append', () => {
     expect(renderPxelinuxConfig(entry)).toBe(

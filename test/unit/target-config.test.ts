@@ -194,7 +194,7 @@ describe('validateTarget', () => {
     const target = minimal();
     target.boot = { loader: 'grub' };
     expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
-      `targets/board-1.ts: field 'boot.loader': expected one of "auto", "pxelinux", got "grub"`,
+      `targets/board-1.ts: field 'boot.loader': expected one of "auto", "chainload", "pxelinux", got "grub"`,
     );
   });
 

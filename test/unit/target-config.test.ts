@@ -323,6 +323,7 @@ describe('the real targets', () => {
     const names = await listTargets();
     expect(names).toContain('qemu-x86');
     expect(names).toContain('qemu-x86-pxelinux');
+    expect(names).toContain('qemu-x86-uefi');
     for (const name of names) {
       const target = await loadTarget(name);
       expect(target.name).toBe(name);

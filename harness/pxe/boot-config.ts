@@ -1,10 +1,11 @@
 /**
  * Boot configuration for the job's board, rendered per job: an iPXE script
- * (kernel and initrd over HTTP) and a pxelinux config named after the board's
- * MAC (kernel and initrd over TFTP). Pure functions.
+ * (kernel and initrd over HTTP), a pxelinux config named after the board's
+ * MAC and a GRUB config (kernel and initrd over TFTP). Pure functions.
  *
  * Reference: iPXE command reference (kernel, initrd, boot; initrd= for EFI); PXELINUX docs
- * (config file search order, 01-<mac> names; KERNEL, INITRD, APPEND).
+ * (config file search order, 01-<mac> names; KERNEL, INITRD, APPEND); GRUB
+ * manual (network boot: $prefix/grub.cfg; linux, initrd, menuentry).
  */
 export type BootEntry = {
   label: string;
@@ -33,6 +34,14 @@ export function renderPxelinuxConfig(entry: BootEntry): string {
   const lines = ['DEFAULT hil', 'PROMPT 0', 'TIMEOUT 0', '', 'LABEL hil', `  MENU LABEL ${entry.label}`, `  KERNEL ${entry.kernel}`];
   if (entry.initrd) lines.push(`  INITRD ${entry.initrd}`);
   if (entry.cmdline) lines.push(`  APPEND ${entry.cmdline}`);
+  return lines.join('\n') + '\n';
+}
+
+/** A GRUB config (grub/grub.cfg on the TFTP server) that boots the entry at once; paths are on the TFTP server GRUB came from. */
+export function renderGrubConfig(entry: BootEntry): string {
+  const lines = ['set timeout=0', `menuentry '${entry.label.replace(/'/g, '')}' {`, `  linux /${entry.kernel} ${entry.cmdline}`.trimEnd()];
+  if (entry.initrd) lines.push(`  initrd /${entry.initrd}`);
+  lines.push('}');
   return lines.join('\n') + '\n';
 }
 

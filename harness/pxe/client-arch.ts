@@ -12,8 +12,8 @@
  * - 'chainload': as 'auto', and a BIOS iPXE ROM too first loads Debian's
  *   undionly.kpxe (the job's boot.ipxe chains it), for boards whose iPXE ROM
  *   is old or broken.
- * - 'pxelinux': BIOS gets pxelinux.0, x86-64 UEFI gets GRUB's network image,
- *   and everything comes over TFTP.
+ * - 'pxelinux': BIOS gets pxelinux.0, x86-64 UEFI gets GRUB's network image
+ *   (it reads grub/grub.cfg), and everything comes over TFTP.
  *
  * Reference: RFC 4578 (option 93), IANA "Processor Architecture Types"
  * registry (0 x86 BIOS, 6 x86 UEFI, 7 and 9 x64 UEFI, 16 x64 UEFI HTTP);

@@ -13,7 +13,7 @@ import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import { cacheDir } from '../images/apt-packages.js';
 import { archBootFiles, type LoaderChoice } from './client-arch.js';
-import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
+import { pxelinuxConfigName, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
@@ -55,6 +55,7 @@ export class PxeServer {
         content: renderIpxeScript(options.boot, baseUrl, options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {}),
       },
       { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
+      { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(options.boot) },
     ];
     this.files = [...options.files, ...generated];
   }

@@ -18,7 +18,7 @@ import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
-import { biosPxeLoaders, ipxeChainLoaders } from '../images/pxe-loaders.js';
+import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../images/pxe-loaders.js';
 import { createPowerDriver } from '../power/create-driver.js';
 import { PxeServer } from '../pxe/pxe-server.js';
 import { BootRecorder } from '../report/boot-record.js';
@@ -246,10 +246,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   return result;
 }
 
-/** The loader files a job serves: pxelinux always (clients of no known architecture get it), and iPXE to chainload unless the choice is pxelinux. */
+/** The loader files a job serves: pxelinux always (clients of no known architecture get it); iPXE to chainload, or GRUB for UEFI with 'pxelinux'. */
 async function pxeLoaders(loader: Target['boot']['loader']) {
-  const [bios, chain] = await Promise.all([biosPxeLoaders(), loader !== 'pxelinux' ? ipxeChainLoaders() : []]);
-  return [...bios, ...chain];
+  const [bios, more] = await Promise.all([biosPxeLoaders(), loader === 'pxelinux' ? uefiGrubLoader() : ipxeChainLoaders()]);
+  return [...bios, ...more];
 }
 
 function classify(error: unknown, artifacts: Artifacts | undefined): RunResult {

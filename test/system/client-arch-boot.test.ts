@@ -5,6 +5,8 @@
  * - a QEMU board with OVMF (x86-64 UEFI, its own PXE client) that chainloads
  *   ipxe.efi from Debian's ipxe package over TFTP, then boots the busybox
  *   image over HTTP;
+ * - the same OVMF board with loader 'pxelinux': GRUB's network image from
+ *   grub-efi-amd64-signed, then grub/grub.cfg, kernel and initrd over TFTP;
  * - a QEMU board with SeaBIOS and its iPXE ROM, loader 'chainload': the ROM
  *   loads undionly.kpxe over TFTP, which takes its own lease and boots the
  *   image over HTTP.
@@ -43,6 +45,7 @@ beforeAll(async () => {
   targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
   results = resultsRoot();
   writeTarget('arch-uefi', '52:54:00:ae:00:07', 'uefi', 'auto');
+  writeTarget('arch-uefi-grub', '52:54:00:ae:00:08', 'uefi', 'pxelinux');
   writeTarget('arch-bios-chain', '52:54:00:ae:00:00', 'bios', 'chainload');
   const prepared = await hil(['images', '--image', 'busybox']);
   expect(prepared.exitCode, prepared.stderr).toBe(0);
@@ -117,6 +120,17 @@ describe('boot file by client architecture, on QEMU boards', () => {
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
     expect(served(logged)).toEqual(['tftp ipxe.efi', 'http /boot.ipxe', 'http /vmlinuz', 'http /initrd.cpio.gz']);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toContain('shell prompt');
+    expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
+  }, 600_000);
+
+  it("x86-64 UEFI (OVMF), loader 'pxelinux': GRUB over TFTP reads grub/grub.cfg, then kernel and initrd over TFTP", async () => {
+    const run = await hil(['--target', 'arch-uefi-grub', '--targets-dir', targetsDir, '--results', results]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const dir = resultsDirOf(run.stdout);
+    const logged = events(dir);
+    // OVMF may abort its first transfer of grubx64.efi (it asks for the size first): only what was served counts.
+    expect(served(logged)).toEqual(['tftp grubx64.efi', 'tftp /grub/grub.cfg', 'tftp /vmlinuz', 'tftp /initrd.cpio.gz']);
     expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toContain('shell prompt');
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 600_000);

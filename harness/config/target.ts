@@ -17,7 +17,10 @@ const qemuPower = z
     cpus: z.number().int().min(1).max(64).default(1),
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-    /** 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf), a PXE client of architecture 7 (x86-64 UEFI). */
+    /**
+     * 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf) with its own PXE client,
+     * architecture 7 (x86-64 UEFI); OVMF has a driver for virtio-net-pci only.
+     */
     firmware: z.enum(['bios', 'uefi']).default('bios'),
     extraArgs: z.array(z.string()).default([]),
   })

@@ -25,6 +25,11 @@ const qemuPower = z
     arch: z.enum(['x86_64', 'aarch64']).optional(),
     cpu: z.string().regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57').optional(),
     bios: z.string().regex(/^\//, 'expected an absolute path such as /usr/lib/u-boot/qemu_arm64/u-boot.bin').optional(),
+    /**
+     * 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf) with its own PXE client,
+     * architecture 7 (x86-64 UEFI); OVMF has a driver for virtio-net-pci only.
+     */
+    firmware: z.enum(['bios', 'uefi']).default('bios'),
     extraArgs: z.array(z.string()).default([]),
     /** An existing tap device for the NIC instead of the job's own: a QEMU board wired to a lab network (`network.kind: 'lab'`). */
     tap: z.object({ name: interfaceName, netns: netnsName.optional() }).strict().optional(),
@@ -215,8 +220,14 @@ export const targetSchema = z
     network: z.discriminatedUnion('kind', [qemuTapNetwork, labNetwork]),
     boot: z
       .object({
-        /** 'auto': iPXE clients get an iPXE script (HTTP), others pxelinux (TFTP). 'pxelinux': everyone gets pxelinux. */
-        loader: z.enum(['auto', 'pxelinux']).default('auto'),
+        /**
+         * 'auto': iPXE clients get an iPXE script, kernel and initrd over HTTP; a firmware PXE ROM first
+         * chainloads iPXE by its architecture (option 93): BIOS undionly.kpxe, x86-64 UEFI ipxe.efi.
+         * 'chainload': as 'auto', and a BIOS iPXE ROM too first loads Debian's undionly.kpxe.
+         * 'pxelinux': everything over TFTP, BIOS clients (iPXE ones too) get pxelinux.
+         * See harness/pxe/client-arch.ts.
+         */
+        loader: z.enum(['auto', 'chainload', 'pxelinux']).default('auto'),
         /** A board whose firmware is U-Boot: how its bootloader stage is driven (harness/run/bootloader-dialogue.ts). */
         uboot: ubootBoot.optional(),
       })
@@ -241,6 +252,12 @@ export const targetSchema = z
     }
     if (power.driver === 'qemu' && network.kind === 'qemu-tap' && power.tap) {
       ctx.addIssue({ code: 'custom', path: ['power', 'tap'], message: "is only for network kind 'lab'; a qemu-tap board uses the job's own tap: remove it" });
+    }
+    if (power.driver === 'qemu' && power.firmware === 'uefi' && power.nic !== 'virtio-net-pci') {
+      ctx.addIssue({ code: 'custom', path: ['power', 'nic'], message: "must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)" });
+    }
+    if (power.driver === 'qemu' && power.firmware === 'uefi' && power.arch === 'aarch64') {
+      ctx.addIssue({ code: 'custom', path: ['power', 'firmware'], message: "'uefi' is OVMF, an x86 firmware: an aarch64 board names its firmware in power.bios" });
     }
   });
 

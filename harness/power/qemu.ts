@@ -1,18 +1,23 @@
 /**
  * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 (a PC
- * with SeaBIOS and iPXE) or qemu-system-aarch64 (the `virt` machine with the
- * firmware named by `bios`, such as U-Boot) with its NIC on the job's tap (or
- * on the tap the target names, for a board on a lab network) and its serial
- * port on the harness's console socket, `off` quits it through QMP, `cycle`
- * is off then on, and `status` asks QMP. KVM is used when /dev/kvm can be
- * opened and the board's architecture is the host's, else TCG.
+ * with SeaBIOS and iPXE, or OVMF) or qemu-system-aarch64 (the `virt` machine
+ * with the firmware named by `bios`, such as U-Boot) with its NIC on the
+ * job's tap (or on the tap the target names, for a board on a lab network)
+ * and its serial port on the harness's console socket, `off` quits it through
+ * QMP, `cycle` is off then on, and `status` asks QMP. KVM is used when
+ * /dev/kvm can be opened and the board's architecture is the host's, else
+ * TCG. Firmware 'bios' is SeaBIOS with the NIC's iPXE ROM; 'uefi' is OVMF
+ * with its own PXE client (no iPXE ROM), its code read-only and a fresh copy
+ * of its variable store per power-on.
  *
- * Tested against: qemu-system-x86 7.2 and ipxe-qemu (Debian 12) under TCG and KVM;
+ * Tested against: qemu-system-x86 7.2, ipxe-qemu and ovmf 2022.11 (Debian 12) under TCG and KVM;
  * qemu-system-arm 7.2 with u-boot-qemu 2023.01 (qemu_arm64/u-boot.bin, Debian 12) under TCG.
  * Reference: QEMU System Emulation user docs (invocation, -netdev tap, -chardev,
- * Arm 'virt' board), SeaBIOS docs (etc/sercon-port for a BIOS console on the serial port).
+ * -drive if=pflash, bootindex, Arm 'virt' board), SeaBIOS docs (etc/sercon-port
+ * for a BIOS console on the serial port), Debian's ovmf README (OVMF_CODE_4M.fd
+ * with OVMF_VARS_4M.fd).
  */
-import { access, constants, rm, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
@@ -32,9 +37,14 @@ export type QemuBoardConfig = {
   cpu?: string;
   /** Firmware image the board starts in (-bios), such as /usr/lib/u-boot/qemu_arm64/u-boot.bin. */
   bios?: string;
+  firmware?: 'bios' | 'uefi';
   extraArgs: string[];
   tap?: { name: string; netns?: string };
 };
+
+/** OVMF from Debian's ovmf package: the 4 MiB build, without Secure Boot. */
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
 export type QemuBoardWiring = {
   name: string;
@@ -138,6 +148,7 @@ export class QemuPower implements PowerDriver {
     const tap = this.config.tap?.name ?? this.wiring.tap;
     if (!tap) throw new UsageError(`QEMU board ${this.wiring.name} has no tap: name one in power.tap for a board on a lab network`);
     const accel = await resolveAccel(this.config.accel, this.config.arch);
+    const uefi = this.config.firmware === 'uefi';
     return [
       '-name', this.wiring.name,
       ...(await this.machineArguments(accel)),
@@ -148,7 +159,9 @@ export class QemuPower implements PowerDriver {
       '-serial', 'chardev:console',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
       '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
-      '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}`,
+      // OVMF boots what bootindex names first, with its own network stack (no iPXE option ROM): a firmware
+      // PXE client as a UEFI board has, which needs virtio-net-pci (OVMF's own NIC driver).
+      '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}${uefi ? ',romfile=,bootindex=1' : ''}`,
       '-pidfile', join(this.wiring.workDir, 'qemu.pid'),
       ...this.config.extraArgs,
     ];
@@ -161,16 +174,30 @@ export class QemuPower implements PowerDriver {
       // The firmware (U-Boot) finds the NIC on the PCIe bus and boots as its environment says.
       return ['-machine', `virt,accel=${accel}`, ...cpu, ...bios];
     }
+    const pc = ['-machine', `pc,accel=${accel}`, ...cpu, ...bios];
+    if (this.config.firmware === 'uefi') return [...pc, ...(await this.uefiFirmware())];
     // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
     const serconPort = join(this.wiring.workDir, 'sercon-port');
     await writeFile(serconPort, Buffer.from([0xf8, 0x03]));
     return [
-      '-machine', `pc,accel=${accel}`,
-      ...cpu,
-      ...bios,
+      ...pc,
       // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
       '-fw_cfg', `name=etc/sercon-port,file=${serconPort}`,
       '-boot', 'order=n,strict=on,menu=off',
+    ];
+  }
+
+  private async uefiFirmware(): Promise<string[]> {
+    // A fresh variable store each power-on: no boot entries or settings carry over from an earlier boot.
+    const vars = join(this.wiring.workDir, 'ovmf-vars.fd');
+    try {
+      await copyFile(OVMF_VARS, vars);
+    } catch (error) {
+      throw new LabFault(`cannot copy the UEFI variable store ${OVMF_VARS}: ${(error as Error).message}. Fix: install Debian's ovmf package (scripts/setup).`, { cause: error });
+    }
+    return [
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
     ];
   }
 }

@@ -2,11 +2,13 @@
  * The job's DHCP server: dnsmasq as DHCP (and IPv6 router advertisements)
  * only, no DNS, no TFTP, answering only the job's board by MAC. iPXE clients
  * (user class "iPXE" or option 175) get the URL of their boot script; other
- * PXE clients get pxelinux over TFTP. U-Boot (vendor class "U-Boot.<arch>",
- * or client arch 21/22) gets its boot script; Arm UEFI clients (client arch
- * 10/11, U-Boot's second try) never get the x86 pxelinux.0. In proxy mode (a
- * lab network whose own DHCP server gives the addresses) it gives only the
- * boot information, still only to the job's board.
+ * PXE clients get the boot file of their architecture (option 93, see
+ * client-arch.ts) when the plan names one, else pxelinux, over TFTP. U-Boot
+ * (vendor class "U-Boot.<arch>", or client arch 21/22) gets its boot script;
+ * Arm UEFI clients (client arch 10/11, U-Boot's second try) never get the x86
+ * pxelinux.0. In proxy mode (a lab network whose own DHCP server gives the
+ * addresses) it gives only the boot information, still only to the job's
+ * board, and PXE ROMs get their file as a PXE boot service.
  *
  * Tested against: dnsmasq 2.90 (Debian 12 dnsmasq-base).
  * Reference: dnsmasq(8) (--dhcp-host, --dhcp-ignore, --dhcp-boot, --dhcp-userclass,
@@ -16,6 +18,7 @@
  */
 import { Deadline } from '../core/deadline.js';
 import { startChild, type Child } from '../core/process.js';
+import { PXE_SERVICE_TYPES, type ArchBoot } from './client-arch.js';
 
 export type DhcpHost = { mac: string; ip: string; hostname: string };
 
@@ -31,6 +34,8 @@ export type DhcpPlan = {
   ipxeScriptUrl?: string;
   /** Boot script for U-Boot clients (boot.scr.uimg), served over TFTP; undefined: U-Boot gets no boot file. */
   ubootScript?: string;
+  /** Boot files by client architecture (option 93) for clients that are not iPXE; `pxeBootFile` stays for clients of no listed architecture. */
+  archBoots?: ArchBoot[];
   ipv6RaPrefix?: string;
   leaseFile: string;
   pidFile: string;
@@ -73,15 +78,17 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     // Never in proxy mode: there iPXE must wait for the job's proxy offer beside the lab's DHCP offer.
     args.push('--dhcp-option=tag:ipxe,encap:175,176,1');
   } else {
-    // A PXE ROM takes its boot file from a proxy offer's PXE menu (option 43), not from the file field;
-    // one service and no prompt boots it at once. iPXE takes the file field (--dhcp-boot below).
-    args.push(`--pxe-service=tag:!ipxe,x86PC,pxe-hil,${plan.pxeBootFile.replace(/\.0$/, '')},${plan.serverIp}`);
+    args.push(...proxyServiceArguments(plan));
   }
-  if (plan.ipxeScriptUrl) {
+  // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
+  // without one, Debian 12's iPXE ROM asked again on port 4011 and took none of dnsmasq's answers.
+  const ipxeBoot = proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`;
+  if (plan.archBoots?.length) {
+    args.push(...archBootArguments(plan.archBoots, plan.serverIp, plan.pxeBootFile, plan.ipxeScriptUrl !== undefined));
+    if (plan.ipxeScriptUrl) args.push(ipxeBoot);
+  } else if (plan.ipxeScriptUrl) {
     args.push(`--dhcp-boot=tag:!ipxe,${plan.pxeBootFile},,${plan.serverIp}`);
-    // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
-    // without one, Debian 12's iPXE ROM asked again on port 4011 and took none of dnsmasq's answers.
-    args.push(proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
+    args.push(ipxeBoot);
   } else {
     args.push(`--dhcp-boot=${plan.pxeBootFile},,${plan.serverIp}`);
   }
@@ -91,6 +98,25 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     args.push('--enable-ra', `--dhcp-range=${plan.ipv6RaPrefix},ra-only,64`);
   }
   return args;
+}
+
+/**
+ * proxyDHCP: a PXE ROM takes its boot file from a proxy offer's PXE menu
+ * (option 43), not from the file field; one service per architecture and no
+ * prompt boots it at once. iPXE takes the file field (--dhcp-boot).
+ */
+function proxyServiceArguments(plan: DhcpPlan): string[] {
+  const services = new Map<string, string>();
+  for (const boot of plan.archBoots ?? []) {
+    if (boot.over !== 'tftp') continue;
+    for (const code of boot.codes) {
+      const csa = PXE_SERVICE_TYPES[code];
+      if (csa) services.set(csa, boot.file);
+    }
+  }
+  if (!services.has('x86PC')) services.set('x86PC', plan.pxeBootFile);
+  // The service's file is asked for as <basename>.0 unless the name has its own suffix: pxelinux.0 goes as pxelinux.
+  return [...services].map(([csa, file]) => `--pxe-service=tag:!ipxe,${csa},pxe-hil,${file.replace(/\.0$/, '')},${plan.serverIp}`);
 }
 
 /** Option 93 values of Arm clients (IANA registry): 10 arm32 UEFI, 11 arm64 UEFI, 21 arm32 U-Boot, 22 arm64 U-Boot. */
@@ -108,6 +134,30 @@ function armArguments(plan: DhcpPlan): string[] {
     plan.ubootScript ? `--dhcp-boot=tag:uboot,${plan.ubootScript},,${plan.serverIp}` : `--dhcp-boot=tag:uboot,,,${plan.serverIp}`,
     `--dhcp-boot=tag:arm-efi,tag:!uboot,,,${plan.serverIp}`,
   ];
+}
+
+/**
+ * A tag per architecture from option 93, and one --dhcp-boot per tag. The
+ * lines exclude each other (the fallback names every architecture tag with
+ * '!'), so among them dnsmasq's choice does not depend on their order; Arm
+ * clients, which the fallback also matches, are answered by the Arm lines
+ * that come after it (dnsmasq takes the last matching line). With an iPXE
+ * script, iPXE clients are left out of them: they get the script.
+ */
+function archBootArguments(boots: ArchBoot[], serverIp: string, fallback: string, exceptIpxe: boolean): string[] {
+  const notIpxe = exceptIpxe ? 'tag:!ipxe,' : '';
+  const args = boots.flatMap((b) => b.codes.map((code) => `--dhcp-match=set:${b.tag},option:client-arch,${code}`));
+  for (const boot of boots) {
+    if (boot.over === 'http') {
+      // UEFI HTTP boot takes only an offer that says "HTTPClient" in option 60, with a URL as boot file.
+      args.push(`--dhcp-option-force=tag:${boot.tag},option:vendor-class,HTTPClient`);
+      args.push(`--dhcp-boot=${notIpxe}tag:${boot.tag},${boot.file}`);
+    } else {
+      args.push(`--dhcp-boot=${notIpxe}tag:${boot.tag},${boot.file},,${serverIp}`);
+    }
+  }
+  args.push(`--dhcp-boot=${notIpxe}${boots.map((b) => `tag:!${b.tag}`).join(',')},${fallback},,${serverIp}`);
+  return args;
 }
 
 export type DhcpLogEvent =

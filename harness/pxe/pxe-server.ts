@@ -14,7 +14,8 @@ import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import { cacheDir } from '../images/apt-packages.js';
-import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
+import { archBootFiles, type LoaderChoice } from './client-arch.js';
+import { pxelinuxConfigName, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
@@ -23,7 +24,7 @@ import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 import { inUserNamespace } from '../run/rootless-check.js';
 
-export type BootLoaderChoice = 'auto' | 'pxelinux';
+export type BootLoaderChoice = LoaderChoice;
 
 export type PxeServerOptions = {
   jobId: string;
@@ -55,8 +56,13 @@ export class PxeServer {
     this.network = options.lab ? planLabNetwork(options.jobId, options.lab) : planJobNetwork(options.jobId);
     const baseUrl = this.baseUrl;
     const generated: ServedFile[] = [
-      { name: 'boot.ipxe', role: 'boot-config', content: renderIpxeScript(options.boot, baseUrl) },
+      {
+        name: 'boot.ipxe',
+        role: 'boot-config',
+        content: renderIpxeScript(options.boot, baseUrl, options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {}),
+      },
       { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
+      { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(options.boot) },
     ];
     this.files = [...options.files, ...generated];
   }
@@ -100,7 +106,9 @@ export class PxeServer {
         ...(isLabNetwork(net) ? subnetOf(net) : { netmask: '255.255.255.0', subnet: net.serverIp.replace(/\.\d+$/, '.0') }),
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
-        ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ipxeScriptUrl: this.options.loader !== 'pxelinux' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        // Per architecture (option 93), the loader files the table has: e.g. undionly.kpxe and ipxe.efi to chainload iPXE.
+        archBoots: archBootFiles(this.options.loader, this.files.map((f) => f.name), this.baseUrl),
         ubootScript: this.files.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
         // Router advertisements only on the job's own bridge, never on a lab network.
         ipv6RaPrefix: isLabNetwork(net) ? undefined : net.ipv6Prefix,

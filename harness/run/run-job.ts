@@ -19,7 +19,7 @@ import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
 import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
-import { biosPxeLoaders } from '../images/pxe-loaders.js';
+import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../images/pxe-loaders.js';
 import { createPowerDriver } from '../power/create-driver.js';
 import { PxeServer } from '../pxe/pxe-server.js';
 import { planJobNetwork } from '../pxe/netns.js';
@@ -119,7 +119,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     const [prepared, loaders] = await stage(
       'images',
       `preparing image ${bootImage.name}`,
-      () => Promise.all([bootImage.prepare(), biosPxeLoaders()]),
+      () => Promise.all([bootImage.prepare(), pxeLoaders(target.boot.loader)]),
       ([files]) => `image ${bootImage.name}: ${files.provenance}`,
     );
 
@@ -276,6 +276,12 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   bus.emit({ type: 'run-end', outcome: result.outcome, exitCode: result.exitCode, reason: result.reason });
   bootStates.stop();
   return result;
+}
+
+/** The loader files a job serves: pxelinux always (clients of no known architecture get it); iPXE to chainload, or GRUB for UEFI with 'pxelinux'. */
+async function pxeLoaders(loader: Target['boot']['loader']) {
+  const [bios, more] = await Promise.all([biosPxeLoaders(), loader === 'pxelinux' ? uefiGrubLoader() : ipxeChainLoaders()]);
+  return [...bios, ...more];
 }
 
 function classify(error: unknown, artifacts: Artifacts | undefined): RunResult {

@@ -58,7 +58,7 @@ const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 describe('per-job PXE server', () => {
   it('serves the generated iPXE script over HTTP', async () => {
     const { stdout } = await inClient(['curl', '-sf', 'http://10.42.0.1/boot.ipxe']);
-    expect(stdout).toBe('#!ipxe\necho pxe-hil: booting test\nkernel http://10.42.0.1/vmlinuz console=ttyS0\ninitrd http://10.42.0.1/initrd.gz\nboot');
+    expect(stdout).toBe('#!ipxe\necho pxe-hil: booting test\nkernel http://10.42.0.1/vmlinuz initrd=initrd.gz console=ttyS0\ninitrd http://10.42.0.1/initrd.gz\nboot');
   });
 
   it('serves a file over TFTP byte for byte, and over HTTP', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig } from '../../harness/pxe/boot-config.js';
+import { pxelinuxConfigName, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig } from '../../harness/pxe/boot-config.js';
 
 const entry = { label: 'busybox', kernel: 'linux', initrd: 'initrd.gz', cmdline: 'console=ttyS0,115200 quiet' };
 
@@ -9,7 +9,7 @@ describe('renderIpxeScript', () => {
       [
         '#!ipxe',
         'echo pxe-hil: booting busybox',
-        'kernel http://10.42.0.1:8080/j1/linux console=ttyS0,115200 quiet',
+        'kernel http://10.42.0.1:8080/j1/linux initrd=initrd.gz console=ttyS0,115200 quiet',
         'initrd http://10.42.0.1:8080/j1/initrd.gz',
         'boot',
         '',
@@ -21,6 +21,38 @@ describe('renderIpxeScript', () => {
     expect(renderIpxeScript({ label: 'bare', kernel: 'vmlinuz', cmdline: '' }, 'http://10.42.0.1')).toBe(
       '#!ipxe\necho pxe-hil: booting bare\nkernel http://10.42.0.1/vmlinuz\nboot\n',
     );
+  });
+});
+
+describe('renderIpxeScript with a BIOS chainload', () => {
+  it('chains undionly.kpxe first on a BIOS iPXE that is not undionly itself, then boots', () => {
+    expect(renderIpxeScript(entry, 'http://10.42.0.1', { biosChain: 'tftp://10.42.0.1/undionly.kpxe' })).toBe(
+      [
+        '#!ipxe',
+        'iseq ${platform} pcbios || goto boot',
+        'iseq ${netX/chip} undionly && goto boot ||',
+        'echo pxe-hil: chainloading tftp://10.42.0.1/undionly.kpxe',
+        'chain tftp://10.42.0.1/undionly.kpxe',
+        ':boot',
+        'echo pxe-hil: booting busybox',
+        'kernel http://10.42.0.1/linux initrd=initrd.gz console=ttyS0,115200 quiet',
+        'initrd http://10.42.0.1/initrd.gz',
+        'boot',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('renderGrubConfig', () => {
+  it('boots one entry at once, kernel and initrd from the TFTP root', () => {
+    expect(renderGrubConfig(entry)).toBe(
+      ["set timeout=0", "menuentry 'busybox' {", '  linux /linux console=ttyS0,115200 quiet', '  initrd /initrd.gz', '}', ''].join('\n'),
+    );
+  });
+
+  it('leaves out the initrd line without an initrd, and quotes out of the label', () => {
+    expect(renderGrubConfig({ label: "it's bare", kernel: 'vmlinuz', cmdline: '' })).toBe("set timeout=0\nmenuentry 'its bare' {\n  linux /vmlinuz\n}\n");
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ArchBoot } from '../../harness/pxe/client-arch.js';
 import { dnsmasqArguments, parseDhcpLog, type DhcpPlan } from '../../harness/pxe/dnsmasq.js';
 
 function plan(overrides: Partial<DhcpPlan> = {}): DhcpPlan {
@@ -73,6 +74,69 @@ describe('dnsmasqArguments', () => {
   it('gives every client one plain PXE boot file when there is no script', () => {
     const args = dnsmasqArguments(plan());
     expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=pxelinux.0,,10.42.0.1', '--dhcp-boot=tag:uboot,,,10.42.0.1', '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1']);
+  });
+
+  const archBoots: ArchBoot[] = [
+    { tag: 'arch-bios', codes: [0], over: 'tftp', file: 'undionly.kpxe' },
+    { tag: 'arch-efi-x64', codes: [7, 9], over: 'tftp', file: 'ipxe.efi' },
+    { tag: 'arch-efi-x64-http', codes: [16], over: 'http', file: 'http://10.42.0.1/ipxe.efi' },
+  ];
+
+  it('tags each client architecture from option 93 and gives each tag its boot file; iPXE still gets the script', () => {
+    const args = dnsmasqArguments(plan({ ipxeScriptUrl: 'http://10.42.0.1/boot.ipxe', archBoots }));
+    expect(withPrefix(args, '--dhcp-match=')).toEqual([
+      '--dhcp-match=set:ipxe,175',
+      '--dhcp-match=set:arch-bios,option:client-arch,0',
+      '--dhcp-match=set:arch-efi-x64,option:client-arch,7',
+      '--dhcp-match=set:arch-efi-x64,option:client-arch,9',
+      '--dhcp-match=set:arch-efi-x64-http,option:client-arch,16',
+      // U-Boot and Arm UEFI clients are always told apart, so that no x86 line answers them.
+      '--dhcp-match=set:uboot,option:client-arch,21',
+      '--dhcp-match=set:uboot,option:client-arch,22',
+      '--dhcp-match=set:arm-efi,option:client-arch,10',
+      '--dhcp-match=set:arm-efi,option:client-arch,11',
+    ]);
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual([
+      '--dhcp-boot=tag:!ipxe,tag:arch-bios,undionly.kpxe,,10.42.0.1',
+      '--dhcp-boot=tag:!ipxe,tag:arch-efi-x64,ipxe.efi,,10.42.0.1',
+      '--dhcp-boot=tag:!ipxe,tag:arch-efi-x64-http,http://10.42.0.1/ipxe.efi',
+      // No option 93, or one the table does not know: the plain PXE file.
+      '--dhcp-boot=tag:!ipxe,tag:!arch-bios,tag:!arch-efi-x64,tag:!arch-efi-x64-http,pxelinux.0,,10.42.0.1',
+      '--dhcp-boot=tag:ipxe,http://10.42.0.1/boot.ipxe',
+      // Last, so that they win for Arm clients, which the fallback line matches too.
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
+    // Only UEFI HTTP boot clients are told "HTTPClient".
+    expect(withPrefix(args, '--dhcp-option-force=')).toEqual(['--dhcp-option-force=tag:arch-efi-x64-http,option:vendor-class,HTTPClient']);
+  });
+
+  it('in proxy mode gives each PXE ROM architecture its loader as a PXE boot service, and iPXE the script with a next server', () => {
+    const args = dnsmasqArguments(plan({ mode: 'proxy', ipxeScriptUrl: 'http://10.42.0.1/boot.ipxe', archBoots }));
+    expect(withPrefix(args, '--pxe-service=')).toEqual([
+      '--pxe-service=tag:!ipxe,x86PC,pxe-hil,undionly.kpxe,10.42.0.1',
+      '--pxe-service=tag:!ipxe,BC_EFI,pxe-hil,ipxe.efi,10.42.0.1',
+      '--pxe-service=tag:!ipxe,X86-64_EFI,pxe-hil,ipxe.efi,10.42.0.1',
+    ]);
+    expect(withPrefix(args, '--dhcp-boot=tag:ipxe,')).toEqual(['--dhcp-boot=tag:ipxe,http://10.42.0.1/boot.ipxe,,10.42.0.1']);
+  });
+
+  it('without an iPXE script, the architecture lines apply to iPXE clients too', () => {
+    const args = dnsmasqArguments(plan({ archBoots: [{ tag: 'arch-bios', codes: [0], over: 'tftp', file: 'pxelinux.0' }, { tag: 'arch-efi-x64', codes: [7, 9], over: 'tftp', file: 'grubx64.efi' }] }));
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual([
+      '--dhcp-boot=tag:arch-bios,pxelinux.0,,10.42.0.1',
+      '--dhcp-boot=tag:arch-efi-x64,grubx64.efi,,10.42.0.1',
+      '--dhcp-boot=tag:!arch-bios,tag:!arch-efi-x64,pxelinux.0,,10.42.0.1',
+      // Last, so that they win for Arm clients, which the fallback line matches too.
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
+  });
+
+  it('is unchanged by an empty architecture list', () => {
+    expect(dnsmasqArguments(plan({ archBoots: [] }))).toEqual(dnsmasqArguments(plan()));
+    const withScript = { ipxeScriptUrl: 'http://10.42.0.1/boot.ipxe' };
+    expect(dnsmasqArguments(plan({ ...withScript, archBoots: [] }))).toEqual(dnsmasqArguments(plan(withScript)));
   });
 
   it('sends router advertisements only with an IPv6 prefix', () => {

@@ -52,7 +52,7 @@ describe('validateTarget', () => {
       description: '',
       image: 'busybox',
       kernelArgs: '',
-      power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'auto', extraArgs: [] },
+      power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'auto', firmware: 'bios', extraArgs: [] },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
       network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' },
       boot: { loader: 'auto' },
@@ -66,14 +66,14 @@ describe('validateTarget', () => {
       ...minimal(),
       description: 'a board',
       kernelArgs: 'quiet',
-      power: { driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', extraArgs: ['-no-hpet'] },
+      power: { driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'uefi', extraArgs: ['-no-hpet'] },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyAMA0,115200n8' },
       boot: { loader: 'pxelinux' },
       powerOffAtEnd: false,
       timeoutScale: 2.5,
     };
     const result = validateTarget(target, FILE, 'board-1');
-    expect(result.power).toEqual({ driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', extraArgs: ['-no-hpet'] });
+    expect(result.power).toEqual({ driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'uefi', extraArgs: ['-no-hpet'] });
     expect(result.console.kernelConsole).toBe('ttyAMA0,115200n8');
     expect(result.boot).toEqual({ loader: 'pxelinux' });
     expect(result.powerOffAtEnd).toBe(false);
@@ -119,6 +119,14 @@ describe('validateTarget', () => {
     target.power.memoryMiB = '1024';
     expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
       "targets/board-1.ts: field 'power.memoryMiB': expected number, got string",
+    );
+  });
+
+  it('names the QEMU firmwares there are', () => {
+    const target = minimal();
+    target.power.firmware = 'coreboot';
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      'targets/board-1.ts: field \'power.firmware\': expected one of "bios", "uefi", got "coreboot"',
     );
   });
 
@@ -186,7 +194,7 @@ describe('validateTarget', () => {
     const target = minimal();
     target.boot = { loader: 'grub' };
     expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
-      `targets/board-1.ts: field 'boot.loader': expected one of "auto", "pxelinux", got "grub"`,
+      `targets/board-1.ts: field 'boot.loader': expected one of "auto", "chainload", "pxelinux", got "grub"`,
     );
   });
 
@@ -315,6 +323,7 @@ describe('the real targets', () => {
     const names = await listTargets();
     expect(names).toContain('qemu-x86');
     expect(names).toContain('qemu-x86-pxelinux');
+    expect(names).toContain('qemu-x86-uefi');
     for (const name of names) {
       const target = await loadTarget(name);
       expect(target.name).toBe(name);

@@ -66,20 +66,27 @@ describe('validateTarget', () => {
       ...minimal(),
       description: 'a board',
       kernelArgs: 'quiet',
-      power: { driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'uefi', extraArgs: ['-no-hpet'] },
+      power: { driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'bios', extraArgs: ['-no-hpet'] },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyAMA0,115200n8' },
       boot: { loader: 'pxelinux' },
       powerOffAtEnd: false,
       timeoutScale: 2.5,
     };
     const result = validateTarget(target, FILE, 'board-1');
-    expect(result.power).toEqual({ driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'uefi', extraArgs: ['-no-hpet'] });
+    expect(result.power).toEqual({ driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'bios', extraArgs: ['-no-hpet'] });
     expect(result.console.kernelConsole).toBe('ttyAMA0,115200n8');
     expect(result.boot).toEqual({ loader: 'pxelinux' });
     expect(result.powerOffAtEnd).toBe(false);
     expect(result.timeoutScale).toBe(2.5);
     expect(result.description).toBe('a board');
     expect(result.kernelArgs).toBe('quiet');
+  });
+
+  it("refuses an OVMF board without virtio-net-pci, naming the field", () => {
+    const target = { ...minimal(), power: { driver: 'qemu', nic: 'e1000', firmware: 'uefi' } };
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'power.nic': must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)",
+    );
   });
 
   it('does not require an expected name', () => {

@@ -64,10 +64,12 @@ export class IpmiSim {
   /**
    * `qemuBoard`: the BMC switches a QEMU board that boots in the job holding `target`
    * (jobs found under `runtimeDir`), instead of a power line kept in a file.
+   * `sol`: the BMC's Serial-over-LAN device (a tty path, or 'tcp:host:port'), see ipmi_lan(5).
+   * `port`: a fixed UDP port (to start a BMC again where a stopped one was).
    */
-  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string }): Promise<IpmiSim> {
+  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string }, options: { sol?: string; port?: number } = {}): Promise<IpmiSim> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sim-'));
-    const port = await freeUdpPort();
+    const port = options.port ?? (await freeUdpPort());
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
     writeFileSync(script, CHASSIS_SCRIPT);
@@ -89,6 +91,7 @@ export class IpmiSim {
         '    guid a1b2c3d4e5f60718293a4b5c6d7e8f90',
         '  endlan',
         `  chassis_control "${script} 0x20"`,
+        ...(options.sol ? [`  sol "${options.sol}" 115200`] : []),
         `  user 2 true "${username}" "${password}" admin 10 none md2 md5 straight`,
         '',
       ].join('\n'),

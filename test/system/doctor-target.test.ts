@@ -1,0 +1,115 @@
+/**
+ * `hil doctor --target` as a user runs it, against real lab parts: a BMC
+ * (ipmi_sim, with SOL on a socat pty) that answers, one that does not, a
+ * missing password, and a serial console on a socat pty or on a device that
+ * is not there. The doctor never powers anything: the BMC's chassis control
+ * is only read, and power commands are never run.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hil } from '../support/hil.js';
+import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
+import { PtyPair } from '../support/pty.js';
+
+const PASSWORD_ENV = 'DOCTOR_TEST_BMC_PASSWORD';
+const PASSWORD = `doctor-${process.pid}-pw`;
+let dir: string;
+let targetsDir: string;
+let pair: PtyPair;
+let sim: IpmiSim;
+let downPort: number;
+
+const target = (name: string, power: unknown, console: unknown) => ({ name, image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:41' } });
+const bmcPower = (port: number) => ({ driver: 'ipmi', host: '127.0.0.1', port, username: 'docadmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], requestTimeoutS: 1, requestRetries: 1 });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hil-doctor-'));
+  targetsDir = join(dir, 'targets');
+  pair = await PtyPair.start(dir);
+  sim = await IpmiSim.start('docadmin', PASSWORD, undefined, { sol: pair.a });
+  downPort = await freeUdpPort();
+  const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+  mkdirSync(targetsDir);
+  write(target('bmc-board', bmcPower(sim.port), { kind: 'ipmi-sol' }));
+  write(target('dead-bmc-board', bmcPower(downPort), { kind: 'ipmi-sol' }));
+  // Power commands that leave a mark if they ever run; only the status command may.
+  const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo off' };
+  write(target('serial-board', commands, { kind: 'serial', path: pair.b }));
+  write(target('unplugged-board', commands, { kind: 'serial', path: join(dir, 'ttyUSB-gone') }));
+}, 60_000);
+
+afterAll(async () => {
+  await sim?.stop();
+  await pair?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
+
+describe('hil doctor --target', { timeout: 120_000 }, () => {
+  it('finds a BMC and its SOL answering, and only reads from it', async () => {
+    sim.clearCalls();
+    const run = await doctor('bmc-board', { [PASSWORD_ENV]: PASSWORD });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        'target bmc-board; nothing is powered',
+        `ok   secret ${PASSWORD_ENV} set (the BMC password for 127.0.0.1)`,
+        `ok   power (ipmi)         BMC 127.0.0.1:${sim.port} answers: chassis power is off`,
+        `ok   console (ipmi-sol)   BMC 127.0.0.1:${sim.port} answers 'sol info' (SOL enabled: true)`,
+        "ok   network (qemu-tap)   /dev/net/tun present (the board's tap device)",
+      ].join('\n'),
+    );
+    // The chassis control was asked for the power state, and nothing else.
+    expect(sim.calls()).toEqual(['get power']);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('says which BMC does not answer, with the fix, and exits 3', async () => {
+    const run = await doctor('dead-bmc-board', { [PASSWORD_ENV]: PASSWORD });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`^FAIL power \\(ipmi\\) +IPMI BMC 127\\.0\\.0\\.1 did not answer 'chassis power status' after 1 attempts`));
+    expect(lines).toContain(`     fix: make BMC 127.0.0.1 reachable on UDP ${downPort} (is it powered and on the lab network?), or correct power.host/power.port in targets/dead-bmc-board.ts`);
+    expect(lines.find((l) => l.startsWith('FAIL console (ipmi-sol)'))).toContain(`IPMI BMC 127.0.0.1:${downPort} did not answer 'sol info'`);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('names the password variable that is not set, and exits 2', async () => {
+    sim.clearCalls();
+    const run = await doctor('bmc-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain(`FAIL secret ${PASSWORD_ENV} not set (the BMC password for 127.0.0.1)`);
+    expect(lines).toContain(`     fix: export ${PASSWORD_ENV}=... (the BMC password for 127.0.0.1) before running hil`);
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`not checked: ${PASSWORD_ENV} is not set$`));
+    expect(sim.calls()).toEqual([]);
+  });
+
+  it('opens and closes a serial console, and reads the power only by its status command', async () => {
+    const run = await doctor('serial-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain('ok   power (command)      status command answers: off');
+    expect(lines).toContain(`ok   console (serial)     serial:${pair.b} opens`);
+    expect(existsSync(join(dir, 'powered-on'))).toBe(false);
+    expect(existsSync(join(dir, 'powered-off'))).toBe(false);
+  });
+
+  it('says a serial device is not there, with the fix, and exits 3', async () => {
+    const run = await doctor('unplugged-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    const path = join(dir, 'ttyUSB-gone');
+    expect(lines).toContain(`FAIL console (serial)     serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`);
+    expect(lines).toContain('     fix: plug the adapter in, or correct console.path in targets/unplugged-board.ts (see ls -l /dev/serial/by-id/)');
+  });
+
+  it('refuses an unknown target as bad input', async () => {
+    const run = await doctor('no-such-board');
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("unknown target 'no-such-board'");
+  });
+});

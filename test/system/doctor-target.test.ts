@@ -9,9 +9,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { Deadline } from '../../harness/core/deadline.js';
+import { startChild, type Child } from '../../harness/core/process.js';
 import { hil } from '../support/hil.js';
 import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair } from '../support/pty.js';
+import { Snmpd } from '../support/snmpd.js';
 
 const PASSWORD_ENV = 'DOCTOR_TEST_BMC_PASSWORD';
 const PASSWORD = `doctor-${process.pid}-pw`;
@@ -45,6 +49,17 @@ afterAll(async () => {
   await pair?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
 
@@ -111,5 +126,83 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     const run = await doctor('no-such-board');
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain("unknown target 'no-such-board'");
+  });
+});
+
+describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, () => {
+  const COMMUNITY_ENV = 'DOCTOR_TEST_PDU_COMMUNITY';
+  const COMMUNITY = `doc-${process.pid}-rw`;
+  let agent: Snmpd;
+  let pdudaemon: Child;
+  let pdudaemonPort: number;
+  let consoleServer: Server;
+  let consolePort: number;
+  let pduDir: string;
+
+  beforeAll(async () => {
+    pduDir = mkdtempSync(join(tmpdir(), 'hil-doctor-pdu-'));
+    agent = await Snmpd.start(COMMUNITY);
+    pdudaemonPort = await freeTcpPort();
+    writeFileSync(
+      join(pduDir, 'pdudaemon.conf'),
+      JSON.stringify({
+        daemon: { hostname: '127.0.0.1', port: pdudaemonPort, logging_level: 'DEBUG', listener: 'http' },
+        pdus: { 'rack-pdu': { driver: 'localcmdline', cmd_on: `echo 'on %s' >> ${join(pduDir, 'actions')}`, cmd_off: `echo 'off %s' >> ${join(pduDir, 'actions')}` } },
+      }),
+    );
+    pdudaemon = startChild('pdudaemon', 'pdudaemon', ['--conf', join(pduDir, 'pdudaemon.conf'), '--logfile', join(pduDir, 'pdudaemon.log')], { cwd: pduDir });
+    await Deadline.in(30_000, 'pdudaemon to listen').poll(async () => {
+      try {
+        await fetch(`http://127.0.0.1:${pdudaemonPort}/`);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 200);
+    // A console server port: the doctor only connects and closes.
+    consoleServer = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', () => resolve()));
+    consolePort = (consoleServer.address() as { port: number }).port;
+    const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+    const tcp = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port });
+    write(target('apc-board', { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: 4, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, retries: 0 }, tcp(consolePort)));
+    write(target('pdud-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${pdudaemonPort}`, pdu: 'rack-pdu', outlet: 2 }, tcp(consolePort)));
+    const closed = await freeTcpPort();
+    write(target('pdud-down-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${closed}`, pdu: 'rack-pdu', outlet: 2, requestTimeoutS: 5 }, tcp(closed)));
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await pdudaemon?.stop(2000);
+    await new Promise<void>((resolve) => (consoleServer ? consoleServer.close(() => resolve()) : resolve()));
+    rmSync(pduDir, { recursive: true, force: true });
+  });
+
+  it('reads an SNMP PDU outlet without switching it, and connects to a console server', async () => {
+    agent.clearCalls();
+    const run = await doctor('apc-board', { [COMMUNITY_ENV]: COMMUNITY });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain(`ok   power (snmp-pdu)     PDU 127.0.0.1:${agent.port} answers: outlet 4 is on`);
+    expect(lines).toContain(`ok   console (tcp)        tcp:127.0.0.1:${consolePort} opens`);
+    expect(agent.sets()).toEqual([]);
+    expect(agent.outlet(4)).toBe('1');
+    expect(run.stdout + run.stderr).not.toContain(COMMUNITY);
+  });
+
+  it('finds pdudaemon listening, and switches nothing', async () => {
+    const run = await doctor('pdud-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout.split('\n').find((l) => l.startsWith('ok   power (pdudaemon)'))).toMatch(new RegExp(`pdudaemon at http://127\\.0\\.0\\.1:${pdudaemonPort} answers \\(HTTP \\d+\\)`));
+    expect(existsSync(join(pduDir, 'actions'))).toBe(false);
+  });
+
+  it('says pdudaemon and the console server do not answer, with the fixes, and exits 3', async () => {
+    const run = await doctor('pdud-down-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    expect(lines.filter((l) => l.startsWith('FAIL')).map((l) => l.split(/\s{2,}/)[0])).toEqual(['FAIL power (pdudaemon)', 'FAIL console (tcp)']);
+    expect(lines.some((l) => /^     fix: start pdudaemon with its HTTP listener at http:\/\/127\.0\.0\.1:\d+, or correct power\.url in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^     fix: start the console server on 127\.0\.0\.1:\d+, or correct console\.host\/console\.port in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
   });
 });

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateTarget } from '../../harness/config/load-target.js';
 import { SolBannerFilter, SolInputEscaper, ipmitoolSessionArgs } from '../../harness/console/ipmi-sol.js';
+import { secretsOf } from '../../harness/cli/target-doctor.js';
+import { createConsole } from '../../harness/console/create-console.js';
 import { UsageError } from '../../harness/core/errors.js';
 
 describe('SolInputEscaper', () => {
@@ -77,5 +79,25 @@ describe('ipmi-sol console settings', () => {
 
   it('passes the password only by environment (-E)', () => {
     expect(ipmitoolSessionArgs({ host: 'bmc-1.lab', port: 623, username: 'admin', passwordEnv: 'X_PW', cipherSuite: 3 })).toEqual(['-I', 'lanplus', '-H', 'bmc-1.lab', '-p', '623', '-U', 'admin', '-E', '-C', '3']);
+  });
+});
+
+describe('secrets a target names', () => {
+  const board = (power: object, console: object) =>
+    validateTarget({ name: 'board-1', image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' } }, 'targets/board-1.ts');
+
+  it('lists the BMC password once when power and SOL share the BMC, and each SNMPv3 key', () => {
+    expect(secretsOf(board({ driver: 'ipmi', host: 'bmc-1', username: 'admin', passwordEnv: 'BMC_PW' }, { kind: 'ipmi-sol' }))).toEqual([{ name: 'BMC_PW', what: 'the BMC password for bmc-1' }]);
+    expect(
+      secretsOf(board({ driver: 'snmp-pdu', host: 'pdu-1', profile: 'apc-rpdu', outlet: 2, auth: { version: '3', user: 'hil', authKeyEnv: 'PDU_AUTH', privKeyEnv: 'PDU_PRIV' } }, { kind: 'ipmi-sol', host: 'bmc-2', username: 'admin', passwordEnv: 'SOL_PW' })),
+    ).toEqual([
+      { name: 'PDU_AUTH', what: 'the SNMPv3 authentication key of PDU pdu-1' },
+      { name: 'PDU_PRIV', what: 'the SNMPv3 privacy key of PDU pdu-1' },
+      { name: 'SOL_PW', what: 'the BMC password for bmc-2 (SOL console)' },
+    ]);
+  });
+
+  it('makes no SOL console from settings that name no BMC', () => {
+    expect(() => createConsole({ kind: 'ipmi-sol', kernelConsole: 'ttyS0,115200' }, {})).toThrow(UsageError);
   });
 });

@@ -20,6 +20,7 @@ import { execa } from 'execa';
 import { Deadline } from '../harness/core/deadline.js';
 import { EventBus } from '../harness/core/events.js';
 import { run, startChild, type Child } from '../harness/core/process.js';
+import type { JobNetwork } from '../harness/pxe/netns.js';
 import { PxeServer } from '../harness/pxe/pxe-server.js';
 import { BENCH_ID, interrupted } from './support.js';
 
@@ -61,7 +62,7 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
       loader: 'auto',
     });
     const netns = server.netns;
-    await run('ip', ['-n', netns, 'addr', 'add', `${DNSMASQ_IP}/24`, 'dev', server.network.bridge]);
+    await run('ip', ['-n', netns, 'addr', 'add', `${DNSMASQ_IP}/24`, 'dev', (server.network as JobNetwork).bridge]);
 
     // dnsmasq as a TFTP server only, on the second address, serving the same file from its TFTP root.
     const root = join(workDir, 'tftp-root');
@@ -97,7 +98,7 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
     await run('ip', ['netns', 'add', clientNs]);
     clientNsMade = true;
     await run('ip', ['-n', netns, 'link', 'add', 'vb0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs]);
-    await run('ip', ['-n', netns, 'link', 'set', 'vb0', 'master', server.network.bridge, 'up']);
+    await run('ip', ['-n', netns, 'link', 'set', 'vb0', 'master', (server.network as JobNetwork).bridge, 'up']);
     await run('ip', ['-n', clientNs, 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'up']);
     await run('ip', ['-n', clientNs, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);

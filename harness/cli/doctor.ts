@@ -5,11 +5,14 @@
  * what crashed jobs left behind (see harness/run/recovery.ts).
  *
  * Reference: capabilities(7) (CapEff in /proc/self/status, CAP_NET_ADMIN = 12,
- * CAP_NET_RAW = 13); Debian 12 package names.
+ * CAP_NET_RAW = 13); Debian 12 package names. Without them, the checks of a
+ * run in its own user namespace (harness/run/rootless-check.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
+import { userNamespaceProblem } from '../run/rootless.js';
+import { needsUserNamespace } from '../run/rootless-check.js';
 
 export type Check = { name: string; ok: boolean; required: boolean; detail: string; fix?: string };
 
@@ -54,11 +57,18 @@ export async function runChecks(): Promise<Check[]> {
   const netRaw = (caps >> 13n) & 1n;
   const root = process.getuid?.() === 0;
   checks.push(
-    netAdmin && netRaw
+    netAdmin && netRaw && !needsUserNamespace({ capEff: caps })
       ? { name: 'privileges', ok: true, required: true, detail: `${root ? 'root' : 'not root'}, CAP_NET_ADMIN and CAP_NET_RAW held` }
-      : { name: 'privileges', ok: false, required: true, detail: `missing ${[!netAdmin && 'CAP_NET_ADMIN', !netRaw && 'CAP_NET_RAW'].filter(Boolean).join(' and ')}`, fix: 'run as root: sudo npm run hil -- ...' },
+      : await userNamespaceCheck(),
   );
   return checks;
+}
+
+/** Without the capabilities, a run goes into its own user namespace (harness/run/rootless.ts): can it? */
+async function userNamespaceCheck(): Promise<Check> {
+  const problem = await userNamespaceProblem();
+  if (problem) return { name: 'privileges', ok: false, required: true, detail: `not root, and running without root needs ${problem.missing}`, fix: problem.fix };
+  return { name: 'privileges', ok: true, required: true, detail: 'not root: runs go into their own user and network namespaces' };
 }
 
 export function formatCheck(check: Check): string {

@@ -30,6 +30,8 @@ import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
 import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
+import { runInUserNamespace } from '../run/rootless.js';
+import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
@@ -109,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
+      // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).
+      if (!values['no-boot'] && needsUserNamespace(readHostFacts())) return runInUserNamespace();
       return runCommand(values);
     case 'power':
       return powerCommand({ target: values.target, action: positionals[1], targetsDir: values['targets-dir'], lockTimeoutS: Number(values['lock-timeout']) });

@@ -10,6 +10,10 @@ const mac = z
   .regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, 'expected a MAC address such as 52:54:00:12:34:56')
   .transform((value) => value.toLowerCase());
 
+/** A Linux interface name (at most 15 characters), such as enp3s0 or the VLAN interface enp3s0.42. */
+const interfaceName = z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'expected an interface name such as enp3s0 or enp3s0.42 (at most 15 characters)');
+const netnsName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected the name of a network namespace (ip netns list)');
+
 const qemuPower = z
   .object({
     driver: z.literal('qemu'),
@@ -18,6 +22,8 @@ const qemuPower = z
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
     extraArgs: z.array(z.string()).default([]),
+    /** An existing tap device for the NIC instead of the job's own: a QEMU board wired to a lab network (`network.kind: 'lab'`). */
+    tap: z.object({ name: interfaceName, netns: netnsName.optional() }).strict().optional(),
   })
   .strict();
 
@@ -158,6 +164,31 @@ const qemuTapNetwork = z
   })
   .strict();
 
+const ipv4 = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/, 'expected an IPv4 address such as 192.168.10.20');
+
+/**
+ * A real board wired to a lab interface of the host: the job's PXE server
+ * serves from a macvlan on that interface, with its own address
+ * (harness/pxe/lab-network.ts). 'dhcp': the interface is a private boot
+ * network and the job is its DHCP server. 'proxy': the lab already runs DHCP
+ * and the job only adds the boot information (proxyDHCP).
+ */
+const labNetwork = z
+  .object({
+    kind: z.literal('lab'),
+    /** The host interface the board is wired to; a boot VLAN is its VLAN interface (enp3s0.42). */
+    interface: interfaceName,
+    /** The namespace holding that interface, when it is not the host's (tests; labs that keep it in a namespace). */
+    netns: netnsName.optional(),
+    mode: z.enum(['dhcp', 'proxy']),
+    /** The job's own address on the lab network, with its prefix length; distinct for every target on one interface. */
+    serverAddress: z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/(8|9|[12]\d|30)$/, 'expected an address with its prefix length such as 192.168.10.250/24'),
+    /** The board's fixed address, given by the job in 'dhcp' mode; in 'proxy' mode the lab's DHCP server chooses it. */
+    boardAddress: ipv4.optional(),
+    mac,
+  })
+  .strict();
+
 export const targetSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'expected lower-case letters, digits and dashes'),
@@ -168,7 +199,7 @@ export const targetSchema = z
     kernelArgs: z.string().default(''),
     power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower, pdudaemonPower]),
     console: z.discriminatedUnion('kind', [qemuSocketConsole, serialConsole, tcpConsole, ipmiSolConsole]),
-    network: z.discriminatedUnion('kind', [qemuTapNetwork]),
+    network: z.discriminatedUnion('kind', [qemuTapNetwork, labNetwork]),
     boot: z
       .object({
         /** 'auto': iPXE clients get an iPXE script (HTTP), others pxelinux (TFTP). 'pxelinux': everyone gets pxelinux. */
@@ -181,7 +212,22 @@ export const targetSchema = z
     /** Multiplies every milestone time-out, for slow boards. */
     timeoutScale: z.number().positive().max(100).default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((target, ctx) => {
+    const { network, power } = target;
+    if (network.kind === 'lab' && network.mode === 'dhcp' && !network.boardAddress) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'boardAddress'], message: "is missing: in 'dhcp' mode the job gives the board this fixed address (for example 192.168.10.20)" });
+    }
+    if (network.kind === 'lab' && network.mode === 'proxy' && network.boardAddress) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'boardAddress'], message: "is not used in 'proxy' mode (the lab's DHCP server gives the address): remove it" });
+    }
+    if (power.driver === 'qemu' && network.kind === 'lab' && !power.tap) {
+      ctx.addIssue({ code: 'custom', path: ['power', 'tap'], message: "is missing: a QEMU board on a lab network needs the tap device on that network (power.tap)" });
+    }
+    if (power.driver === 'qemu' && network.kind === 'qemu-tap' && power.tap) {
+      ctx.addIssue({ code: 'custom', path: ['power', 'tap'], message: "is only for network kind 'lab'; a qemu-tap board uses the job's own tap: remove it" });
+    }
+  });
 
 export type TargetInput = z.input<typeof targetSchema>;
 export type Target = z.output<typeof targetSchema>;

@@ -1,6 +1,7 @@
 /**
  * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 with
- * its NIC on the job's tap and its serial port on the harness's console
+ * its NIC on the job's tap (or on the tap the target names, for a board on a
+ * lab network) and its serial port on the harness's console
  * socket, `off` quits it through QMP, `cycle` is off then on, and `status`
  * asks QMP. KVM is used when /dev/kvm can be opened, else TCG.
  *
@@ -11,7 +12,7 @@
 import { access, constants, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deadline } from '../core/deadline.js';
-import { LabFault } from '../core/errors.js';
+import { LabFault, UsageError } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
 import { QmpClient } from './qmp.js';
@@ -23,6 +24,7 @@ export type QemuBoardConfig = {
   nic: 'virtio-net-pci' | 'e1000';
   accel: 'auto' | 'kvm' | 'tcg';
   extraArgs: string[];
+  tap?: { name: string; netns?: string };
 };
 
 export type QemuBoardWiring = {
@@ -30,7 +32,8 @@ export type QemuBoardWiring = {
   workDir: string;
   consoleSocket: string;
   netns: string;
-  tap: string;
+  /** The job's tap; none on a lab network, where the target names its tap. */
+  tap: string | undefined;
   mac: string;
 };
 
@@ -62,7 +65,7 @@ export class QemuPower implements PowerDriver {
     const args = await this.arguments(qmpPath);
     this.stderrTail.length = 0;
     const child = startChild('qemu', 'qemu-system-x86_64', args, {
-      netns: this.wiring.netns,
+      netns: this.config.tap ? this.config.tap.netns : this.wiring.netns,
       onStderrLine: (line) => {
         this.stderrTail.push(line);
         if (this.stderrTail.length > 10) this.stderrTail.shift();
@@ -123,6 +126,8 @@ export class QemuPower implements PowerDriver {
   }
 
   private async arguments(qmpPath: string): Promise<string[]> {
+    const tap = this.config.tap?.name ?? this.wiring.tap;
+    if (!tap) throw new UsageError(`QEMU board ${this.wiring.name} has no tap: name one in power.tap for a board on a lab network`);
     const accel = await resolveAccel(this.config.accel);
     // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
     const serconPort = join(this.wiring.workDir, 'sercon-port');
@@ -138,7 +143,7 @@ export class QemuPower implements PowerDriver {
       '-chardev', `socket,id=console,path=${this.wiring.consoleSocket},server=off`,
       '-serial', 'chardev:console',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
-      '-netdev', `tap,id=net0,ifname=${this.wiring.tap},script=no,downscript=no`,
+      '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
       '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}`,
       '-boot', 'order=n,strict=on,menu=off',
       '-pidfile', join(this.wiring.workDir, 'qemu.pid'),

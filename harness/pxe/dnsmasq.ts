@@ -2,11 +2,14 @@
  * The job's DHCP server: dnsmasq as DHCP (and IPv6 router advertisements)
  * only, no DNS, no TFTP, answering only the job's board by MAC. iPXE clients
  * (user class "iPXE" or option 175) get the URL of their boot script; other
- * PXE clients get pxelinux over TFTP.
+ * PXE clients get pxelinux over TFTP. In proxy mode (a lab network whose own
+ * DHCP server gives the addresses) it gives only the boot information, still
+ * only to the job's board.
  *
  * Tested against: dnsmasq 2.90 (Debian 12 dnsmasq-base).
  * Reference: dnsmasq(8) (--dhcp-host, --dhcp-ignore, --dhcp-boot, --dhcp-userclass,
- * --dhcp-match, --enable-ra, --dhcp-range ra-only); iPXE docs "chainloading".
+ * --dhcp-match, --enable-ra, --dhcp-range ra-only and proxy,
+ * --pxe-service); iPXE docs "chainloading".
  */
 import { Deadline } from '../core/deadline.js';
 import { startChild, type Child } from '../core/process.js';
@@ -26,9 +29,18 @@ export type DhcpPlan = {
   ipv6RaPrefix?: string;
   leaseFile: string;
   pidFile: string;
+  /** 'dhcp' (default): the job gives the addresses. 'proxy': proxyDHCP beside the lab's DHCP server; hosts' `ip` is not used. */
+  mode?: 'dhcp' | 'proxy';
+  /**
+   * The user dnsmasq runs as once started (default: it switches to nobody and
+   * group dip); 'root' in a user namespace that maps no other id, where it
+   * must not change its group either (setgroups(2) is denied there).
+   */
+  runAs?: 'root';
 };
 
 export function dnsmasqArguments(plan: DhcpPlan): string[] {
+  const proxy = plan.mode === 'proxy';
   const args = [
     '--keep-in-foreground',
     '--conf-file=/dev/null',
@@ -39,25 +51,36 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     '--log-facility=-',
     `--interface=${plan.interface}`,
     '--bind-interfaces',
-    '--dhcp-authoritative',
+    ...(proxy ? [] : ['--dhcp-authoritative']),
     `--dhcp-leasefile=${plan.leaseFile}`,
     `--pid-file=${plan.pidFile}`,
-    `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
-    ...plan.hosts.map((h) => `--dhcp-host=${h.mac},${h.ip},${h.hostname}`),
-    // Only the job's own boards: any other MAC gets no answer at all.
+    // An empty --group= keeps dnsmasq's group.
+    ...(plan.runAs ? [`--user=${plan.runAs}`, '--group='] : []),
+    proxy ? `--dhcp-range=${plan.subnet},proxy,${plan.netmask}` : `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
+    ...plan.hosts.map((h) => (proxy ? `--dhcp-host=${h.mac},${h.hostname}` : `--dhcp-host=${h.mac},${h.ip},${h.hostname}`)),
+    // Only the job's own boards: any other MAC gets no answer at all (in proxy mode too: dnsmasq logs "proxy-ignored").
     '--dhcp-ignore=tag:!known',
     '--dhcp-userclass=set:ipxe,iPXE',
     '--dhcp-match=set:ipxe,175',
-    // iPXE's "no-pxedhcp" setting (175.176): take this offer at once instead of waiting ~2 s for ProxyDHCP offers.
-    '--dhcp-option=tag:ipxe,encap:175,176,1',
   ];
+  if (!proxy) {
+    // iPXE's "no-pxedhcp" setting (175.176): take this offer at once instead of waiting ~2 s for ProxyDHCP offers.
+    // Never in proxy mode: there iPXE must wait for the job's proxy offer beside the lab's DHCP offer.
+    args.push('--dhcp-option=tag:ipxe,encap:175,176,1');
+  } else {
+    // A PXE ROM takes its boot file from a proxy offer's PXE menu (option 43), not from the file field;
+    // one service and no prompt boots it at once. iPXE takes the file field (--dhcp-boot below).
+    args.push(`--pxe-service=tag:!ipxe,x86PC,pxe-hil,${plan.pxeBootFile.replace(/\.0$/, '')},${plan.serverIp}`);
+  }
   if (plan.ipxeScriptUrl) {
     args.push(`--dhcp-boot=tag:!ipxe,${plan.pxeBootFile},,${plan.serverIp}`);
-    args.push(`--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
+    // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
+    // without one, Debian 12's iPXE ROM asked again on port 4011 and took none of dnsmasq's answers.
+    args.push(proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`);
   } else {
     args.push(`--dhcp-boot=${plan.pxeBootFile},,${plan.serverIp}`);
   }
-  if (plan.ipv6RaPrefix) {
+  if (plan.ipv6RaPrefix && !proxy) {
     // iPXE waits ~13 s for IPv6 autoconfiguration unless a router advertisement answers it.
     args.push('--enable-ra', `--dhcp-range=${plan.ipv6RaPrefix},ra-only,64`);
   }
@@ -66,12 +89,17 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
 
 export type DhcpLogEvent =
   | { kind: 'message'; message: string; mac: string; ip?: string; detail?: string }
+  | { kind: 'proxy-offer'; mac: string; ignored: boolean }
   | { kind: 'lease'; mac: string; ip: string; hostname?: string };
 
 const DHCP_LINE = /\b(DHCP[A-Z]+)\(([^)]+)\)\s+(?:(\d{1,3}(?:\.\d{1,3}){3})\s+)?((?:[0-9a-f]{2}:){5}[0-9a-f]{2})(?:\s+(.*))?$/i;
 
+const PROXY_LINE = /\bPXE\(([^)]+)\)\s+((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\s+(proxy|proxy-ignored)\s*$/i;
+
 /** Reads one line of dnsmasq's DHCP log. */
 export function parseDhcpLog(line: string): DhcpLogEvent[] {
+  const proxy = PROXY_LINE.exec(line);
+  if (proxy) return [{ kind: 'proxy-offer', mac: proxy[2]!.toLowerCase(), ignored: proxy[3] === 'proxy-ignored' }];
   const match = DHCP_LINE.exec(line);
   if (!match) return [];
   const [, message, , ip, mac, rest] = match as unknown as [string, string, string, string | undefined, string, string | undefined];
@@ -92,7 +120,7 @@ export async function startDnsmasq(netns: string, plan: DhcpPlan, onEvent: (even
     onStderrLine: (line) => {
       log.push(line);
       onLine(line);
-      if (/\bDHCP, (IP range|static leases)/.test(line)) ready();
+      if (/\bDHCP, (IP range|static leases|proxy on subnet)/.test(line)) ready();
       for (const event of parseDhcpLog(line)) onEvent(event);
     },
   });

@@ -1,7 +1,9 @@
 /**
  * The job's ephemeral PXE server: its own network namespace, dnsmasq for DHCP,
  * and a file server process (TFTP + HTTP) inside that namespace, serving a
- * per-job file table with generated boot configs. Everything it reports
+ * per-job file table with generated boot configs. A real board's job serves
+ * from a macvlan on the lab interface instead (lab-network.ts), as the boot
+ * network's DHCP server or as proxyDHCP. Everything it reports
  * becomes a step event; `stop` removes every process and the namespace.
  */
 import { createRequire } from 'node:module';
@@ -16,7 +18,9 @@ import { pxelinuxConfigName, renderIpxeScript, renderPxelinuxConfig, type BootEn
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
+import { createLabNetwork, isLabNetwork, planLabNetwork, subnetOf, type LabNetwork, type LabNetworkConfig } from './lab-network.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
+import { inUserNamespace } from '../run/rootless-check.js';
 
 export type BootLoaderChoice = 'auto' | 'pxelinux';
 
@@ -32,6 +36,8 @@ export type PxeServerOptions = {
   /** Where table files may live (after resolving symlinks); default: the image cache. */
   roots?: string[];
   onLogLine?: (source: 'dnsmasq' | 'file-server', line: string) => void;
+  /** A real board's lab network (target.network of kind 'lab'); without it the job builds its bridge and tap. */
+  lab?: LabNetworkConfig;
 };
 
 const FILE_SERVER_ENTRY = fileURLToPath(new URL('./file-server-process.ts', import.meta.url));
@@ -41,11 +47,11 @@ export class PxeServer {
   private dnsmasq: Dnsmasq | undefined;
   private fileServer: Child | undefined;
   private networkCreated = false;
-  readonly network: JobNetwork;
+  readonly network: JobNetwork | LabNetwork;
   readonly files: FileTable;
 
   private constructor(private readonly options: PxeServerOptions) {
-    this.network = planJobNetwork(options.jobId);
+    this.network = options.lab ? planLabNetwork(options.jobId, options.lab) : planJobNetwork(options.jobId);
     const baseUrl = this.baseUrl;
     const generated: ServedFile[] = [
       { name: 'boot.ipxe', role: 'boot-config', content: renderIpxeScript(options.boot, baseUrl) },
@@ -62,8 +68,9 @@ export class PxeServer {
     return this.network.netns;
   }
 
-  get tap(): string {
-    return this.network.tap;
+  /** The job's tap for a QEMU board; none on a lab network. */
+  get tap(): string | undefined {
+    return 'tap' in this.network ? this.network.tap : undefined;
   }
 
   /** Starts the namespace, DHCP and file servers; on any failure removes what it started. */
@@ -80,24 +87,29 @@ export class PxeServer {
 
   private async startAll(): Promise<void> {
     const { bus, board, workDir } = this.options;
-    await createJobNetwork(this.network);
+    const net = this.network;
+    if (isLabNetwork(net)) await createLabNetwork(net);
+    else await createJobNetwork(net);
     this.networkCreated = true;
     const dnsmasq = startDnsmasq(
-      this.network.netns,
+      net.netns,
       {
-        interface: this.network.bridge,
-        serverIp: this.network.serverIp,
-        netmask: '255.255.255.0',
-        subnet: this.network.serverIp.replace(/\.\d+$/, '.0'),
+        interface: isLabNetwork(net) ? net.interface : net.bridge,
+        serverIp: net.serverIp,
+        ...(isLabNetwork(net) ? subnetOf(net) : { netmask: '255.255.255.0', subnet: net.serverIp.replace(/\.\d+$/, '.0') }),
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
         ipxeScriptUrl: this.options.loader === 'auto' ? `${this.baseUrl}/boot.ipxe` : undefined,
-        ipv6RaPrefix: this.network.ipv6Prefix,
+        // Router advertisements only on the job's own bridge, never on a lab network.
+        ipv6RaPrefix: isLabNetwork(net) ? undefined : net.ipv6Prefix,
+        mode: isLabNetwork(net) ? net.mode : 'dhcp',
         leaseFile: join(workDir, 'dnsmasq.leases'),
         pidFile: join(workDir, 'dnsmasq.pid'),
+        runAs: inUserNamespace() ? 'root' : undefined,
       },
       (event) => {
         if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });
+        else if (event.kind === 'proxy-offer') bus.emit({ type: 'dhcp', message: 'PXE', mac: event.mac, detail: event.ignored ? 'proxy-ignored' : 'proxy' });
         else bus.emit({ type: 'dhcp', message: event.message, mac: event.mac, ip: event.ip, detail: event.detail });
       },
       (line) => this.options.onLogLine?.('dnsmasq', line),

@@ -10,8 +10,9 @@
  *   outside it, NUL bytes, backslashes): ERROR code 1 (file not found);
  * - more than MAX_TRANSFERS transfers at once, or MAX_PER_CLIENT for one
  *   client address: ERROR code 0 (busy), so a flood cannot use up sockets;
- * - packets to a transfer's port from any other address or port: ERROR
- *   code 5 (unknown transfer ID) to that sender, the transfer goes on;
+ * - packets to a transfer's port from any other address or port never
+ *   reach it: its socket is connected to the client, so the kernel drops
+ *   them (no ERROR 5 is reflected to a forged sender); the transfer goes on;
  *   malformed packets from the client itself end its transfer with ERROR 4;
  * - a client that stops acknowledging: the window is sent again RETRIES
  *   times, TIMEOUT_MS apart, then the transfer is dropped.
@@ -42,7 +43,7 @@ export const TFTP_LIMITS = {
 } as const;
 
 const OP = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
-const ERR = { undefined: 0, notFound: 1, accessViolation: 2, illegalOperation: 4, unknownTid: 5 } as const;
+const ERR = { undefined: 0, notFound: 1, accessViolation: 2, illegalOperation: 4 } as const;
 
 export type ReadRequest = { file: string; mode: string; options: Map<string, string> };
 
@@ -84,14 +85,6 @@ function oackPacket(options: Map<string, string>): Buffer {
   const parts = [Buffer.from([0, OP.OACK])];
   for (const [key, value] of options) parts.push(Buffer.from(`${key}\0${value}\0`, 'latin1'));
   return Buffer.concat(parts);
-}
-
-function dataPacket(block: number, payload: Buffer): Buffer {
-  const packet = Buffer.alloc(4 + payload.length);
-  packet.writeUInt16BE(OP.DATA, 0);
-  packet.writeUInt16BE(block & 0xffff, 2);
-  payload.copy(packet, 4);
-  return packet;
 }
 
 export function startTftp(address: string, port: number, table: OpenedTable, report: Report): Promise<TftpHandle> {
@@ -175,7 +168,6 @@ class Transfer {
   private timer: NodeJS.Timeout | undefined;
   private retriesLeft: number = TFTP_LIMITS.retries;
   private sending = false;
-  private sendAgain = false;
   private finished = false;
 
   constructor(
@@ -193,8 +185,10 @@ class Transfer {
     this.socket = createSocket('udp4');
     this.socket.on('error', () => this.fail('socket error'));
     this.socket.on('message', (packet, rinfo) => {
+      // Only a packet that slipped in before the socket was connected can come from elsewhere.
+      if (rinfo.port !== this.client.port || rinfo.address !== this.client.address) return;
       try {
-        this.onPacket(packet, rinfo);
+        this.onPacket(packet);
       } catch (error) {
         this.abort(`internal error: ${(error as Error).message}`);
       }
@@ -203,7 +197,8 @@ class Transfer {
   }
 
   start(): void {
-    this.socket.once('listening', () => void this.sendWindow());
+    // Connected to the client: each send skips the per-packet address lookup.
+    this.socket.once('listening', () => this.socket.connect(this.client.port, this.client.address, () => this.sendWindow()));
   }
 
   abort(reason: string): void {
@@ -212,12 +207,8 @@ class Transfer {
     this.fail(reason);
   }
 
-  private onPacket(packet: Buffer, rinfo: RemoteInfo): void {
+  private onPacket(packet: Buffer): void {
     if (this.finished) return;
-    if (rinfo.address !== this.client.address || rinfo.port !== this.client.port) {
-      this.socket.send(errorPacket(ERR.unknownTid, 'unknown transfer ID'), rinfo.port, rinfo.address, () => {});
-      return;
-    }
     const op = packet.length >= 4 ? packet.readUInt16BE(0) : -1;
     if (op === OP.ERROR) return this.fail(`client sent an error: ${packet.subarray(4, Math.min(packet.length, 84)).toString('latin1').replace(/[^\x20-\x7e]/g, '')}`);
     if (op !== OP.ACK) {
@@ -230,7 +221,7 @@ class Transfer {
     if (acked >= this.lastBlock) return this.succeed();
     this.base = acked + 1;
     this.retriesLeft = TFTP_LIMITS.retries;
-    void this.sendWindow();
+    this.sendWindow();
   }
 
   /** Maps a 16-bit block number to the absolute block it acknowledges within the current window. */
@@ -242,61 +233,83 @@ class Transfer {
     return undefined;
   }
 
-  private async sendWindow(): Promise<void> {
+  /**
+   * Sends the current window. Blocks already in the read-ahead buffer go out
+   * at once, in the same turn of the event loop as the ACK that asked for
+   * them: a lock-step client (one block per round trip) waits on nothing
+   * else. Only a block outside the buffer waits for a file read.
+   */
+  private sendWindow(): void {
     if (this.finished) return;
-    if (this.sending) {
-      // An ACK moved the window while it was being sent: send the new window when this one is out.
-      this.sendAgain = true;
-      return;
+    // A read is pending: when it is done, the window is sent from wherever ACKs have moved it.
+    if (this.sending) return;
+    if (this.base === 0) {
+      this.send(oackPacket(this.accepted));
+      return this.arm();
     }
+    const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
+    for (let block = this.base; block <= top; block++) {
+      const payload = this.bufferedBlock(block);
+      if (!payload) return void this.readThenSend(block);
+      this.sendData(block, payload);
+    }
+    this.arm();
+  }
+
+  private async readThenSend(block: number): Promise<void> {
     this.sending = true;
-    this.sendAgain = false;
     try {
-      if (this.base === 0) {
-        this.send(oackPacket(this.accepted));
-      } else {
-        const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
-        for (let block = this.base; block <= top && !this.finished; block++) {
-          const payload = await this.blockData(block);
-          if (this.finished) return;
-          this.send(dataPacket(block, payload));
-        }
-      }
+      await this.readAheadFrom(block);
     } catch (error) {
       return this.abort(`read error: ${(error as Error).message}`);
     } finally {
       this.sending = false;
     }
-    if (this.sendAgain) return this.sendWindow();
-    this.arm();
+    this.sendWindow();
   }
 
-  /**
-   * The payload of a block, from a read-ahead buffer: one file read serves many
-   * blocks, so a lock-step client (one block per round trip) is not also
-   * waiting for a read per block.
-   */
-  private async blockData(block: number): Promise<Buffer> {
+  /** The payload of a block if the read-ahead buffer holds it. */
+  private bufferedBlock(block: number): Buffer | undefined {
     const start = (block - 1) * this.blockSize;
     const end = Math.min(start + this.blockSize, this.file.size);
     const ahead = this.readAhead;
     if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length) return ahead.data.subarray(start - ahead.start, end - ahead.start);
-    const data = await this.file.read(start, Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)));
-    this.readAhead = { start, data };
-    return data.subarray(0, end - start);
+    return undefined;
   }
 
+  /**
+   * One file read serves many blocks, so a lock-step client is not also
+   * waiting for a read per block.
+   */
+  private async readAheadFrom(block: number): Promise<void> {
+    const start = (block - 1) * this.blockSize;
+    const data = await this.file.read(start, Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)));
+    this.readAhead = { start, data };
+  }
+
+  /** (Re)starts the retransmission timer; refreshing one timer costs less than a new one per block. */
   private arm(): void {
-    clearTimeout(this.timer);
+    if (this.timer) {
+      this.timer.refresh();
+      return;
+    }
     this.timer = setTimeout(() => {
       if (this.finished) return;
       if (this.retriesLeft-- <= 0) return this.fail(`no ACK after ${TFTP_LIMITS.retries} retransmissions`);
-      void this.sendWindow();
+      this.sendWindow();
     }, TFTP_LIMITS.timeoutMs);
   }
 
   private send(packet: Buffer): void {
-    this.socket.send(packet, this.client.port, this.client.address, () => {});
+    this.socket.send(packet);
+  }
+
+  /** A DATA packet as header and payload, handed to the kernel without copying the payload. */
+  private sendData(block: number, payload: Buffer): void {
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt16BE(OP.DATA, 0);
+    header.writeUInt16BE(block & 0xffff, 2);
+    this.socket.send([header, payload]);
   }
 
   private succeed(): void {

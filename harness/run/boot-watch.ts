@@ -64,7 +64,8 @@ export async function watchBoot(options: {
 
   const unsubscribeConsole = hub.subscribe((text) => handle(watcher.feedConsole(text)));
   const unsubscribeBus = bus.subscribe((event) => {
-    if (event.type === 'lease') handle(watcher.feedLease());
+    // In proxy mode the lab's DHCP server gives the lease; the job's proxy offer to the board stands for it.
+    if (event.type === 'lease' || (event.type === 'dhcp' && event.message === 'PXE' && event.detail === 'proxy')) handle(watcher.feedLease());
     else if (event.type === 'file-served') handle(watcher.feedFileServed(event.role));
   });
   armTimer();

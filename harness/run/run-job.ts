@@ -92,6 +92,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
 
   try {
+    if (target.network.kind === 'lab' && target.network.mode === 'proxy' && (options.suiteFiles ?? []).length > 0) {
+      throw new UsageError(`suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without --suite`);
+    }
     artifacts = artifactPaths(options.resultsRoot, target.name, runId);
     await mkdir(artifacts.dir, { recursive: true });
     const closeEventLog = writeEventLog(bus, artifacts.eventLog);
@@ -122,7 +125,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
 
     const pxeLogFd = openSync(artifacts.pxeLog, 'a');
     teardown.add('close the PXE log', () => closeSync(pxeLogFd));
-    const board = { mac: target.network.mac, ip: BOARD_IP, hostname: target.name };
+    const network = target.network;
+    // On a lab network the board's address is the target's (dhcp mode) or the lab DHCP server's choice (proxy mode, known from no lease).
+    const board = { mac: network.mac, ip: network.kind === 'lab' ? (network.boardAddress ?? '') : BOARD_IP, hostname: target.name };
     const cmdline = [bootImage.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' ');
     const pxe = await stage('pxe', 'starting the job\'s PXE server', () =>
       PxeServer.start({
@@ -137,9 +142,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
           ...loaders,
         ],
         loader: target.boot.loader,
+        lab: network.kind === 'lab' ? network : undefined,
         onLogLine: (source, line) => writeSync(pxeLogFd, `${(bus.now() / 1000).toFixed(3)} ${source}: ${line}\n`),
       }),
-      (server) => `ready: namespace ${server.netns}, DHCP for ${board.mac}, TFTP and ${server.baseUrl}`,
+      (server) => `ready: namespace ${server.netns}, ${network.kind === 'lab' ? `${network.mode === 'proxy' ? 'proxyDHCP' : 'DHCP'} on ${network.interface}` : 'DHCP'} for ${board.mac}, TFTP and ${server.baseUrl}`,
     );
     teardown.add('stop the PXE server', () => pxe.stop());
 

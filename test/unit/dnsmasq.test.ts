@@ -80,6 +80,11 @@ describe('dnsmasqArguments', () => {
     expect(args).toContain('--dhcp-range=fd42::,ra-only,64');
   });
 
+  it('stays root with its own group only when asked (a user namespace maps no other id)', () => {
+    expect(dnsmasqArguments(plan()).filter((a) => a.startsWith('--user') || a.startsWith('--group'))).toEqual([]);
+    expect(dnsmasqArguments(plan({ runAs: 'root' })).filter((a) => a.startsWith('--user') || a.startsWith('--group'))).toEqual(['--user=root', '--group=']);
+  });
+
   it('is the same for the same plan', () => {
     expect(dnsmasqArguments(plan())).toEqual(dnsmasqArguments(plan()));
   });

@@ -3,7 +3,7 @@
  * anything: the secrets it names are set, its power driver answers (a status
  * read from a BMC or PDU, pdudaemon's listener, a status command; for a QEMU
  * board its program and firmware), its console opens (then closes at once),
- * and its network is there. Each check says ok or FAIL and, for a FAIL, the
+ * and its network is there (the tun device, a lab interface). Each check says ok or FAIL and, for a FAIL, the
  * exact fix. Exit 0 when every check passed, 2 when a secret is missing (bad
  * input), 3 when a lab part failed.
  *
@@ -61,7 +61,7 @@ export async function checkTarget(target: Target, env: NodeJS.ProcessEnv = proce
   );
   checks.push(await bounded('power', () => checkPower(target, env, missing)));
   checks.push(await bounded('console', () => checkConsole(target, env, missing)));
-  checks.push(checkNetwork(target));
+  checks.push(await checkNetwork(target));
   return checks;
 }
 
@@ -189,21 +189,19 @@ async function openAndClose(name: string, source: ConsoleSource, fix: string): P
   return { name, ok: true, required: true, detail: `${source.endpoint} opens` };
 }
 
-function checkNetwork(target: Target): TargetCheck {
-  const network: Target['network'] & { interface?: unknown } = target.network;
+async function checkNetwork(target: Target): Promise<TargetCheck> {
+  const network = target.network;
   const name = `network (${network.kind})`;
-  if ('interface' in network && typeof network.interface === 'string') {
-    const iface = network.interface;
-    return existsSync(join('/sys/class/net', iface))
-      ? { name, ok: true, required: true, detail: `lab interface ${iface} exists` }
-      : { name, ok: false, required: true, detail: `lab interface ${iface} does not exist on this host`, fix: `correct network.interface in targets/${target.name}.ts (see: ip -br link)` };
+  if (network.kind === 'lab') {
+    const where = network.netns ? ` in namespace ${network.netns}` : '';
+    const shown = await execa('ip', [...(network.netns ? ['-n', network.netns] : []), '-br', 'link', 'show', 'dev', network.interface], { reject: false, timeout: 10_000 });
+    return shown.exitCode === 0
+      ? { name, ok: true, required: true, detail: `lab interface ${network.interface}${where} exists (${String(shown.stdout).trim().split(/\s+/)[1] ?? 'state unknown'})` }
+      : { name, ok: false, required: true, detail: `lab interface ${network.interface} does not exist${where || ' on this host'}`, fix: `correct network.interface in targets/${target.name}.ts (see: ip${network.netns ? ` -n ${network.netns}` : ''} -br link)` };
   }
-  if (network.kind === 'qemu-tap') {
-    return existsSync('/dev/net/tun')
-      ? { name, ok: true, required: true, detail: '/dev/net/tun present (the board\'s tap device)' }
-      : { name, ok: false, required: true, detail: '/dev/net/tun missing (the board\'s tap device)', fix: 'modprobe tun' };
-  }
-  return { name, ok: true, required: false, detail: 'no check for this network kind' };
+  return existsSync('/dev/net/tun')
+    ? { name, ok: true, required: true, detail: '/dev/net/tun present (the board\'s tap device)' }
+    : { name, ok: false, required: true, detail: '/dev/net/tun missing (the board\'s tap device)', fix: 'modprobe tun' };
 }
 
 function messageOf(error: unknown): string {

@@ -66,11 +66,10 @@ export class IpmiSim {
    * (jobs found under `runtimeDir`), instead of a power line kept in a file; its serial port connects
    * to `consoleSocket` when given, else to the job's console socket.
    * `sol`: the BMC's Serial-over-LAN device (a tty path, or 'tcp:host:port'), see ipmi_lan(5).
-   * `port`: a fixed UDP port (to start a BMC again where a stopped one was).
    */
-  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string; consoleSocket?: string }, options: { sol?: string; port?: number } = {}): Promise<IpmiSim> {
+  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string; consoleSocket?: string }, options: { sol?: string } = {}): Promise<IpmiSim> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sim-'));
-    const port = options.port ?? (await freeUdpPort());
+    const port = await freeUdpPort();
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
     writeFileSync(script, CHASSIS_SCRIPT);

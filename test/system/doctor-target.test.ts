@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
+import { execa } from 'execa';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { hil } from '../support/hil.js';
@@ -120,6 +121,29 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     const path = join(dir, 'ttyUSB-gone');
     expect(lines).toContain(`FAIL console (serial)     serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`);
     expect(lines).toContain('     fix: plug the adapter in, or correct console.path in targets/unplugged-board.ts (see ls -l /dev/serial/by-id/)');
+  });
+
+  it('finds a lab interface in its namespace, and says which one is not there', async () => {
+    // A namespace of this test's own, with a bridge standing for the board's lab interface.
+    const netns = `hil-test-doctor-${process.pid}`;
+    await execa('ip', ['netns', 'add', netns]);
+    try {
+      await execa('ip', ['-n', netns, 'link', 'add', 'lab0', 'type', 'bridge']);
+      const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo on' };
+      const lab = (iface: string) => ({ kind: 'lab', interface: iface, netns, mode: 'proxy', serverAddress: '10.78.0.250/24', mac: '52:54:00:a1:00:42' });
+      for (const [name, iface] of [['lab-board', 'lab0'], ['miswired-board', 'lab9']] as const) {
+        writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify({ ...target(name, commands, { kind: 'serial', path: pair.b }), network: lab(iface) })};\n`);
+      }
+      const ok = await doctor('lab-board');
+      expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout.split('\n')).toContain(`ok   network (lab)        lab interface lab0 in namespace ${netns} exists (DOWN)`);
+      const bad = await doctor('miswired-board');
+      expect(bad.exitCode, bad.stdout + bad.stderr).toBe(3);
+      expect(bad.stdout.split('\n').slice(-2)).toEqual([`FAIL network (lab)        lab interface lab9 does not exist in namespace ${netns}`, `     fix: correct network.interface in targets/miswired-board.ts (see: ip -n ${netns} -br link)`]);
+      expect(existsSync(join(dir, 'powered-on'))).toBe(false);
+    } finally {
+      await execa('ip', ['netns', 'del', netns], { reject: false });
+    }
   });
 
   it('refuses an unknown target as bad input', async () => {

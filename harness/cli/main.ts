@@ -8,6 +8,7 @@
  *   hil report [--results DIR] [--out DIR]   Allure HTML report of the runs under DIR
  *   hil power --target NAME on|off|cycle|status   switch a lab board's power
  *   hil console --target NAME [--read-only]   the target's console in this terminal
+ *   hil doctor [--cleanup | --target NAME]    check this host, or one target without powering it
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
@@ -22,6 +23,7 @@ import { generateAllureReport } from '../report/allure-html.js';
 import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
+import { doctorTarget } from './target-doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
@@ -38,6 +40,7 @@ const USAGE = `usage:
   npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
   npm run hil -- power --target NAME on|off|cycle|status   a lab board's power (BMC, PDU, commands)
   npm run hil -- doctor [--cleanup]          check this host; --cleanup removes what crashed jobs left
+  npm run hil -- doctor --target NAME        check a target's power, console, secrets and network, powering nothing
   npm run hil -- console --target NAME       the target's console here (shares a running job's); Ctrl-] q leaves
 
 options for a run:
@@ -102,6 +105,10 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.passed;
     }
     case 'doctor':
+      if (values.target) {
+        if (values.cleanup) throw new UsageError('doctor takes --target or --cleanup, not both');
+        return doctorTarget(await loadTarget(values.target, values['targets-dir']), { write: (text) => process.stdout.write(text) });
+      }
       return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
       // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).

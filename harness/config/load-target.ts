@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
+import { solBmcOf } from '../console/ipmi-sol.js';
 import { UsageError } from '../core/errors.js';
 import { targetSchema, type Target } from './target.js';
 
@@ -43,7 +44,16 @@ export function validateTarget(value: unknown, file: string, expectedName?: stri
   if (expectedName && result.data.name !== expectedName) {
     throw new UsageError(`${file}: field 'name' is '${result.data.name}' but the file is named '${expectedName}.ts'; make them the same`);
   }
-  return result.data;
+  const target = result.data;
+  if (target.console.kind === 'ipmi-sol') {
+    // An SOL console without its own BMC fields shares the IPMI power driver's BMC.
+    try {
+      target.console = { ...target.console, ...solBmcOf(target.console, target.power) };
+    } catch (error) {
+      throw new UsageError(`${file}: field 'console': ${(error as Error).message}`);
+    }
+  }
+  return target;
 }
 
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

@@ -149,6 +149,23 @@ const tcpConsole = z
   })
   .strict();
 
+/**
+ * A board's serial console over its BMC, IPMI Serial-over-LAN (harness/console/ipmi-sol.ts). The BMC
+ * fields may be left out when the power driver is 'ipmi': they then default to the power driver's BMC.
+ */
+const ipmiSolConsole = z
+  .object({
+    kind: z.literal('ipmi-sol'),
+    host: host.optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    username: z.string().min(1).optional(),
+    passwordEnv: envName.optional(),
+    /** RMCP+ cipher suite; default: the power driver's first, else 3. */
+    cipherSuite: z.number().int().min(0).max(17).optional(),
+    kernelConsole: kernelConsole.default('ttyS0,115200'),
+  })
+  .strict();
+
 const qemuTapNetwork = z
   .object({
     kind: z.literal('qemu-tap'),
@@ -216,7 +233,7 @@ export const targetSchema = z
     /** Extra kernel arguments for every image booted on this target. */
     kernelArgs: z.string().default(''),
     power: z.discriminatedUnion('driver', [qemuPower, ipmiPower, commandPower, snmpPduPower, pdudaemonPower]),
-    console: z.discriminatedUnion('kind', [qemuSocketConsole, serialConsole, tcpConsole]),
+    console: z.discriminatedUnion('kind', [qemuSocketConsole, serialConsole, tcpConsole, ipmiSolConsole]),
     network: z.discriminatedUnion('kind', [qemuTapNetwork, labNetwork]),
     boot: z
       .object({

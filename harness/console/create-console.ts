@@ -2,6 +2,7 @@
 import type { Target } from '../config/target.js';
 import { UsageError } from '../core/errors.js';
 import type { ConsoleSource } from './console.js';
+import { IpmiSolConsole, solBmcOf } from './ipmi-sol.js';
 import { QemuSocketConsole } from './qemu-socket.js';
 import { SerialPortConsole } from './serial-port.js';
 import { TcpConsole } from './tcp.js';
@@ -27,5 +28,8 @@ export function createConsole(config: Target['console'], context: ConsoleContext
       });
     case 'tcp':
       return new TcpConsole({ host: config.host, port: config.port, telnet: config.telnet });
+    case 'ipmi-sol':
+      // The target loader has filled in the BMC from an IPMI power driver where the console left it out.
+      return new IpmiSolConsole(solBmcOf(config));
   }
 }

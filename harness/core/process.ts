@@ -16,6 +16,10 @@ export type ChildOptions = {
   env?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
+  /** Raw stdout bytes as they come (instead of lines), for a console's byte stream. */
+  onStdoutData?: (chunk: Buffer) => void;
+  /** 'pipe' keeps the child's stdin open for writes (subprocess.stdin); default 'ignore'. */
+  stdin?: 'pipe' | 'ignore';
   /** Extra file descriptors, e.g. 'ipc'. */
   ipc?: boolean;
 };
@@ -83,14 +87,16 @@ export function startChild(name: string, file: string, args: readonly string[], 
     cleanup: true,
     reject: false,
     buffer: false,
-    stdin: 'ignore',
+    stdin: options.stdin ?? 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
     ipc: options.ipc ?? false,
     serialization: 'json',
   });
   const child = new Child(name, subprocess);
-  if (subprocess.stdout) forwardLines(subprocess.stdout, options.onStdoutLine);
+  const onStdoutData = options.onStdoutData;
+  if (subprocess.stdout && onStdoutData) subprocess.stdout.on('data', (chunk: Buffer) => onStdoutData(chunk));
+  else if (subprocess.stdout) forwardLines(subprocess.stdout, options.onStdoutLine);
   if (subprocess.stderr) forwardLines(subprocess.stderr, options.onStderrLine);
   return child;
 }

@@ -63,15 +63,17 @@ export class IpmiSim {
 
   /**
    * `qemuBoard`: the BMC switches a QEMU board that boots in the job holding `target`
-   * (jobs found under `runtimeDir`), instead of a power line kept in a file.
+   * (jobs found under `runtimeDir`), instead of a power line kept in a file; its serial port connects
+   * to `consoleSocket` when given, else to the job's console socket.
+   * `sol`: the BMC's Serial-over-LAN device (a tty path, or 'tcp:host:port'), see ipmi_lan(5).
    */
-  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string }): Promise<IpmiSim> {
+  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string; consoleSocket?: string }, options: { sol?: string } = {}): Promise<IpmiSim> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sim-'));
     const port = await freeUdpPort();
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
     writeFileSync(script, CHASSIS_SCRIPT);
-    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n`);
+    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n${qemuBoard.consoleSocket ? `CONSOLE_SOCKET='${qemuBoard.consoleSocket}'\n` : ''}`);
     chmodSync(script, 0o755);
     const lanConf = join(dir, 'lan.conf');
     writeFileSync(
@@ -89,6 +91,7 @@ export class IpmiSim {
         '    guid a1b2c3d4e5f60718293a4b5c6d7e8f90',
         '  endlan',
         `  chassis_control "${script} 0x20"`,
+        ...(options.sol ? [`  sol "${options.sol}" 115200`] : []),
         `  user 2 true "${username}" "${password}" admin 10 none md2 md5 straight`,
         '',
       ].join('\n'),

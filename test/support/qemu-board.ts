@@ -5,7 +5,8 @@ import { join } from 'node:path';
  * Shell functions for test peers (a BMC's chassis control, a PDU's outlet
  * handler) that power a QEMU board: start_qemu starts it in the network
  * namespace of the job that holds $TARGET (found under $RUNTIME by its
- * job.json: tap, MAC, console socket), with its pid in $dir/qemu.pid;
+ * job.json: tap, MAC, console socket; $CONSOLE_SOCKET, when set, instead of the
+ * job's, for a board whose console goes elsewhere), with its pid in $dir/qemu.pid;
  * stop_qemu ends it; running says whether it runs.
  */
 export const QEMU_BOARD_FUNCTIONS = `running() { [ -f "$dir/qemu.pid" ] && kill -0 "$(cat "$dir/qemu.pid")" 2>/dev/null; }
@@ -19,7 +20,7 @@ start_qemu() {
   ip netns exec "$(field "$job" netns)" qemu-system-x86_64 -name "hil-$TARGET-$(field "$job" jobId)" \\
     -machine pc,accel=tcg -m 512 -smp 1 -nodefaults -no-user-config -display none \\
     -fw_cfg name=etc/sercon-port,file="$dir/sercon-port" \\
-    -chardev socket,id=console,path="$(field "$job" consoleSocket)",server=off -serial chardev:console \\
+    -chardev socket,id=console,path="\${CONSOLE_SOCKET:-$(field "$job" consoleSocket)}",server=off -serial chardev:console \\
     -netdev tap,id=net0,ifname="$(field "$job" tap)",script=no,downscript=no \\
     -device virtio-net-pci,netdev=net0,mac="$(field "$job" mac)" \\
     -boot order=n,strict=on,menu=off -daemonize -pidfile "$dir/qemu.pid" 2>> "$dir/qemu.err"

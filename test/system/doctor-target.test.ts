@@ -1,0 +1,232 @@
+/**
+ * `hil doctor --target` as a user runs it, against real lab parts: a BMC
+ * (ipmi_sim, with SOL on a socat pty) that answers, one that does not, a
+ * missing password, and a serial console on a socat pty or on a device that
+ * is not there. The doctor never powers anything: the BMC's chassis control
+ * is only read, and power commands are never run.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { execa } from 'execa';
+import { Deadline } from '../../harness/core/deadline.js';
+import { startChild, type Child } from '../../harness/core/process.js';
+import { hil } from '../support/hil.js';
+import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
+import { PtyPair } from '../support/pty.js';
+import { Snmpd } from '../support/snmpd.js';
+
+const PASSWORD_ENV = 'DOCTOR_TEST_BMC_PASSWORD';
+const PASSWORD = `doctor-${process.pid}-pw`;
+let dir: string;
+let targetsDir: string;
+let pair: PtyPair;
+let sim: IpmiSim;
+let downPort: number;
+
+const target = (name: string, power: unknown, console: unknown) => ({ name, image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:41' } });
+const bmcPower = (port: number) => ({ driver: 'ipmi', host: '127.0.0.1', port, username: 'docadmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], requestTimeoutS: 1, requestRetries: 1 });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hil-doctor-'));
+  targetsDir = join(dir, 'targets');
+  pair = await PtyPair.start(dir);
+  sim = await IpmiSim.start('docadmin', PASSWORD, undefined, { sol: pair.a });
+  downPort = await freeUdpPort();
+  const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+  mkdirSync(targetsDir);
+  write(target('bmc-board', bmcPower(sim.port), { kind: 'ipmi-sol' }));
+  write(target('dead-bmc-board', bmcPower(downPort), { kind: 'ipmi-sol' }));
+  // Power commands that leave a mark if they ever run; only the status command may.
+  const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo off' };
+  write(target('serial-board', commands, { kind: 'serial', path: pair.b }));
+  write(target('unplugged-board', commands, { kind: 'serial', path: join(dir, 'ttyUSB-gone') }));
+}, 60_000);
+
+afterAll(async () => {
+  await sim?.stop();
+  await pair?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
+
+describe('hil doctor --target', { timeout: 120_000 }, () => {
+  it('finds a BMC and its SOL answering, and only reads from it', async () => {
+    sim.clearCalls();
+    const run = await doctor('bmc-board', { [PASSWORD_ENV]: PASSWORD });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        'target bmc-board; nothing is powered',
+        `ok   secret ${PASSWORD_ENV} set (the BMC password for 127.0.0.1)`,
+        `ok   power (ipmi)         BMC 127.0.0.1:${sim.port} answers: chassis power is off`,
+        `ok   console (ipmi-sol)   BMC 127.0.0.1:${sim.port} answers 'sol info' (SOL enabled: true)`,
+        "ok   network (qemu-tap)   /dev/net/tun present (the board's tap device)",
+      ].join('\n'),
+    );
+    // The chassis control was asked for the power state, and nothing else.
+    expect(sim.calls()).toEqual(['get power']);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('says which BMC does not answer, with the fix, and exits 3', async () => {
+    const run = await doctor('dead-bmc-board', { [PASSWORD_ENV]: PASSWORD });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`^FAIL power \\(ipmi\\) +IPMI BMC 127\\.0\\.0\\.1 did not answer 'chassis power status' after 1 attempts`));
+    expect(lines).toContain(`     fix: make BMC 127.0.0.1 reachable on UDP ${downPort} (is it powered and on the lab network?), or correct power.host/power.port in targets/dead-bmc-board.ts`);
+    expect(lines.find((l) => l.startsWith('FAIL console (ipmi-sol)'))).toContain(`IPMI BMC 127.0.0.1:${downPort} did not answer 'sol info'`);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  });
+
+  it('names the password variable that is not set, and exits 2', async () => {
+    sim.clearCalls();
+    const run = await doctor('bmc-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain(`FAIL secret ${PASSWORD_ENV} not set (the BMC password for 127.0.0.1)`);
+    expect(lines).toContain(`     fix: export ${PASSWORD_ENV}=... (the BMC password for 127.0.0.1) before running hil`);
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`not checked: ${PASSWORD_ENV} is not set$`));
+    expect(sim.calls()).toEqual([]);
+  });
+
+  it('opens and closes a serial console, and reads the power only by its status command', async () => {
+    const run = await doctor('serial-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain('ok   power (command)      status command answers: off');
+    expect(lines).toContain(`ok   console (serial)     serial:${pair.b} opens`);
+    expect(existsSync(join(dir, 'powered-on'))).toBe(false);
+    expect(existsSync(join(dir, 'powered-off'))).toBe(false);
+  });
+
+  it('says a serial device is not there, with the fix, and exits 3', async () => {
+    const run = await doctor('unplugged-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    const path = join(dir, 'ttyUSB-gone');
+    expect(lines).toContain(`FAIL console (serial)     serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`);
+    expect(lines).toContain('     fix: plug the adapter in, or correct console.path in targets/unplugged-board.ts (see ls -l /dev/serial/by-id/)');
+  });
+
+  it('finds a lab interface in its namespace, and says which one is not there', async () => {
+    // A namespace of this test's own, with a bridge standing for the board's lab interface.
+    const netns = `hil-test-doctor-${process.pid}`;
+    await execa('ip', ['netns', 'add', netns]);
+    try {
+      await execa('ip', ['-n', netns, 'link', 'add', 'lab0', 'type', 'bridge']);
+      const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo on' };
+      const lab = (iface: string) => ({ kind: 'lab', interface: iface, netns, mode: 'proxy', serverAddress: '10.78.0.250/24', mac: '52:54:00:a1:00:42' });
+      for (const [name, iface] of [['lab-board', 'lab0'], ['miswired-board', 'lab9']] as const) {
+        writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify({ ...target(name, commands, { kind: 'serial', path: pair.b }), network: lab(iface) })};\n`);
+      }
+      const ok = await doctor('lab-board');
+      expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout.split('\n')).toContain(`ok   network (lab)        lab interface lab0 in namespace ${netns} exists (DOWN)`);
+      const bad = await doctor('miswired-board');
+      expect(bad.exitCode, bad.stdout + bad.stderr).toBe(3);
+      expect(bad.stdout.split('\n').slice(-2)).toEqual([`FAIL network (lab)        lab interface lab9 does not exist in namespace ${netns}`, `     fix: correct network.interface in targets/miswired-board.ts (see: ip -n ${netns} -br link)`]);
+      expect(existsSync(join(dir, 'powered-on'))).toBe(false);
+    } finally {
+      await execa('ip', ['netns', 'del', netns], { reject: false });
+    }
+  });
+
+  it('refuses an unknown target as bad input', async () => {
+    const run = await doctor('no-such-board');
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("unknown target 'no-such-board'");
+  });
+});
+
+describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, () => {
+  const COMMUNITY_ENV = 'DOCTOR_TEST_PDU_COMMUNITY';
+  const COMMUNITY = `doc-${process.pid}-rw`;
+  let agent: Snmpd;
+  let pdudaemon: Child;
+  let pdudaemonPort: number;
+  let consoleServer: Server;
+  let consolePort: number;
+  let pduDir: string;
+
+  beforeAll(async () => {
+    pduDir = mkdtempSync(join(tmpdir(), 'hil-doctor-pdu-'));
+    agent = await Snmpd.start(COMMUNITY);
+    pdudaemonPort = await freeTcpPort();
+    writeFileSync(
+      join(pduDir, 'pdudaemon.conf'),
+      JSON.stringify({
+        daemon: { hostname: '127.0.0.1', port: pdudaemonPort, logging_level: 'DEBUG', listener: 'http' },
+        pdus: { 'rack-pdu': { driver: 'localcmdline', cmd_on: `echo 'on %s' >> ${join(pduDir, 'actions')}`, cmd_off: `echo 'off %s' >> ${join(pduDir, 'actions')}` } },
+      }),
+    );
+    pdudaemon = startChild('pdudaemon', 'pdudaemon', ['--conf', join(pduDir, 'pdudaemon.conf'), '--logfile', join(pduDir, 'pdudaemon.log')], { cwd: pduDir });
+    await Deadline.in(30_000, 'pdudaemon to listen').poll(async () => {
+      try {
+        await fetch(`http://127.0.0.1:${pdudaemonPort}/`);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 200);
+    // A console server port: the doctor only connects and closes.
+    consoleServer = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', () => resolve()));
+    consolePort = (consoleServer.address() as { port: number }).port;
+    const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+    const tcp = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port });
+    write(target('apc-board', { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: 4, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, retries: 0 }, tcp(consolePort)));
+    write(target('pdud-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${pdudaemonPort}`, pdu: 'rack-pdu', outlet: 2 }, tcp(consolePort)));
+    const closed = await freeTcpPort();
+    write(target('pdud-down-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${closed}`, pdu: 'rack-pdu', outlet: 2, requestTimeoutS: 5 }, tcp(closed)));
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await pdudaemon?.stop(2000);
+    await new Promise<void>((resolve) => (consoleServer ? consoleServer.close(() => resolve()) : resolve()));
+    rmSync(pduDir, { recursive: true, force: true });
+  });
+
+  it('reads an SNMP PDU outlet without switching it, and connects to a console server', async () => {
+    agent.clearCalls();
+    const run = await doctor('apc-board', { [COMMUNITY_ENV]: COMMUNITY });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines).toContain(`ok   power (snmp-pdu)     PDU 127.0.0.1:${agent.port} answers: outlet 4 is on`);
+    expect(lines).toContain(`ok   console (tcp)        tcp:127.0.0.1:${consolePort} opens`);
+    expect(agent.sets()).toEqual([]);
+    expect(agent.outlet(4)).toBe('1');
+    expect(run.stdout + run.stderr).not.toContain(COMMUNITY);
+  });
+
+  it('finds pdudaemon listening, and switches nothing', async () => {
+    const run = await doctor('pdud-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout.split('\n').find((l) => l.startsWith('ok   power (pdudaemon)'))).toMatch(new RegExp(`pdudaemon at http://127\\.0\\.0\\.1:${pdudaemonPort} answers \\(HTTP \\d+\\)`));
+    expect(existsSync(join(pduDir, 'actions'))).toBe(false);
+  });
+
+  it('says pdudaemon and the console server do not answer, with the fixes, and exits 3', async () => {
+    const run = await doctor('pdud-down-board');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(3);
+    const lines = run.stdout.split('\n');
+    expect(lines.filter((l) => l.startsWith('FAIL')).map((l) => l.split(/\s{2,}/)[0])).toEqual(['FAIL power (pdudaemon)', 'FAIL console (tcp)']);
+    expect(lines.some((l) => /^     fix: start pdudaemon with its HTTP listener at http:\/\/127\.0\.0\.1:\d+, or correct power\.url in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^     fix: start the console server on 127\.0\.0\.1:\d+, or correct console\.host\/console\.port in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
+  });
+});

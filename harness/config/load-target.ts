@@ -34,7 +34,39 @@ export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promi
   } catch (error) {
     throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
   }
-  return validateTarget(module.default, displayPath(file), name);
+  const target = validateTarget(module.default, displayPath(file), name);
+  if (target.network.kind === 'lab') await refuseSharedServerAddress(target, dir);
+  return target;
+}
+
+/**
+ * Jobs of different targets may serve on one lab interface at once, each from
+ * its own address: two targets with the same interface and server address
+ * would put one address on the lab network twice. Other target files that do
+ * not load or validate are skipped here (loading them names their problem).
+ */
+async function refuseSharedServerAddress(target: Target, dir: string): Promise<void> {
+  if (target.network.kind !== 'lab') return;
+  const mine = target.network;
+  const address = mine.serverAddress.split('/')[0];
+  for (const name of await listTargets(dir)) {
+    if (name === target.name) continue;
+    const file = join(dir, `${name}.ts`);
+    let other: Target;
+    try {
+      const parsed = targetSchema.safeParse(((await import(pathToFileURL(file).href)) as { default?: unknown }).default);
+      if (!parsed.success) continue;
+      other = parsed.data;
+    } catch {
+      continue;
+    }
+    const theirs = other.network;
+    if (theirs.kind === 'lab' && theirs.interface === mine.interface && theirs.netns === mine.netns && theirs.serverAddress.split('/')[0] === address) {
+      throw new UsageError(
+        `${displayPath(join(dir, `${target.name}.ts`))}: field 'network.serverAddress': ${address} on ${mine.interface} is also ${displayPath(file)}'s; give every target on one interface its own server address`,
+      );
+    }
+  }
 }
 
 export function validateTarget(value: unknown, file: string, expectedName?: string): Target {

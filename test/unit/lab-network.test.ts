@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listTargets, loadTarget, validateTarget } from '../../harness/config/load-target.js';
 import { UsageError } from '../../harness/core/errors.js';
@@ -195,5 +198,34 @@ describe('the targets directory', () => {
     expect(board1.console.kind).toBe('serial');
     // The BMC password is named by its environment variable; the schema has no field for the password itself.
     expect(board1.power).toMatchObject({ driver: 'ipmi', passwordEnv: 'BOARD1_BMC_PASSWORD' });
+  });
+});
+
+describe('server addresses on one lab interface', () => {
+  const labTarget = (name: string, serverAddress: string, mac: string) => `export default ${JSON.stringify({
+    name,
+    image: 'busybox',
+    power: { driver: 'command', on: 'true', off: 'true' },
+    console: { kind: 'tcp', host: '127.0.0.1', port: 7000 },
+    network: { kind: 'lab', interface: 'enp3s0', mode: 'proxy', serverAddress, mac },
+  })};\n`;
+
+  it('refuses a target whose server address another target on the same interface has, naming both files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
+    try {
+      writeFileSync(join(dir, 'board-a.ts'), labTarget('board-a', '192.168.10.250/24', '52:54:00:a1:00:01'));
+      writeFileSync(join(dir, 'board-b.ts'), labTarget('board-b', '192.168.10.250/24', '52:54:00:a1:00:02'));
+      writeFileSync(join(dir, 'board-c.ts'), labTarget('board-c', '192.168.10.251/24', '52:54:00:a1:00:03'));
+      writeFileSync(join(dir, 'broken.ts'), 'export default { name: 1 };\n');
+      const error = await loadTarget('board-a', dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toBe(
+        `${join(dir, 'board-a.ts')}: field 'network.serverAddress': 192.168.10.250 on enp3s0 is also ${join(dir, 'board-b.ts')}'s; give every target on one interface its own server address`,
+      );
+      // Its own address, and a broken neighbour that is not loaded for itself: fine.
+      expect((await loadTarget('board-c', dir)).network).toMatchObject({ serverAddress: '192.168.10.251/24' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,7 +15,7 @@ import type { EventBus } from '../core/events.js';
 import type { ImageDefinition } from '../images/image.js';
 import { writeEventLog } from '../report/event-log.js';
 import { artifactPaths, runIdFor, runtimeRoot } from './job-paths.js';
-import { runSuites, type JobFile } from './suite-runner.js';
+import { refuseSuitesWithoutBoardAddress, runSuites, type JobFile } from './suite-runner.js';
 
 export type RunningJob = { workDir: string; job: JobFile & { pid: number; image?: string } };
 
@@ -55,6 +55,7 @@ export async function runSuitesOnRunningJob(options: {
   signal: AbortSignal;
 }): Promise<{ exitCode: number; reason?: string; resultsDir: string }> {
   const { bus, target } = options;
+  refuseSuitesWithoutBoardAddress(target, '--no-boot');
   const running = await findRunningJob(target.name);
   if (!running) {
     throw new UsageError(`--no-boot: no running job holds target '${target.name}'; start one with: npm run hil -- --target ${target.name} --image busybox --keep-up`);

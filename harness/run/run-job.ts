@@ -36,7 +36,7 @@ import { Interrupted } from './interrupt.js';
 import { artifactPaths, jobWorkDir, newJobId, runIdFor, type Artifacts } from './job-paths.js';
 import { servePowerControl } from './power-control.js';
 import { netbootStep, powerStep } from './power-step.js';
-import { runSuites } from './suite-runner.js';
+import { refuseSuitesWithoutBoardAddress, runSuites } from './suite-runner.js';
 import { lockTarget } from './target-lock.js';
 import { describeRecovery, recoverStaleJobs } from './recovery.js';
 
@@ -98,9 +98,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   };
 
   try {
-    if (target.network.kind === 'lab' && target.network.mode === 'proxy' && (options.suiteFiles ?? []).length > 0) {
-      throw new UsageError(`suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without --suite`);
-    }
+    if ((options.suiteFiles ?? []).length > 0) refuseSuitesWithoutBoardAddress(target, '--suite');
     artifacts = artifactPaths(options.resultsRoot, target.name, runId);
     await mkdir(artifacts.dir, { recursive: true });
     const closeEventLog = writeEventLog(bus, artifacts.eventLog);

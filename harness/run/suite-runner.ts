@@ -69,6 +69,17 @@ export function resolveSuite(nameOrPath: string, cwd = process.cwd()): string {
 
 export type SuiteCounts = { name: string; tests: number; passed: number; failed: number; skipped: number; durationMs: number; failedTests: string[] };
 
+/**
+ * Suites reach the board over SSH at its address: a proxyDHCP job never
+ * learns it (the lab's DHCP server gives it), so such a target is refused
+ * before anything starts.
+ */
+export function refuseSuitesWithoutBoardAddress(target: Target, flag: string): void {
+  if (target.network.kind === 'lab' && target.network.mode === 'proxy') {
+    throw new UsageError(`${flag}: suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without suites`);
+  }
+}
+
 export async function runSuites(options: {
   bus: EventBus;
   signal: AbortSignal;

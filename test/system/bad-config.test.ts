@@ -64,7 +64,7 @@ describe('bad input', () => {
   });
 
   it('names an unknown image', async () => {
-    await expectUsageError(['--target', 'qemu-x86', '--image', 'no-such-image'], /unknown image 'no-such-image'\. Known images: debian-netinstall, busybox/);
+    await expectUsageError(['--target', 'qemu-x86', '--image', 'no-such-image'], /^pxe-hil: unknown image 'no-such-image'\. Known images: debian-netinstall, debian-netinstall-arm64, busybox, busybox-no-initrd$/);
   });
 
   it('refuses an unknown option with the usage', async () => {

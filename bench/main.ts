@@ -17,7 +17,7 @@ import { bootHarness, type HarnessBoot } from './boot-harness.js';
 import { bootSeedWay, type SeedBoot } from './boot-seed.js';
 import { figure, renderTable, type Figure } from './figures.js';
 import { BENCH_ID, interrupted } from './support.js';
-import { measureTftp, TFTP_CLIENTS } from './tftp.js';
+import { measureTftp, tftpFigures } from './tftp.js';
 import { loadRunConfig } from '../harness/run/run-job.js';
 import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
 
@@ -124,37 +124,7 @@ async function main(): Promise<void> {
   const [tftpFile, tftpName] = prepared.initrd ? [prepared.initrd, image.servedNames.initrd ?? 'initrd'] : [prepared.kernel, image.servedNames.kernel];
   progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
   const tftp = await measureTftp(tftpFile, tftpName, runs);
-  const mb = (tftp.bytes / 1e6).toFixed(tftp.bytes >= 10e6 ? 0 : 1);
-  for (const client of TFTP_CLIENTS) {
-    figures.push(
-      figure({
-        id: `tftp.${client}`,
-        figure: `TFTP ${mb} MB ${tftp.file}, ${client === 'tftp-hpa' ? 'tftp-hpa client (512-byte blocks)' : `curl, ${client.slice(5)}-byte blocks`}`,
-        unit: 's',
-        values: tftp.clients[client].harness,
-        reference: { name: 'dnsmasq TFTP', values: tftp.clients[client].dnsmasq },
-        goal: { kind: 'ratio-at-most', limit: 1, text: 'at least as fast as dnsmasq' },
-      }),
-    );
-  }
-  figures.push(
-    figure({
-      id: 'tftp.window',
-      figure: `TFTP ${mb} MB, npm tftp client, windowsize 8 asked (${tftp.window['8'].agreed} agreed), 1468-byte blocks`,
-      unit: 's',
-      values: tftp.window['8'].seconds,
-      reference: { name: 'windowsize 1', values: tftp.window['1'].seconds },
-      goal: { kind: 'ratio-at-most', limit: 1, text: 'faster than windowsize 1' },
-    }),
-    figure({
-      id: 'tftp.window-agreed',
-      figure: 'TFTP windowsize agreed by pxe-hil when 8 is asked',
-      unit: '',
-      values: [tftp.window['8'].agreed],
-      reference: { name: 'asked', values: [8] },
-      goal: { kind: 'ratio-at-least', limit: 1, text: 'the 8 asked' },
-    }),
-  );
+  figures.push(...tftpFigures(tftp));
 
   // 4: peak memory during the boots above.
   figures.push(

@@ -22,6 +22,7 @@ import { EventBus } from '../harness/core/events.js';
 import { run, startChild, type Child } from '../harness/core/process.js';
 import type { JobNetwork } from '../harness/pxe/netns.js';
 import { PxeServer } from '../harness/pxe/pxe-server.js';
+import { figure, type Figure } from './figures.js';
 import { BENCH_ID, interrupted } from './support.js';
 
 export type TftpClientName = 'curl-512' | 'curl-1468' | 'tftp-hpa';
@@ -147,4 +148,38 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
     await server?.stop();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The TFTP rows of the benchmark's table: each lock-step client against dnsmasq, and windowsize 8 against 1. */
+export function tftpFigures(tftp: TftpResults): Figure[] {
+  const mb = (tftp.bytes / 1e6).toFixed(tftp.bytes >= 10e6 ? 0 : 1);
+  const clients = TFTP_CLIENTS.map((client) =>
+    figure({
+      id: `tftp.${client}`,
+      figure: `TFTP ${mb} MB ${tftp.file}, ${client === 'tftp-hpa' ? 'tftp-hpa client (512-byte blocks)' : `curl, ${client.slice(5)}-byte blocks`}`,
+      unit: 's',
+      values: tftp.clients[client].harness,
+      reference: { name: 'dnsmasq TFTP', values: tftp.clients[client].dnsmasq },
+      goal: { kind: 'ratio-at-most', limit: 1, text: 'at least as fast as dnsmasq' },
+    }),
+  );
+  return [
+    ...clients,
+    figure({
+      id: 'tftp.window',
+      figure: `TFTP ${mb} MB, npm tftp client, windowsize 8 asked (${tftp.window['8'].agreed} agreed), 1468-byte blocks`,
+      unit: 's',
+      values: tftp.window['8'].seconds,
+      reference: { name: 'windowsize 1', values: tftp.window['1'].seconds },
+      goal: { kind: 'ratio-at-most', limit: 1, text: 'faster than windowsize 1' },
+    }),
+    figure({
+      id: 'tftp.window-agreed',
+      figure: 'TFTP windowsize agreed by pxe-hil when 8 is asked',
+      unit: '',
+      values: [tftp.window['8'].agreed],
+      reference: { name: 'asked', values: [8] },
+      goal: { kind: 'ratio-at-least', limit: 1, text: 'the 8 asked' },
+    }),
+  ];
 }

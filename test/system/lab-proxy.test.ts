@@ -25,6 +25,8 @@ const BOARDS = [
   { name: 'lab-proxy-b', mac: '52:54:00:b7:00:0b', tap: 'tapb', serverAddress: '192.168.77.252/24' },
 ];
 const STRANGER = { mac: '52:54:00:b7:00:0c', tap: 'tapc' };
+// A UEFI board: OVMF's own PXE client, not iPXE.
+const UEFI_BOARD = { name: 'lab-proxy-uefi', mac: '52:54:00:b7:00:0d', tap: 'tapu', serverAddress: '192.168.77.253/24' };
 
 let dir: string;
 let results: string;
@@ -46,7 +48,7 @@ beforeAll(async () => {
     `addr add ${LAB_SERVER}/24 dev ${BRIDGE}`,
     `addr add fd77::1/64 dev ${BRIDGE} nodad`,
     `link set ${BRIDGE} up`,
-    ...[...BOARDS, STRANGER].flatMap((b) => [`tuntap add dev ${b.tap} mode tap`, `link set ${b.tap} master ${BRIDGE}`, `link set ${b.tap} up`]),
+    ...[...BOARDS, STRANGER, UEFI_BOARD].flatMap((b) => [`tuntap add dev ${b.tap} mode tap`, `link set ${b.tap} master ${BRIDGE}`, `link set ${b.tap} up`]),
   ]);
   // The lab's own DHCP server: addresses for anyone, no boot information; and an IPv6 router's
   // advertisements, as many labs have (iPXE otherwise waits ~13 s for IPv6 autoconfiguration).
@@ -83,6 +85,16 @@ beforeAll(async () => {
     };
     writeFileSync(join(dir, `${board.name}.ts`), `export default ${JSON.stringify(target, null, 2)};\n`);
   }
+  const uefi = {
+    name: UEFI_BOARD.name,
+    description: `OVMF board on a shared lab bridge, proxyDHCP (${UEFI_BOARD.mac})`,
+    image: 'busybox',
+    power: { driver: 'qemu', memoryMiB: 512, accel: 'tcg', firmware: 'uefi', nic: 'virtio-net-pci', tap: { name: UEFI_BOARD.tap, netns: LAB } },
+    console: { kind: 'qemu-socket' },
+    network: { kind: 'lab', interface: BRIDGE, netns: LAB, mode: 'proxy', serverAddress: UEFI_BOARD.serverAddress, mac: UEFI_BOARD.mac },
+    timeoutScale: 5,
+  };
+  writeFileSync(join(dir, `${UEFI_BOARD.name}.ts`), `export default ${JSON.stringify(uefi, null, 2)};\n`);
   const prepared = await hil(['images', '--image', 'busybox']);
   expect(prepared.exitCode, prepared.stderr).toBe(0);
 }, 600_000);
@@ -177,8 +189,21 @@ describe('two jobs in proxyDHCP mode on one shared lab bridge', () => {
     expect(leases(STRANGER.mac)).toBeGreaterThan(0);
     // The lab interface is as the test made it: no macvlan, no address of a job left on it.
     const links = await execa('ip', ['-n', LAB, '-o', 'link', 'show']);
-    expect(links.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).sort()).toEqual([BRIDGE, 'lo', 'tapa', 'tapb', 'tapc']);
+    expect(links.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).sort()).toEqual([BRIDGE, 'lo', 'tapa', 'tapb', 'tapc', 'tapu']);
     const addresses = await execa('ip', ['-n', LAB, '-o', '-4', 'addr', 'show', 'dev', BRIDGE]);
     expect(addresses.stdout.match(/inet \S+/g)).toEqual([`inet ${LAB_SERVER}/24`]);
   }, 900_000);
+
+  it("gives a UEFI board's own PXE client ipxe.efi in the proxy offer, then iPXE boots it over HTTP", async () => {
+    const run = await hil(['--target', UEFI_BOARD.name, '--targets-dir', dir, '--image', 'busybox', '--results', results]);
+    expect(run.exitCode, String(run.stdout) + String(run.stderr)).toBe(0);
+    const runDir = resultsDirOf(String(run.stdout));
+    const logged = events(runDir);
+    // OVMF's PXE client asked with architecture 7 and took ipxe.efi from the proxy offer (OVMF reads its file
+    // field; the offer's PXE menu names the same file for ROMs that read only the menu); iPXE then took the script.
+    expect(logged.filter((e) => e.type === 'file-served').map((e) => `${e.protocol} ${e.path}`)).toEqual(['tftp ipxe.efi', 'http /boot.ipxe', 'http /vmlinuz', 'http /initrd.cpio.gz']);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toContain('shell prompt');
+    expect(logged.filter((e) => e.type === 'lease')).toEqual([]);
+    expect(residueOf(jobIdOf(runDir))).toEqual(NO_RESIDUE);
+  }, 600_000);
 });

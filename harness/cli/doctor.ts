@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
+import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
 import { userNamespaceProblem } from '../run/rootless.js';
 import { needsUserNamespace } from '../run/rootless-check.js';
@@ -49,6 +50,11 @@ export async function runChecks(): Promise<Check[]> {
     const found = await version(p.program, p.args, p.pattern);
     checks.push(found ? { name: p.program, ok: true, required: p.required, detail: `${found} (${p.what})` } : { name: p.program, ok: false, required: p.required, detail: `not found (${p.what})`, fix: p.fix });
   }
+  checks.push(
+    existsSync(OVMF_CODE) && existsSync(OVMF_VARS)
+      ? { name: 'OVMF', ok: true, required: false, detail: `${OVMF_CODE} (UEFI QEMU boards, optional)` }
+      : { name: 'OVMF', ok: false, required: false, detail: `no ${OVMF_CODE} (UEFI QEMU boards, optional)`, fix: 'apt-get install ovmf' },
+  );
   checks.push(
     existsSync('/dev/net/tun')
       ? { name: '/dev/net/tun', ok: true, required: true, detail: 'present (tap devices for QEMU boards)' }

@@ -88,6 +88,7 @@ describe('crash recovery', () => {
       const doctor = await hil(['doctor', '--cleanup'], { env });
       expect(doctor.stdout).toContain(`cleanup: removed stale job ${staleId} of some-board: stopped pids ${orphan.pid}, deleted namespace ${netns}, removed its directory`);
       expect(doctor.stdout).toMatch(/^ok {3}dnsmasq {14}\d+\.\d+/m);
+      expect(doctor.stdout).toMatch(/^ok {3}OVMF {17}\/usr\/share\/OVMF\/OVMF_CODE_4M\.fd \(UEFI QEMU boards, optional\)$/m);
       const ended = await orphan;
       expect(ended.signal).toBe('SIGTERM');
       expect(residueOf(staleId)).toEqual(NO_RESIDUE);

@@ -85,9 +85,11 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'targets': {
-      for (const name of await listTargets(values['targets-dir'])) {
+      const names = await listTargets(values['targets-dir']);
+      const width = Math.max(20, ...names.map((name) => name.length + 1));
+      for (const name of names) {
         const target = await loadTarget(name, values['targets-dir']);
-        process.stdout.write(`${name.padEnd(20)} ${target.description}\n`);
+        process.stdout.write(`${name.padEnd(width)} ${target.description}\n`);
       }
       return ExitCode.passed;
     }

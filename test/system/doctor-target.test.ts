@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { execa } from 'execa';
-import { Deadline } from '../../harness/core/deadline.js';
-import { startChild, type Child } from '../../harness/core/process.js';
+import type { Child } from '../../harness/core/process.js';
 import { hil } from '../support/hil.js';
 import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair } from '../support/pty.js';
 import { Snmpd } from '../support/snmpd.js';
+import { startPdudaemon } from '../support/pdudaemon.js';
+import { freeTcpPort } from '../support/ports.js';
 
 const PASSWORD_ENV = 'DOCTOR_TEST_BMC_PASSWORD';
 const PASSWORD = `doctor-${process.pid}-pw`;
@@ -51,16 +52,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
 
@@ -166,23 +157,7 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
   beforeAll(async () => {
     pduDir = mkdtempSync(join(tmpdir(), 'hil-doctor-pdu-'));
     agent = await Snmpd.start(COMMUNITY);
-    pdudaemonPort = await freeTcpPort();
-    writeFileSync(
-      join(pduDir, 'pdudaemon.conf'),
-      JSON.stringify({
-        daemon: { hostname: '127.0.0.1', port: pdudaemonPort, logging_level: 'DEBUG', listener: 'http' },
-        pdus: { 'rack-pdu': { driver: 'localcmdline', cmd_on: `echo 'on %s' >> ${join(pduDir, 'actions')}`, cmd_off: `echo 'off %s' >> ${join(pduDir, 'actions')}` } },
-      }),
-    );
-    pdudaemon = startChild('pdudaemon', 'pdudaemon', ['--conf', join(pduDir, 'pdudaemon.conf'), '--logfile', join(pduDir, 'pdudaemon.log')], { cwd: pduDir });
-    await Deadline.in(30_000, 'pdudaemon to listen').poll(async () => {
-      try {
-        await fetch(`http://127.0.0.1:${pdudaemonPort}/`);
-        return true;
-      } catch {
-        return undefined;
-      }
-    }, 200);
+    ({ child: pdudaemon, port: pdudaemonPort } = await startPdudaemon(pduDir, 'rack-pdu', join(pduDir, 'actions')));
     // A console server port: the doctor only connects and closes.
     consoleServer = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', () => resolve()));

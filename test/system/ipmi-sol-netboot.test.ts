@@ -8,7 +8,6 @@
  * across, 127.0.0.1 would not).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -18,6 +17,7 @@ import { startChild, type Child } from '../../harness/core/process.js';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
 import { events, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
+import { freeTcpPort } from '../support/ports.js';
 
 const PASSWORD_ENV = 'QEMU_IPMI_SOL_BMC_PASSWORD';
 const PASSWORD = `sol-bmc-${process.pid}-pass`;
@@ -27,16 +27,6 @@ let sim: IpmiSim;
 let targetsDir: string;
 let results: string;
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hil-sol-board-'));

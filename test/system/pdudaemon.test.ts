@@ -3,31 +3,22 @@
  * with its localcmdline driver, whose commands record each outlet action in a
  * file; stopped by pid afterwards.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
 import { LabFault, UsageError } from '../../harness/core/errors.js';
-import { startChild, type Child } from '../../harness/core/process.js';
+import type { Child } from '../../harness/core/process.js';
 import { PdudaemonPower, type PdudaemonPowerConfig } from '../../harness/power/pdudaemon.js';
+import { startPdudaemon } from '../support/pdudaemon.js';
+import { freeTcpPort } from '../support/ports.js';
 
 let dir: string;
 let daemon: Child;
 let port: number;
 const PDU = 'hil-test-pdu';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const config = (overrides: Partial<PdudaemonPowerConfig> = {}): PdudaemonPowerConfig => ({
   driver: 'pdudaemon',
@@ -47,25 +38,7 @@ async function waitForActions(count: number): Promise<string[]> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hil-pdudaemon-'));
-  port = await freePort();
-  const log = join(dir, 'actions');
-  writeFileSync(
-    join(dir, 'pdudaemon.conf'),
-    JSON.stringify({
-      daemon: { hostname: '127.0.0.1', port, logging_level: 'DEBUG', listener: 'http' },
-      pdus: { [PDU]: { driver: 'localcmdline', cmd_on: `echo 'on %s' >> ${log}`, cmd_off: `echo 'off %s' >> ${log}` } },
-    }),
-  );
-  daemon = startChild('pdudaemon', 'pdudaemon', ['--conf', join(dir, 'pdudaemon.conf'), '--logfile', join(dir, 'pdudaemon.log'), '--loglevel', 'DEBUG'], { cwd: dir });
-  // Listening once it answers an HTTP request (any answer will do).
-  await Deadline.in(20_000, 'pdudaemon to listen').poll(async () => {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`);
-      return true;
-    } catch {
-      return undefined;
-    }
-  }, 200);
+  ({ child: daemon, port } = await startPdudaemon(dir, PDU, join(dir, 'actions')));
 }, 60_000);
 
 afterAll(async () => {
@@ -99,7 +72,7 @@ describe('pdudaemon power driver', () => {
   });
 
   it('is a lab fault when nothing answers', async () => {
-    const closed = await freePort();
+    const closed = await freeTcpPort();
     const error = await new PdudaemonPower(config({ url: `http://127.0.0.1:${closed}`, requestTimeoutS: 2 })).off().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LabFault);
     expect((error as Error).message).toMatch(new RegExp(`^pdudaemon at http://127\\.0\\.0\\.1:${closed} did not answer 'off' for hil-test-pdu outlet 3`));

@@ -13,7 +13,8 @@ import { TcpConsole } from '../../harness/console/tcp.js';
 import { LabFault } from '../../harness/core/errors.js';
 import { EventBus } from '../../harness/core/events.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
-import { freePort, Ser2net } from '../support/ser2net.js';
+import { freeTcpPort } from '../support/ports.js';
+import { Ser2net } from '../support/ser2net.js';
 
 let dir: string;
 let pair: PtyPair;
@@ -24,7 +25,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hil-tcp-'));
   pair = await PtyPair.start(dir);
-  port = await freePort();
+  port = await freeTcpPort();
 });
 
 afterEach(async () => {
@@ -125,7 +126,7 @@ describe.each([
 });
 
 it('says which console server did not answer', async () => {
-  const source = new TcpConsole({ host: '127.0.0.1', port: await freePort(), telnet: false });
+  const source = new TcpConsole({ host: '127.0.0.1', port: await freeTcpPort(), telnet: false });
   const error = await source.open({ data: () => {}, state: () => {} }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(LabFault);
   expect((error as Error).message).toMatch(/^console server 127\.0\.0\.1:\d+ refused or did not answer \(ECONNREFUSED\); is it running and is the port right\?$/);

@@ -8,7 +8,8 @@
  * input), 3 when a lab part failed.
  *
  * Reference: ipmitool(1) (chassis power status, sol info), pdudaemon's HTTP
- * listener, qemu-system-x86_64 -L help (firmware directories).
+ * listener, qemu-system-x86_64 -L help (firmware directories), Debian's ovmf
+ * and u-boot-qemu file lists.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { TcpConsole } from '../console/tcp.js';
 import { Deadline } from '../core/deadline.js';
 import { CommandPower } from '../power/command.js';
 import { IpmiPower } from '../power/ipmi.js';
+import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
 import { SnmpPduPower } from '../power/snmp-pdu.js';
 import { formatCheck, type Check } from './doctor.js';
 
@@ -93,7 +95,7 @@ async function checkPower(target: Target, env: NodeJS.ProcessEnv, missing: Set<s
   try {
     switch (power.driver) {
       case 'qemu':
-        return await checkQemu(name, power.nic);
+        return await checkQemu(name, power);
       case 'ipmi': {
         if (missing.has(power.passwordEnv)) return notChecked(name, power.passwordEnv);
         // One attempt: a doctor says at once that the BMC does not answer.
@@ -133,16 +135,28 @@ function powerFix(target: Target, file: string): string {
     case 'command':
       return `run the status command by hand (${power.status}) and fix it, or correct power.status in ${file}`;
     case 'qemu':
-      return 'apt-get install qemu-system-x86 ipxe-qemu seabios';
+      return power.arch === 'aarch64' ? 'apt-get install qemu-system-arm u-boot-qemu' : 'apt-get install qemu-system-x86 ipxe-qemu seabios ovmf';
   }
 }
 
-async function checkQemu(name: string, nic: string): Promise<TargetCheck> {
+async function checkQemu(name: string, power: Extract<Target['power'], { driver: 'qemu' }>): Promise<TargetCheck> {
+  if (power.arch === 'aarch64') {
+    const fix = 'apt-get install qemu-system-arm u-boot-qemu';
+    const version = await execa('qemu-system-aarch64', ['--version'], { reject: false, timeout: 10_000 });
+    if (version.exitCode !== 0) return { name, ok: false, required: true, detail: 'qemu-system-aarch64 not found', fix };
+    if (power.bios && !existsSync(power.bios)) return { name, ok: false, required: true, detail: `firmware missing: ${power.bios}`, fix };
+    return { name, ok: true, required: true, detail: `qemu-system-aarch64${power.bios ? ` with ${power.bios}` : ''}` };
+  }
   const fix = 'apt-get install qemu-system-x86 ipxe-qemu seabios';
   const help = await execa('qemu-system-x86_64', ['-L', 'help'], { reject: false, timeout: 10_000 });
   if (help.exitCode !== 0) return { name, ok: false, required: true, detail: 'qemu-system-x86_64 not found', fix };
+  if (power.firmware === 'uefi') {
+    const absent = [OVMF_CODE, OVMF_VARS].filter((f) => !existsSync(f));
+    if (absent.length) return { name, ok: false, required: true, detail: `firmware missing: ${absent.join(', ')}`, fix: 'apt-get install ovmf' };
+    return { name, ok: true, required: true, detail: `qemu-system-x86_64 with ${OVMF_CODE}` };
+  }
   const dirs = String(help.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
-  const rom = nic === 'e1000' ? 'efi-e1000.rom' : 'efi-virtio.rom';
+  const rom = power.nic === 'e1000' ? 'efi-e1000.rom' : 'efi-virtio.rom';
   const absent = ['bios-256k.bin', rom].filter((f) => !dirs.some((d) => existsSync(join(d, f))));
   if (absent.length) return { name, ok: false, required: true, detail: `firmware missing: ${absent.join(', ')} (searched ${dirs.join(', ')})`, fix };
   return { name, ok: true, required: true, detail: `qemu-system-x86_64 with bios-256k.bin and ${rom}` };

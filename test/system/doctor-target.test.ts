@@ -56,6 +56,16 @@ afterAll(async () => {
 const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
 
 describe('hil doctor --target', { timeout: 120_000 }, () => {
+  it.each([
+    ['qemu-x86', 'qemu-system-x86_64 with bios-256k.bin and efi-virtio.rom'],
+    ['qemu-x86-uefi', 'qemu-system-x86_64 with /usr/share/OVMF/OVMF_CODE_4M.fd'],
+    ['qemu-arm64-uboot', 'qemu-system-aarch64 with /usr/lib/u-boot/qemu_arm64/u-boot.bin'],
+  ])('finds the program and firmware of the shipped QEMU board %s', async (name, found) => {
+    const run = await hil(['doctor', '--target', name]);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[1]).toBe(`ok   power (qemu)         ${found}`);
+  });
+
   it('finds a BMC and its SOL answering, and only reads from it', async () => {
     sim.clearCalls();
     const run = await doctor('bmc-board', { [PASSWORD_ENV]: PASSWORD });

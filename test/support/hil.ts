@@ -1,5 +1,5 @@
 /** Runs the `hil` command line as a user would, and looks for anything a run left behind. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
@@ -8,6 +8,11 @@ export const REPO = new URL('../../', import.meta.url).pathname;
 
 export function resultsRoot(): string {
   return mkdtempSync(join(tmpdir(), 'hil-results-'));
+}
+
+/** Writes a target file `<dir>/<name>.ts` whose default export is `target`, as a test's --targets-dir holds it. */
+export function writeTargetFile(dir: string, target: { name: string; [field: string]: unknown }): void {
+  writeFileSync(join(dir, `${target.name}.ts`), `export default ${JSON.stringify(target, null, 2)};\n`);
 }
 
 export type HilRun = { exitCode: number; stdout: string; stderr: string };

@@ -21,7 +21,7 @@ import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { biosPxeLoaders, ipxeChainLoaders } from '../../harness/images/pxe-loaders.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
 import { addClientHost, removeClientHost } from '../support/client-host.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, type LoggedEvent } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, type LoggedEvent, writeTargetFile } from '../support/hil.js';
 
 let targetsDir: string;
 let results: string;
@@ -38,7 +38,7 @@ function writeTarget(name: string, mac: string, firmware: 'bios' | 'uefi', loade
     // TCG on a shared host, and undionly.kpxe moves about 0.4 MB/s there: generous time for every milestone.
     timeoutScale: 5,
   };
-  writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(target, null, 2)};\n`);
+  writeTargetFile(targetsDir, target);
 }
 
 beforeAll(async () => {

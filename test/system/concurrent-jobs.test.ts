@@ -4,11 +4,11 @@
  * each job's DHCP server and file server must have seen only its own board:
  * the leases, DHCP messages and dnsmasq log of a run name no other MAC.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
 
 const BOARDS = [
   { name: 'conc-a', mac: '52:54:00:c0:00:0a' },
@@ -33,7 +33,7 @@ beforeAll(async () => {
       // Three TCG boards share the host's cores: every milestone gets five times its time.
       timeoutScale: 5,
     };
-    writeFileSync(join(targetsDir, `${board.name}.ts`), `export default ${JSON.stringify(target, null, 2)};\n`);
+    writeTargetFile(targetsDir, target);
   }
   const prepared = await hil(['images', '--image', 'busybox']);
   expect(prepared.exitCode, prepared.stderr).toBe(0);

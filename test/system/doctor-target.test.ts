@@ -5,14 +5,14 @@
  * is not there. The doctor never powers anything: the BMC's chassis control
  * is only read, and power commands are never run.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { execa } from 'execa';
 import type { Child } from '../../harness/core/process.js';
-import { hil } from '../support/hil.js';
+import { hil, writeTargetFile } from '../support/hil.js';
 import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair } from '../support/pty.js';
 import { Snmpd } from '../support/snmpd.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   pair = await PtyPair.start(dir);
   sim = await IpmiSim.start('docadmin', PASSWORD, undefined, { sol: pair.a });
   downPort = await freeUdpPort();
-  const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+  const write = (value: { name: string }) => writeTargetFile(targetsDir, value);
   mkdirSync(targetsDir);
   write(target('bmc-board', bmcPower(sim.port), { kind: 'ipmi-sol' }));
   write(target('dead-bmc-board', bmcPower(downPort), { kind: 'ipmi-sol' }));
@@ -133,7 +133,7 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
       const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo on' };
       const lab = (iface: string) => ({ kind: 'lab', interface: iface, netns, mode: 'proxy', serverAddress: '10.78.0.250/24', mac: '52:54:00:a1:00:42' });
       for (const [name, iface] of [['lab-board', 'lab0'], ['miswired-board', 'lab9']] as const) {
-        writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify({ ...target(name, commands, { kind: 'serial', path: pair.b }), network: lab(iface) })};\n`);
+        writeTargetFile(targetsDir, { ...target(name, commands, { kind: 'serial', path: pair.b }), network: lab(iface) });
       }
       const ok = await doctor('lab-board');
       expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
@@ -172,7 +172,7 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
     consoleServer = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', () => resolve()));
     consolePort = (consoleServer.address() as { port: number }).port;
-    const write = (value: { name: string }) => writeFileSync(join(targetsDir, `${value.name}.ts`), `export default ${JSON.stringify(value)};\n`);
+    const write = (value: { name: string }) => writeTargetFile(targetsDir, value);
     const tcp = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port });
     write(target('apc-board', { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: 4, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, retries: 0 }, tcp(consolePort)));
     write(target('pdud-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${pdudaemonPort}`, pdu: 'rack-pdu', outlet: 2 }, tcp(consolePort)));

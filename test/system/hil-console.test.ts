@@ -13,7 +13,7 @@ import { shareConsole } from '../../harness/console/console-share.js';
 import { SerialPortConsole } from '../../harness/console/serial-port.js';
 import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus } from '../../harness/core/events.js';
-import { hil, REPO } from '../support/hil.js';
+import { hil, REPO, writeTargetFile } from '../support/hil.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 
 let dir: string;
@@ -46,16 +46,13 @@ beforeEach(async () => {
       }
     }
   });
-  writeFileSync(
-    join(targets, 'lab-board.ts'),
-    `export default ${JSON.stringify({
-      name: 'lab-board',
-      image: 'busybox',
-      power: { driver: 'qemu' },
-      console: { kind: 'serial', path: pair.a, baud: 115200 },
-      network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:42' },
-    })};\n`,
-  );
+  writeTargetFile(targets, {
+    name: 'lab-board',
+    image: 'busybox',
+    power: { driver: 'qemu' },
+    console: { kind: 'serial', path: pair.a, baud: 115200 },
+    network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:42' },
+  });
 });
 
 afterEach(async () => {

@@ -5,12 +5,12 @@
  * goes: bootdev pxe and a power cycle over IPMI, then the netboot from the
  * job's own PXE server, then power off over IPMI at the end.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 
 const PASSWORD_ENV = 'QEMU_IPMI_BMC_PASSWORD';
@@ -23,17 +23,14 @@ beforeAll(async () => {
   sim = await IpmiSim.start('hiladmin', PASSWORD, { target: 'qemu-ipmi', runtimeDir: runtimeRoot() });
   targetsDir = mkdtempSync(join(tmpdir(), 'hil-ipmi-targets-'));
   results = resultsRoot();
-  writeFileSync(
-    join(targetsDir, 'qemu-ipmi.ts'),
-    `export default ${JSON.stringify({
-      name: 'qemu-ipmi',
-      description: 'QEMU board behind an IPMI BMC (ipmi_sim)',
-      image: 'busybox',
-      power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0 },
-      console: { kind: 'qemu-socket' },
-      network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:17' },
-    })};\n`,
-  );
+  writeTargetFile(targetsDir, {
+    name: 'qemu-ipmi',
+    description: 'QEMU board behind an IPMI BMC (ipmi_sim)',
+    image: 'busybox',
+    power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0 },
+    console: { kind: 'qemu-socket' },
+    network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:17' },
+  });
 }, 60_000);
 
 afterAll(async () => {

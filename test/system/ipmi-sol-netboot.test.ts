@@ -7,7 +7,7 @@
  * (the board runs in the job's network namespace; a Unix socket reaches
  * across, 127.0.0.1 would not).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline, sleep } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { events, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil, writeTargetFile } from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 import { freeTcpPort } from '../support/ports.js';
 
@@ -46,17 +46,14 @@ beforeAll(async () => {
   results = resultsRoot();
   // The BMC answers 'chassis power on' only once its chassis control has started QEMU, seconds on a
   // loaded machine: a request time-out that long keeps ipmitool from sending it (and the BMC from running it) again.
-  writeFileSync(
-    join(targetsDir, 'qemu-ipmi-sol.ts'),
-    `export default ${JSON.stringify({
-      name: 'qemu-ipmi-sol',
-      description: 'QEMU board behind an IPMI BMC (ipmi_sim), console over SOL',
-      image: 'busybox',
-      power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0, requestTimeoutS: 10, requestRetries: 1 },
-      console: { kind: 'ipmi-sol' },
-      network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:18' },
-    })};\n`,
-  );
+  writeTargetFile(targetsDir, {
+    name: 'qemu-ipmi-sol',
+    description: 'QEMU board behind an IPMI BMC (ipmi_sim), console over SOL',
+    image: 'busybox',
+    power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0, requestTimeoutS: 10, requestRetries: 1 },
+    console: { kind: 'ipmi-sol' },
+    network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:18' },
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -5,12 +5,12 @@
  * from a macvlan on the bridge, gives the board its fixed address and boots
  * it; the bridge is left as it was.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
 
 // Not "hil-<job id>" (8 hex digits): stale-job recovery never takes it for a job's namespace.
 const LAB = `hil-test-labd-${process.pid}`;
@@ -35,7 +35,7 @@ beforeAll(async () => {
     network: { kind: 'lab', interface: BRIDGE, netns: LAB, mode: 'dhcp', serverAddress: '10.77.0.1/24', boardAddress: '10.77.0.20', mac: MAC },
     timeoutScale: 3,
   };
-  writeFileSync(join(dir, 'lab-dhcp.ts'), `export default ${JSON.stringify(target, null, 2)};\n`);
+  writeTargetFile(dir, target);
 }, 60_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil, writeTargetFile } from '../support/hil.js';
 
 // Not "hil-<job id>": a job's id is 8 hex digits, so stale-job recovery never takes this for a job's namespace.
 const LAB = `hil-test-lab-${process.pid}`;
@@ -83,7 +83,7 @@ beforeAll(async () => {
       // Two TCG boards (and a third) share the host's cores.
       timeoutScale: 5,
     };
-    writeFileSync(join(dir, `${board.name}.ts`), `export default ${JSON.stringify(target, null, 2)};\n`);
+    writeTargetFile(dir, target);
   }
   const uefi = {
     name: UEFI_BOARD.name,
@@ -94,7 +94,7 @@ beforeAll(async () => {
     network: { kind: 'lab', interface: BRIDGE, netns: LAB, mode: 'proxy', serverAddress: UEFI_BOARD.serverAddress, mac: UEFI_BOARD.mac },
     timeoutScale: 5,
   };
-  writeFileSync(join(dir, `${UEFI_BOARD.name}.ts`), `export default ${JSON.stringify(uefi, null, 2)};\n`);
+  writeTargetFile(dir, uefi);
   const prepared = await hil(['images', '--image', 'busybox']);
   expect(prepared.exitCode, prepared.stderr).toBe(0);
 }, 600_000);

@@ -5,12 +5,12 @@
  * target, so the run cycles the outlet over SNMP (off, read back, on, read
  * back), the board netboots from the job, and the outlet goes off at the end.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
 import { Snmpd } from '../support/snmpd.js';
 
 const COMMUNITY_ENV = 'QEMU_PDU_COMMUNITY';
@@ -25,17 +25,14 @@ beforeAll(async () => {
   agent = await Snmpd.start(COMMUNITY, { target: 'qemu-pdu', runtimeDir: runtimeRoot(), outlet: OUTLET });
   targetsDir = mkdtempSync(join(tmpdir(), 'hil-pdu-targets-'));
   results = resultsRoot();
-  writeFileSync(
-    join(targetsDir, 'qemu-pdu.ts'),
-    `export default ${JSON.stringify({
-      name: 'qemu-pdu',
-      description: 'QEMU board on an APC PDU outlet (snmpd)',
-      image: 'busybox',
-      power: { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: OUTLET, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, offTimeS: 1 },
-      console: { kind: 'qemu-socket' },
-      network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:27' },
-    })};\n`,
-  );
+  writeTargetFile(targetsDir, {
+    name: 'qemu-pdu',
+    description: 'QEMU board on an APC PDU outlet (snmpd)',
+    image: 'busybox',
+    power: { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: OUTLET, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, offTimeS: 1 },
+    console: { kind: 'qemu-socket' },
+    network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:27' },
+  });
 }, 60_000);
 
 afterAll(async () => {

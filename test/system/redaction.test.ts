@@ -5,11 +5,11 @@
  * device is the secret, so it prints it (command line, then the panic's last
  * lines, which go into the JUnit failure).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
 
 const SECRET = 'tok-9f3a7c1e5b';
 let targetsDir: string;
@@ -26,7 +26,7 @@ beforeAll(async () => {
     console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
     network: { kind: 'qemu-tap', mac: '52:54:00:5e:00:01' },
   };
-  writeFileSync(join(targetsDir, 'secret-board.ts'), `export default ${JSON.stringify(target)};\n`);
+  writeTargetFile(targetsDir, target);
   const prepared = await hil(['images', '--image', 'busybox-no-initrd']);
   expect(prepared.exitCode, prepared.stderr).toBe(0);
 }, 600_000);

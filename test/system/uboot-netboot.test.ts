@@ -6,12 +6,12 @@
  * wrong command (a file the server does not have) fails at once, with
  * U-Boot's error in the JUnit failure.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import board from '../../targets/qemu-arm64-uboot.js';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, type LoggedEvent } from '../support/hil.js';
+import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, type LoggedEvent, writeTargetFile } from '../support/hil.js';
 
 let targetsDir: string;
 let results: string;
@@ -19,7 +19,7 @@ let results: string;
 /** The board of targets/qemu-arm64-uboot.ts under another name, with its U-Boot part changed. */
 function writeTarget(name: string, mac: string, uboot: Record<string, unknown>): void {
   const target = { ...board, name, network: { kind: 'qemu-tap', mac }, boot: { ...board.boot, uboot: { ...board.boot?.uboot, ...uboot } } };
-  writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(target)};\n`);
+  writeTargetFile(targetsDir, target);
 }
 
 beforeAll(() => {

@@ -20,20 +20,33 @@ export async function bootFloor(target: Target, image: ImageDefinition, timeoutM
   if (target.power.driver !== 'qemu') throw new Error('the floor boot needs a QEMU target');
   const origin = performance.now();
   const marks = new ConsoleMarks(bootMarks(image), image.failurePatterns, origin);
-  const cmdline = [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' ');
+  const cmdline = [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs]
+    .filter(Boolean)
+    .join(' ');
   const args = [
-    '-machine', 'pc,accel=tcg',
-    '-m', String(target.power.memoryMiB),
-    '-smp', String(target.power.cpus),
-    '-nodefaults', '-no-user-config', '-display', 'none',
-    '-serial', 'stdio',
-    '-kernel', prepared.kernel,
+    '-machine',
+    'pc,accel=tcg',
+    '-m',
+    String(target.power.memoryMiB),
+    '-smp',
+    String(target.power.cpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-kernel',
+    prepared.kernel,
     ...(prepared.initrd ? ['-initrd', prepared.initrd] : []),
-    '-append', cmdline,
+    '-append',
+    cmdline,
   ];
   const qemu = startChild('qemu-floor', 'qemu-system-x86_64', args);
   qemu.subprocess.stdout?.on('data', (chunk: Buffer) => marks.feed(chunk));
-  void qemu.exited.then((exit) => marks.abort(`QEMU exited (code ${exit.exitCode ?? exit.signal}) before the boot was done`));
+  void qemu.exited.then((exit) =>
+    marks.abort(`QEMU exited (code ${exit.exitCode ?? exit.signal}) before the boot was done`),
+  );
   try {
     return await marks.wait(Deadline.in(timeoutMs, `the direct boot of ${image.name} to its last milestone`));
   } finally {

@@ -52,7 +52,10 @@ export async function bootHarness(target: Target, image: ImageDefinition): Promi
       bus,
       signal: interrupted.signal,
     });
-    if (result.exitCode !== 0) throw new Error(`pxe-hil run of ${image.name} ended ${result.outcome} (exit ${result.exitCode}): ${result.reason ?? ''}`);
+    if (result.exitCode !== 0)
+      throw new Error(
+        `pxe-hil run of ${image.name} ended ${result.outcome} (exit ${result.exitCode}): ${result.reason ?? ''}`,
+      );
     if (followError) throw followError;
     return { ...timesFrom(events, image), memory: sampler.stop() };
   } finally {
@@ -70,9 +73,18 @@ export function timesFrom(events: readonly StepEvent[], image: ImageDefinition):
     return found;
   };
   const start = find('run-start', (e): e is Extract<StepEvent, { type: 'run-start' }> => e.type === 'run-start');
-  const pxeReady = find('pxe stage end', (e): e is StepEvent => e.type === 'stage' && e.stage === 'pxe' && e.state === 'end');
-  const init = find("'init started' milestone", (e): e is StepEvent => e.type === 'milestone' && e.name === 'init started');
-  const ready = find(`'${marks.readyName}' milestone`, (e): e is StepEvent => e.type === 'milestone' && e.name === marks.readyName);
+  const pxeReady = find(
+    'pxe stage end',
+    (e): e is StepEvent => e.type === 'stage' && e.stage === 'pxe' && e.state === 'end',
+  );
+  const init = find(
+    "'init started' milestone",
+    (e): e is StepEvent => e.type === 'milestone' && e.name === 'init started',
+  );
+  const ready = find(
+    `'${marks.readyName}' milestone`,
+    (e): e is StepEvent => e.type === 'milestone' && e.name === marks.readyName,
+  );
   const end = find('run-end', (e): e is StepEvent => e.type === 'run-end');
   return {
     jobId: start.jobId,

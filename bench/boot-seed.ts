@@ -55,12 +55,21 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
     const kernelName = image.servedNames.kernel;
     const initrdName = prepared.initrd ? image.servedNames.initrd : undefined;
     await Promise.all([
-      ...loaders.map((file) => ('path' in file ? symlink(file.path, join(root!, file.name)) : writeFile(join(root!, file.name), file.content))),
+      ...loaders.map((file) =>
+        'path' in file ? symlink(file.path, join(root!, file.name)) : writeFile(join(root!, file.name), file.content),
+      ),
       symlink(prepared.kernel, join(root, kernelName)),
       ...(prepared.initrd && initrdName ? [symlink(prepared.initrd, join(root, initrdName))] : []),
       writeFile(
         join(root, 'pxelinux.cfg', 'default'),
-        renderPxelinuxConfig({ label: image.name, kernel: kernelName, initrd: initrdName, cmdline: [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' ') }),
+        renderPxelinuxConfig({
+          label: image.name,
+          kernel: kernelName,
+          initrd: initrdName,
+          cmdline: [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs]
+            .filter(Boolean)
+            .join(' '),
+        }),
       ),
     ]);
 
@@ -71,14 +80,22 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
       'dnsmasq-seed',
       'dnsmasq',
       [
-        '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--port=0',
-        '--log-facility=-', `--interface=${network.bridge}`, '--bind-interfaces',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        '--port=0',
+        '--log-facility=-',
+        `--interface=${network.bridge}`,
+        '--bind-interfaces',
         // The TFTP root holds links into the image cache, which only root can read.
         '--user=root',
-        `--dhcp-leasefile=${join(root, 'dnsmasq.leases')}`, `--pid-file=${join(root, 'dnsmasq.pid')}`,
+        `--dhcp-leasefile=${join(root, 'dnsmasq.leases')}`,
+        `--pid-file=${join(root, 'dnsmasq.pid')}`,
         '--dhcp-range=10.42.0.10,10.42.0.50,255.255.255.0,1h',
         '--dhcp-boot=pxelinux.0',
-        '--enable-tftp', `--tftp-root=${root}`,
+        '--enable-tftp',
+        `--tftp-root=${root}`,
       ],
       {
         netns: network.netns,
@@ -97,21 +114,35 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
       'qemu-seed',
       'qemu-system-x86_64',
       [
-        '-machine', 'pc,accel=tcg',
-        '-m', String(target.power.memoryMiB),
-        '-smp', String(target.power.cpus),
-        '-nodefaults', '-no-user-config', '-display', 'none',
-        '-serial', 'stdio',
-        '-netdev', `tap,id=net0,ifname=${network.tap},script=no,downscript=no`,
-        '-device', `${target.power.nic},netdev=net0,mac=${target.network.mac}`,
-        '-boot', 'n',
+        '-machine',
+        'pc,accel=tcg',
+        '-m',
+        String(target.power.memoryMiB),
+        '-smp',
+        String(target.power.cpus),
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+        '-serial',
+        'stdio',
+        '-netdev',
+        `tap,id=net0,ifname=${network.tap},script=no,downscript=no`,
+        '-device',
+        `${target.power.nic},netdev=net0,mac=${target.network.mac}`,
+        '-boot',
+        'n',
       ],
       { netns: network.netns },
     );
     children.push(qemu);
     qemu.subprocess.stdout?.on('data', (chunk: Buffer) => marks.feed(chunk));
-    void qemu.exited.then((exit) => marks.abort(`QEMU exited (code ${exit.exitCode ?? exit.signal}) before the boot was done`));
-    const times = await marks.wait(Deadline.in(timeoutMs, `the seed-way netboot of ${image.name} to its last milestone`));
+    void qemu.exited.then((exit) =>
+      marks.abort(`QEMU exited (code ${exit.exitCode ?? exit.signal}) before the boot was done`),
+    );
+    const times = await marks.wait(
+      Deadline.in(timeoutMs, `the seed-way netboot of ${image.name} to its last milestone`),
+    );
 
     const readyAt = performance.now();
     await teardown();

@@ -56,7 +56,8 @@ function bootLogChunks(): Buffer[] {
 
 function fiftyPatterns(): { failures: FailurePattern[] } {
   const failures: FailurePattern[] = [...defaultFailurePatterns, ...ubootFailurePatterns];
-  for (let i = 0; failures.length < 49; i++) failures.push({ name: `site pattern ${i}`, console: new RegExp(`lab check ${i} failed: [^\\n]*`) });
+  for (let i = 0; failures.length < 49; i++)
+    failures.push({ name: `site pattern ${i}`, console: new RegExp(`lab check ${i} failed: [^\\n]*`) });
   return { failures };
 }
 

@@ -9,7 +9,11 @@ import { summarize, type Summary } from './support.js';
  * A goal on the ratio pxe-hil / reference (`ratio-at-most`, `ratio-at-least`)
  * or on the pxe-hil value itself (`value-at-most`, `value-at-least`).
  */
-export type Goal = { kind: 'ratio-at-most' | 'ratio-at-least' | 'value-at-most' | 'value-at-least'; limit: number; text: string };
+export type Goal = {
+  kind: 'ratio-at-most' | 'ratio-at-least' | 'value-at-most' | 'value-at-least';
+  limit: number;
+  text: string;
+};
 
 export type Figure = {
   id: string;
@@ -36,9 +40,19 @@ export function figure(options: {
   goal?: Goal;
 }): Figure {
   const pxeHil = summarize(options.values);
-  const reference = options.reference ? { name: options.reference.name, ...summarize(options.reference.values) } : undefined;
+  const reference = options.reference
+    ? { name: options.reference.name, ...summarize(options.reference.values) }
+    : undefined;
   const ratio = reference ? ratioOf(options.values, options.reference!.values) : undefined;
-  const result: Figure = { id: options.id, figure: options.figure, unit: options.unit, pxeHil, reference, ratio, goal: options.goal };
+  const result: Figure = {
+    id: options.id,
+    figure: options.figure,
+    unit: options.unit,
+    pxeHil,
+    reference,
+    ratio,
+    goal: options.goal,
+  };
   if (options.goal) result.met = meets(options.goal, pxeHil.median, ratio);
   return result;
 }
@@ -61,14 +75,24 @@ function meets(goal: Goal, value: number, ratio: number | undefined): boolean {
   }
 }
 
-const number = (value: number) => (Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2));
+const number = (value: number) =>
+  Number.isInteger(value)
+    ? String(value)
+    : Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : Math.abs(value) >= 10
+        ? value.toFixed(1)
+        : value.toFixed(2);
 
 function cell(summary: Summary, unit: string): string {
   const spread = summary.runs.length > 1 ? ` (${number(summary.min)}–${number(summary.max)})` : '';
   return `${number(summary.median)} ${unit}${spread}`.trim();
 }
 
-export function renderTable(figures: readonly Figure[], notMeasured: readonly { figure: string; why: string }[]): string {
+export function renderTable(
+  figures: readonly Figure[],
+  notMeasured: readonly { figure: string; why: string }[],
+): string {
   const rows = [
     '| figure | pxe-hil | reference | ratio | goal | met? |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -84,5 +108,5 @@ export function renderTable(figures: readonly Figure[], notMeasured: readonly { 
     ),
     ...notMeasured.map((n) => [n.figure, n.why, '—', '—', '—', '—'].join(' | ')),
   ];
-  return rows.map((r) => (r.startsWith('|') ? r : `| ${r} |`)).join('\n') + '\n';
+  return `${rows.map((r) => (r.startsWith('|') ? r : `| ${r} |`)).join('\n')}\n`;
 }

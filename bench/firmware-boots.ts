@@ -29,11 +29,19 @@ const rounds = Number(values.rounds);
 const { target, image } = await loadRunConfig('qemu-x86', 'busybox');
 if (target.power.driver !== 'qemu') throw new Error('qemu-x86 is expected to be a QEMU board');
 const power = target.power;
-const times = new Map<string, { init: number[]; ready: number[] }>(VARIANTS.map((v) => [v.name, { init: [], ready: [] }]));
+const times = new Map<string, { init: number[]; ready: number[] }>(
+  VARIANTS.map((v) => [v.name, { init: [], ready: [] }]),
+);
 const loadAtStart = loadavg()[0]!;
 for (let round = 0; round < rounds; round++) {
   for (const variant of VARIANTS) {
-    const board: Target = { ...target, name: `fw-${variant.firmware}-${variant.loader}`, power: { ...power, firmware: variant.firmware }, boot: { loader: variant.loader }, timeoutScale: 5 };
+    const board: Target = {
+      ...target,
+      name: `fw-${variant.firmware}-${variant.loader}`,
+      power: { ...power, firmware: variant.firmware },
+      boot: { loader: variant.loader },
+      timeoutScale: 5,
+    };
     const boot = await bootHarness(board, image);
     times.get(variant.name)!.init.push(boot.initMs);
     times.get(variant.name)!.ready.push(boot.readyMs);
@@ -43,7 +51,10 @@ const s = (ms: readonly number[]) => {
   const { median, min, max } = summarize(ms.map((m) => m / 1000));
   return `${median.toFixed(1)} s (${min.toFixed(1)}–${max.toFixed(1)})`;
 };
-console.log(`${new Date().toUTCString()}, ${cpus().length} CPUs, QEMU ${power.accel}, ${rounds} round(s), load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end`);
+console.log(
+  `${new Date().toUTCString()}, ${cpus().length} CPUs, QEMU ${power.accel}, ${rounds} round(s), load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end`,
+);
 console.log('| board | run start to init | run start to shell prompt |');
 console.log('| --- | --- | --- |');
-for (const variant of VARIANTS) console.log(`| ${variant.name} | ${s(times.get(variant.name)!.init)} | ${s(times.get(variant.name)!.ready)} |`);
+for (const variant of VARIANTS)
+  console.log(`| ${variant.name} | ${s(times.get(variant.name)!.init)} | ${s(times.get(variant.name)!.ready)} |`);

@@ -43,7 +43,10 @@ export async function measureIpmiCycle(): Promise<{ cycleS: number; baselineCycl
 
     // The same cycle by hand, each ipmitool call without -C: ipmitool discovers the cipher suite every time.
     const ipmitool = (...args: string[]) =>
-      execa('ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(sim.port), '-U', USER, '-E', ...args], { env: { IPMI_PASSWORD: password }, timeout: 120_000 });
+      execa('ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(sim.port), '-U', USER, '-E', ...args], {
+        env: { IPMI_PASSWORD: password },
+        timeout: 120_000,
+      });
     const waitFor = async (state: 'on' | 'off') => {
       while (!(await ipmitool('chassis', 'power', 'status')).stdout.includes(`is ${state}`));
     };

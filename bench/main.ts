@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   });
   const quick = values.quick ?? false;
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
   const command = `npm run bench${quick ? ' -- --quick' : ''}`;
   const loadAtStart = loadavg()[0]!;
   const figures: Figure[] = [];
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
     const h = await bootHarness(target, image);
     harness.push(h);
     jobIds.push(h.jobId);
-    progress(`  init ${seconds(h.initMs).toFixed(1)} s, ready ${seconds(h.readyMs).toFixed(1)} s; boot ${i}/${runs}: direct kernel boot (floor)`);
+    progress(
+      `  init ${seconds(h.initMs).toFixed(1)} s, ready ${seconds(h.readyMs).toFixed(1)} s; boot ${i}/${runs}: direct kernel boot (floor)`,
+    );
     const f = await bootFloor(target, image, BOOT_TIMEOUT_MS);
     floor.push(f);
     progress(`  init ${seconds(f.initMs).toFixed(1)} s, ready ${seconds(f.readyMs).toFixed(1)} s`);
@@ -75,7 +78,10 @@ async function main(): Promise<void> {
     }
   }
   const marks = image.milestones.at(-1)!.name;
-  for (const [key, label] of [['init', 'Run /init as init process'], ['ready', marks]] as const) {
+  for (const [key, label] of [
+    ['init', 'Run /init as init process'],
+    ['ready', marks],
+  ] as const) {
     const ms = key === 'init' ? 'initMs' : 'readyMs';
     figures.push(
       figure({
@@ -121,7 +127,9 @@ async function main(): Promise<void> {
 
   // 3: TFTP against dnsmasq, and RFC 7440 windowsize.
   interrupted.signal.throwIfAborted();
-  const [tftpFile, tftpName] = prepared.initrd ? [prepared.initrd, image.servedNames.initrd ?? 'initrd'] : [prepared.kernel, image.servedNames.kernel];
+  const [tftpFile, tftpName] = prepared.initrd
+    ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
+    : [prepared.kernel, image.servedNames.kernel];
   progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
   const tftp = await measureTftp(tftpFile, tftpName, runs);
   figures.push(...tftpFigures(tftp));
@@ -165,7 +173,7 @@ async function main(): Promise<void> {
     benchId: BENCH_ID,
     jobIds,
   };
-  await writeFile(values.out!, JSON.stringify(result, null, 2) + '\n');
+  await writeFile(values.out!, `${JSON.stringify(result, null, 2)}\n`);
   progress(`wrote ${values.out}`);
 }
 
@@ -184,7 +192,12 @@ function powerFiles(): string[] {
  * and turns each numeric field of its result into a figure; a field `x` with a
  * sibling `baselineX` gets it as its reference.
  */
-async function optionalFigures(kind: string, files: string[], figures: Figure[], notMeasured: NotMeasured[]): Promise<void> {
+async function optionalFigures(
+  kind: string,
+  files: string[],
+  figures: Figure[],
+  notMeasured: NotMeasured[],
+): Promise<void> {
   const present = files.filter((f) => existsSync(new URL(`./${f}`, import.meta.url)));
   if (present.length === 0) {
     notMeasured.push({ figure: kind, why: 'not measured on this branch' });

@@ -24,7 +24,13 @@ const KINDS: Record<string, LabNetworkConfig | undefined> = {
   'lab dhcp': { interface: 'labbr0', netns: LAB, mode: 'dhcp', serverAddress: '192.168.77.252/24' },
 };
 
-async function startAndStop(round: number, index: number, lab: LabNetworkConfig | undefined, dir: string, file: string): Promise<number> {
+async function startAndStop(
+  round: number,
+  index: number,
+  lab: LabNetworkConfig | undefined,
+  dir: string,
+  file: string,
+): Promise<number> {
   const started = performance.now();
   const server = await PxeServer.start({
     jobId: `${BENCH_ID}-${round}-${index}`,
@@ -49,9 +55,12 @@ async function main(rounds: number): Promise<void> {
   await execa('ip', ['netns', 'add', LAB]);
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
   try {
-    await execa('ip', ['-n', LAB, '-batch', '-'], { input: 'link set lo up\nlink add labbr0 type bridge\nlink set labbr0 up\n' });
+    await execa('ip', ['-n', LAB, '-batch', '-'], {
+      input: 'link set lo up\nlink add labbr0 type bridge\nlink set labbr0 up\n',
+    });
     for (let round = 0; round < rounds; round++) {
-      for (const [index, [kind, lab]] of Object.entries(KINDS).entries()) times[kind]!.push(await startAndStop(round, index, lab, dir, file));
+      for (const [index, [kind, lab]] of Object.entries(KINDS).entries())
+        times[kind]!.push(await startAndStop(round, index, lab, dir, file));
     }
   } finally {
     await execa('ip', ['netns', 'del', LAB], { reject: false });

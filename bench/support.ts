@@ -11,7 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { AnsiStripper } from '../harness/console/ansi.js';
 import { MilestoneWatcher } from '../harness/console/milestone-watcher.js';
 import type { FailurePattern } from '../harness/console/patterns.js';
-import { Deadline } from '../harness/core/deadline.js';
+import type { Deadline } from '../harness/core/deadline.js';
 import type { ImageDefinition } from '../harness/images/image.js';
 
 export type Summary = { median: number; min: number; max: number; runs: number[] };
@@ -31,7 +31,8 @@ export function bootMarks(image: ImageDefinition): BootMarks {
   const consoleMilestones = image.milestones.filter((m): m is typeof m & { console: RegExp } => 'console' in m);
   const init = consoleMilestones.find((m) => m.name === 'init started');
   const ready = consoleMilestones.at(-1);
-  if (!init || !ready || ready === init) throw new Error(`image ${image.name} has no 'init started' milestone followed by a last console milestone`);
+  if (!init || !ready || ready === init)
+    throw new Error(`image ${image.name} has no 'init started' milestone followed by a last console milestone`);
   return { init: init.console, ready: ready.console, readyName: ready.name };
 }
 
@@ -79,7 +80,8 @@ export class ConsoleMarks {
       if (result.milestone.name === 'init') this.times.initMs = now;
       else this.times.readyMs = now;
     }
-    if (this.times.initMs !== undefined && this.times.readyMs !== undefined) this.settle({ initMs: this.times.initMs, readyMs: this.times.readyMs });
+    if (this.times.initMs !== undefined && this.times.readyMs !== undefined)
+      this.settle({ initMs: this.times.initMs, readyMs: this.times.readyMs });
   }
 
   /** Fails the wait (e.g. the emulator exited). */
@@ -89,7 +91,8 @@ export class ConsoleMarks {
 
   async wait(deadline: Deadline): Promise<MarkTimes> {
     const value = await deadline.race(this.settled, interrupted.signal).catch((error: Error) => error);
-    if (value instanceof Error) throw new Error(`${value.message}; last console text: ${JSON.stringify(this.tail.slice(-300))}`);
+    if (value instanceof Error)
+      throw new Error(`${value.message}; last console text: ${JSON.stringify(this.tail.slice(-300))}`);
     return value;
   }
 }

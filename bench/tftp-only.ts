@@ -12,11 +12,17 @@ import { loadRunConfig } from '../harness/run/run-job.js';
 import { renderTable } from './figures.js';
 import { measureTftp, tftpFigures } from './tftp.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } }, strict: true });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } },
+  strict: true,
+});
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
+if (!Number.isInteger(runs) || runs < 1)
+  throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
 const { image } = await loadRunConfig('qemu-x86', values.quick ? 'busybox' : 'debian-netinstall');
 const prepared = await image.prepare();
-const [file, name] = prepared.initrd ? [prepared.initrd, image.servedNames.initrd ?? 'initrd'] : [prepared.kernel, image.servedNames.kernel];
+const [file, name] = prepared.initrd
+  ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
+  : [prepared.kernel, image.servedNames.kernel];
 process.stderr.write(`bench: TFTP, ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${file}\n`);
-process.stdout.write(renderTable(tftpFigures(await measureTftp(file, name, runs)), []) + '\n');
+process.stdout.write(`${renderTable(tftpFigures(await measureTftp(file, name, runs)), [])}\n`);

@@ -16,17 +16,28 @@ if (!host || !file || !windowArg || !blockArg) {
   process.stderr.write('usage: tftp-window-client.ts HOST FILE WINDOWSIZE BLOCKSIZE\n');
   process.exit(2);
 }
-const client = tftp.createClient({ host, port: 69, windowSize: Number(windowArg), blockSize: Number(blockArg), retries: 3, timeout: 1000 });
+const client = tftp.createClient({
+  host,
+  port: 69,
+  windowSize: Number(windowArg),
+  blockSize: Number(blockArg),
+  retries: 3,
+  timeout: 1000,
+});
 const started = performance.now();
 let bytes = 0;
 let agreed: { windowSize: number; blockSize: number } | undefined;
 const stream = client.createGetStream(file);
-stream.on('stats', (stats: { windowSize: number; blockSize: number }) => (agreed = { windowSize: stats.windowSize, blockSize: stats.blockSize }));
+stream.on(
+  'stats',
+  (stats: { windowSize: number; blockSize: number }) =>
+    (agreed = { windowSize: stats.windowSize, blockSize: stats.blockSize }),
+);
 stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
 stream.on('error', (error: Error) => {
   process.stderr.write(`tftp get ${file}: ${error.message}\n`);
   process.exit(1);
 });
 stream.on('end', () => {
-  process.stdout.write(JSON.stringify({ bytes, ms: performance.now() - started, ...agreed }) + '\n');
+  process.stdout.write(`${JSON.stringify({ bytes, ms: performance.now() - started, ...agreed })}\n`);
 });

@@ -76,10 +76,18 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
       'dnsmasq-tftp',
       'dnsmasq',
       [
-        '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--port=0', '--log-facility=-',
-        `--listen-address=${DNSMASQ_IP}`, '--bind-interfaces', '--user=root',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        '--port=0',
+        '--log-facility=-',
+        `--listen-address=${DNSMASQ_IP}`,
+        '--bind-interfaces',
+        '--user=root',
         `--pid-file=${join(workDir, 'dnsmasq-tftp.pid')}`,
-        '--enable-tftp', `--tftp-root=${root}`,
+        '--enable-tftp',
+        `--tftp-root=${root}`,
       ],
       {
         netns,
@@ -109,34 +117,72 @@ export async function measureTftp(path: string, name: string, runs: number): Pro
       const argv =
         client === 'tftp-hpa'
           ? ['tftp', '-m', 'binary', host, '-c', 'get', name, out]
-          : ['curl', '-sS', '--tftp-blksize', client === 'curl-512' ? '512' : '1468', '-o', out, `tftp://${host}/${name}`];
+          : [
+              'curl',
+              '-sS',
+              '--tftp-blksize',
+              client === 'curl-512' ? '512' : '1468',
+              '-o',
+              out,
+              `tftp://${host}/${name}`,
+            ];
       const started = performance.now();
       const result = await execa('ip', ['netns', 'exec', clientNs, ...argv], { reject: false, timeout: 600_000 });
       const seconds = (performance.now() - started) / 1000;
-      const got = await stat(out).then((s) => s.size, () => -1);
+      const got = await stat(out).then(
+        (s) => s.size,
+        () => -1,
+      );
       await rm(out, { force: true });
       if (result.exitCode !== 0 || got !== bytes) {
-        throw new Error(`${client} from ${host}: got ${got} of ${bytes} bytes (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(-300)}`);
+        throw new Error(
+          `${client} from ${host}: got ${got} of ${bytes} bytes (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(-300)}`,
+        );
       }
       return seconds;
     };
 
-    const clients = Object.fromEntries(TFTP_CLIENTS.map((c) => [c, { harness: [] as number[], dnsmasq: [] as number[] }])) as TftpResults['clients'];
+    const clients = Object.fromEntries(
+      TFTP_CLIENTS.map((c) => [c, { harness: [] as number[], dnsmasq: [] as number[] }]),
+    ) as TftpResults['clients'];
     const window: TftpResults['window'] = { '1': { seconds: [], agreed: 0 }, '8': { seconds: [], agreed: 0 } };
     for (let i = 0; i < runs; i++) {
       interrupted.signal.throwIfAborted();
       for (const client of TFTP_CLIENTS) {
         // Alternate which server goes first, so neither always gets the warmer cache.
         const order = i % 2 === 0 ? (['harness', 'dnsmasq'] as const) : (['dnsmasq', 'harness'] as const);
-        for (const which of order) clients[client][which].push(await download(client, which === 'harness' ? HARNESS_IP : DNSMASQ_IP));
+        for (const which of order)
+          clients[client][which].push(await download(client, which === 'harness' ? HARNESS_IP : DNSMASQ_IP));
       }
       for (const size of ['1', '8'] as const) {
-        const result = await execa('ip', ['netns', 'exec', clientNs, process.execPath, '--import', TSX_LOADER, WINDOW_CLIENT, HARNESS_IP, name, size, '1468'], {
-          reject: false,
-          timeout: 600_000,
-        });
-        const report = result.exitCode === 0 ? (JSON.parse(result.stdout.trim()) as { bytes: number; ms: number; windowSize: number }) : undefined;
-        if (!report || report.bytes !== bytes) throw new Error(`npm tftp client, windowsize ${size}: ${result.stderr.trim() || `got ${report?.bytes} of ${bytes} bytes`}`);
+        const result = await execa(
+          'ip',
+          [
+            'netns',
+            'exec',
+            clientNs,
+            process.execPath,
+            '--import',
+            TSX_LOADER,
+            WINDOW_CLIENT,
+            HARNESS_IP,
+            name,
+            size,
+            '1468',
+          ],
+          {
+            reject: false,
+            timeout: 600_000,
+          },
+        );
+        const report =
+          result.exitCode === 0
+            ? (JSON.parse(result.stdout.trim()) as { bytes: number; ms: number; windowSize: number })
+            : undefined;
+        if (!report || report.bytes !== bytes)
+          throw new Error(
+            `npm tftp client, windowsize ${size}: ${result.stderr.trim() || `got ${report?.bytes} of ${bytes} bytes`}`,
+          );
         window[size].seconds.push(report.ms / 1000);
         window[size].agreed = report.windowSize;
       }

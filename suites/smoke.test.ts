@@ -33,7 +33,10 @@ describe('smoke', () => {
 
   test('runs commands at the shell on its serial console, with their exit status', async ({ target }) => {
     expect(await target.shell.run('uname -r')).toEqual({ output: target.kernelRelease, exitCode: 0 });
-    expect(await target.shell.run('cat /proc/sys/kernel/hostname; (exit 3)')).toEqual({ output: 'hil-small', exitCode: 3 });
+    expect(await target.shell.run('cat /proc/sys/kernel/hostname; (exit 3)')).toEqual({
+      output: 'hil-small',
+      exitCode: 3,
+    });
     expect((await target.shell.run('ls /no/such/file')).exitCode).not.toBe(0);
   });
 
@@ -50,7 +53,11 @@ describe('smoke', () => {
     writeFileSync(sent, data);
     await target.ssh.putFile(sent, '/tmp/hil-smoke.bin');
     const sha = createHash('sha256').update(data).digest('hex');
-    expect(await target.ssh.exec('sha256sum /tmp/hil-smoke.bin')).toEqual({ stdout: `${sha}  /tmp/hil-smoke.bin`, stderr: '', code: 0 });
+    expect(await target.ssh.exec('sha256sum /tmp/hil-smoke.bin')).toEqual({
+      stdout: `${sha}  /tmp/hil-smoke.bin`,
+      stderr: '',
+      code: 0,
+    });
     await target.ssh.getFile(back, '/tmp/hil-smoke.bin');
     expect(createHash('sha256').update(readFileSync(back)).digest('hex')).toBe(sha);
   });

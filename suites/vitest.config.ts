@@ -12,7 +12,9 @@ import { defineConfig } from 'vitest/config';
 
 const env = process.env;
 const files = env.PXE_HIL_SUITE_FILES?.split('\n').filter(Boolean);
-const job = env.PXE_HIL_JOB ? (JSON.parse(readFileSync(env.PXE_HIL_JOB, 'utf8')) as { target: string; image?: string; runId: string }) : undefined;
+const job = env.PXE_HIL_JOB
+  ? (JSON.parse(readFileSync(env.PXE_HIL_JOB, 'utf8')) as { target: string; image?: string; runId: string })
+  : undefined;
 
 type Reporter = string | [string, Record<string, unknown>];
 const reporters: Reporter[] = ['default'];
@@ -24,7 +26,12 @@ if (env.PXE_HIL_ALLURE_RESULTS) {
       resultsDir: env.PXE_HIL_ALLURE_RESULTS,
       globalLabels: [
         { name: 'parentSuite', value: 'pxe-hil' },
-        ...(job ? [{ name: 'target', value: job.target }, { name: 'run', value: job.runId }] : []),
+        ...(job
+          ? [
+              { name: 'target', value: job.target },
+              { name: 'run', value: job.runId },
+            ]
+          : []),
         ...(job?.image ? [{ name: 'image', value: job.image }] : []),
         ...(env.BUILD_TAG ? [{ name: 'build', value: env.BUILD_TAG }] : []),
       ],

@@ -75,8 +75,14 @@ type Attachment = {
   close(): Promise<void>;
 };
 
-export async function consoleCommand(target: Target, options: { readOnly: boolean }, terminal: Terminal = process): Promise<number> {
-  const job = (await runningJobs()).find((j) => j.target === target.name && j.consoleShare && existsSync(j.consoleShare));
+export async function consoleCommand(
+  target: Target,
+  options: { readOnly: boolean },
+  terminal: Terminal = process,
+): Promise<number> {
+  const job = (await runningJobs()).find(
+    (j) => j.target === target.name && j.consoleShare && existsSync(j.consoleShare),
+  );
   const attachment = job ? await attachToJob(job, terminal) : await openHere(target, terminal);
   const { stdin, stderr } = terminal;
   const say = (message: string) => stderr.write(`\r\n[hil console: ${message}]\r\n`);
@@ -106,7 +112,11 @@ export async function consoleCommand(target: Target, options: { readOnly: boolea
   stdin.on('data', onInput);
   stdin.resume();
   try {
-    const why = await Promise.race([quit, attachment.ended, new Promise<string>((resolve) => stdin.once('end', () => resolve('input ended')))]);
+    const why = await Promise.race([
+      quit,
+      attachment.ended,
+      new Promise<string>((resolve) => stdin.once('end', () => resolve('input ended'))),
+    ]);
     say(why);
   } finally {
     stdin.off('data', onInput);
@@ -122,11 +132,15 @@ async function attachToJob(job: JobState, terminal: Terminal): Promise<Attachmen
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect(path);
     s.once('connect', () => resolve(s));
-    s.once('error', (error) => reject(new LabFault(`cannot attach to job ${job.jobId}'s console at ${path}: ${error.message}`)));
+    s.once('error', (error) =>
+      reject(new LabFault(`cannot attach to job ${job.jobId}'s console at ${path}: ${error.message}`)),
+    );
   });
   socket.on('data', (chunk: Buffer) => terminal.stdout.write(chunk));
   socket.on('error', () => {});
-  const ended = new Promise<string>((resolve) => socket.once('close', () => resolve(`job ${job.jobId} ended; console closed`)));
+  const ended = new Promise<string>((resolve) =>
+    socket.once('close', () => resolve(`job ${job.jobId} ended; console closed`)),
+  );
   return {
     description: `shared with job ${job.jobId} (pid ${job.pid}${job.build ? `, ${job.build}` : ''}) on ${job.consoleEndpoint ?? path}`,
     write: (data) => void socket.write(encodeShareData(data)),
@@ -143,7 +157,9 @@ async function attachToJob(job: JobState, terminal: Terminal): Promise<Attachmen
 
 async function openHere(target: Target, terminal: Terminal): Promise<Attachment> {
   if (target.console.kind === 'qemu-socket') {
-    throw new UsageError(`target ${target.name} has a QEMU console, which exists only while a job runs it, and no job runs ${target.name} now; start one (npm run hil -- --target ${target.name}) and attach again`);
+    throw new UsageError(
+      `target ${target.name} has a QEMU console, which exists only while a job runs it, and no job runs ${target.name} now; start one (npm run hil -- --target ${target.name}) and attach again`,
+    );
   }
   const source: ConsoleSource = createConsole(target.console, {});
   await source.open({

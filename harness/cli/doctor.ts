@@ -29,13 +29,62 @@ async function version(program: string, args: string[], pattern: RegExp): Promis
 }
 
 const PROGRAMS: { program: string; args: string[]; pattern: RegExp; fix: string; required: boolean; what: string }[] = [
-  { program: 'qemu-system-x86_64', args: ['--version'], pattern: /version (\S+)/, fix: 'apt-get install qemu-system-x86 ipxe-qemu seabios', required: true, what: 'the virtual board' },
-  { program: 'dnsmasq', args: ['--version'], pattern: /Dnsmasq version (\S+)/, fix: 'apt-get install dnsmasq-base', required: true, what: 'the per-job DHCP server' },
-  { program: 'ip', args: ['-V'], pattern: /iproute2-([0-9.]+[0-9])/, fix: 'apt-get install iproute2', required: true, what: 'network namespaces' },
-  { program: 'flock', args: ['--version'], pattern: /util-linux (\S+)/, fix: 'apt-get install util-linux', required: true, what: 'target locks' },
-  { program: 'qemu-system-aarch64', args: ['--version'], pattern: /version (\S+)/, fix: 'apt-get install qemu-system-arm u-boot-qemu', required: false, what: 'the virtual U-Boot board (optional)' },
-  { program: 'mkimage', args: ['-V'], pattern: /mkimage version (\S+)/, fix: 'apt-get install u-boot-tools', required: false, what: 'U-Boot boot scripts (optional)' },
-  { program: 'java', args: ['-version'], pattern: /version "([^"]+)"/, fix: 'apt-get install default-jre-headless', required: false, what: 'report tools (optional)' },
+  {
+    program: 'qemu-system-x86_64',
+    args: ['--version'],
+    pattern: /version (\S+)/,
+    fix: 'apt-get install qemu-system-x86 ipxe-qemu seabios',
+    required: true,
+    what: 'the virtual board',
+  },
+  {
+    program: 'dnsmasq',
+    args: ['--version'],
+    pattern: /Dnsmasq version (\S+)/,
+    fix: 'apt-get install dnsmasq-base',
+    required: true,
+    what: 'the per-job DHCP server',
+  },
+  {
+    program: 'ip',
+    args: ['-V'],
+    pattern: /iproute2-([0-9.]+[0-9])/,
+    fix: 'apt-get install iproute2',
+    required: true,
+    what: 'network namespaces',
+  },
+  {
+    program: 'flock',
+    args: ['--version'],
+    pattern: /util-linux (\S+)/,
+    fix: 'apt-get install util-linux',
+    required: true,
+    what: 'target locks',
+  },
+  {
+    program: 'qemu-system-aarch64',
+    args: ['--version'],
+    pattern: /version (\S+)/,
+    fix: 'apt-get install qemu-system-arm u-boot-qemu',
+    required: false,
+    what: 'the virtual U-Boot board (optional)',
+  },
+  {
+    program: 'mkimage',
+    args: ['-V'],
+    pattern: /mkimage version (\S+)/,
+    fix: 'apt-get install u-boot-tools',
+    required: false,
+    what: 'U-Boot boot scripts (optional)',
+  },
+  {
+    program: 'java',
+    args: ['-version'],
+    pattern: /version "([^"]+)"/,
+    fix: 'apt-get install default-jre-headless',
+    required: false,
+    what: 'report tools (optional)',
+  },
 ];
 
 /** Effective capabilities of this process, from /proc/self/status. */
@@ -48,17 +97,33 @@ export async function runChecks(): Promise<Check[]> {
   const checks: Check[] = [];
   for (const p of PROGRAMS) {
     const found = await version(p.program, p.args, p.pattern);
-    checks.push(found ? { name: p.program, ok: true, required: p.required, detail: `${found} (${p.what})` } : { name: p.program, ok: false, required: p.required, detail: `not found (${p.what})`, fix: p.fix });
+    checks.push(
+      found
+        ? { name: p.program, ok: true, required: p.required, detail: `${found} (${p.what})` }
+        : { name: p.program, ok: false, required: p.required, detail: `not found (${p.what})`, fix: p.fix },
+    );
   }
   checks.push(
     existsSync(OVMF_CODE) && existsSync(OVMF_VARS)
       ? { name: 'OVMF', ok: true, required: false, detail: `${OVMF_CODE} (UEFI QEMU boards, optional)` }
-      : { name: 'OVMF', ok: false, required: false, detail: `no ${OVMF_CODE} (UEFI QEMU boards, optional)`, fix: 'apt-get install ovmf' },
+      : {
+          name: 'OVMF',
+          ok: false,
+          required: false,
+          detail: `no ${OVMF_CODE} (UEFI QEMU boards, optional)`,
+          fix: 'apt-get install ovmf',
+        },
   );
   checks.push(
     existsSync('/dev/net/tun')
       ? { name: '/dev/net/tun', ok: true, required: true, detail: 'present (tap devices for QEMU boards)' }
-      : { name: '/dev/net/tun', ok: false, required: true, detail: 'missing (tap devices for QEMU boards)', fix: 'modprobe tun' },
+      : {
+          name: '/dev/net/tun',
+          ok: false,
+          required: true,
+          detail: 'missing (tap devices for QEMU boards)',
+          fix: 'modprobe tun',
+        },
   );
   const caps = effectiveCapabilities();
   const netAdmin = (caps >> 12n) & 1n;
@@ -66,7 +131,12 @@ export async function runChecks(): Promise<Check[]> {
   const root = process.getuid?.() === 0;
   checks.push(
     netAdmin && netRaw && !needsUserNamespace({ capEff: caps })
-      ? { name: 'privileges', ok: true, required: true, detail: `${root ? 'root' : 'not root'}, CAP_NET_ADMIN and CAP_NET_RAW held` }
+      ? {
+          name: 'privileges',
+          ok: true,
+          required: true,
+          detail: `${root ? 'root' : 'not root'}, CAP_NET_ADMIN and CAP_NET_RAW held`,
+        }
       : await userNamespaceCheck(),
   );
   return checks;
@@ -75,8 +145,20 @@ export async function runChecks(): Promise<Check[]> {
 /** Without the capabilities, a run goes into its own user namespace (harness/run/rootless.ts): can it? */
 async function userNamespaceCheck(): Promise<Check> {
   const problem = await userNamespaceProblem();
-  if (problem) return { name: 'privileges', ok: false, required: true, detail: `not root, and running without root needs ${problem.missing}`, fix: problem.fix };
-  return { name: 'privileges', ok: true, required: true, detail: 'not root: runs go into their own user and network namespaces' };
+  if (problem)
+    return {
+      name: 'privileges',
+      ok: false,
+      required: true,
+      detail: `not root, and running without root needs ${problem.missing}`,
+      fix: problem.fix,
+    };
+  return {
+    name: 'privileges',
+    ok: true,
+    required: true,
+    detail: 'not root: runs go into their own user and network namespaces',
+  };
 }
 
 export function formatCheck(check: Check): string {
@@ -87,14 +169,17 @@ export function formatCheck(check: Check): string {
 /** Prints the checks (and cleans up when asked); 0 when every required check passed, else 3. */
 export async function doctor(options: { cleanup: boolean; write: (text: string) => void }): Promise<number> {
   const checks = await runChecks();
-  for (const check of checks) options.write(formatCheck(check) + '\n');
+  for (const check of checks) options.write(`${formatCheck(check)}\n`);
   if (options.cleanup) {
     const reports = await recoverStaleJobs();
     for (const report of reports) options.write(`cleanup: ${describeRecovery(report)}\n`);
     if (reports.length === 0) options.write('cleanup: no stale jobs\n');
   } else {
     const stale = await findStaleJobs();
-    if (stale.length > 0) options.write(`warn stale jobs         ${stale.map((j) => `${j.jobId}${j.target ? ` (${j.target})` : ''}`).join(', ')}\n     fix: npm run hil -- doctor --cleanup\n`);
+    if (stale.length > 0)
+      options.write(
+        `warn stale jobs         ${stale.map((j) => `${j.jobId}${j.target ? ` (${j.target})` : ''}`).join(', ')}\n     fix: npm run hil -- doctor --cleanup\n`,
+      );
   }
   return checks.every((c) => c.ok || !c.required) ? 0 : 3;
 }

@@ -81,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.passed;
   }
   const command = positionals[0] ?? 'run';
-  if (positionals.length > (command === 'power' ? 2 : 1)) throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
+  if (positionals.length > (command === 'power' ? 2 : 1))
+    throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
 
   switch (command) {
     case 'targets': {
@@ -97,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
       const wanted = values.image ? [resolveImage(values.image)] : Object.values(images);
       for (const image of wanted) {
         const prepared = await image.prepare();
-        process.stdout.write(`${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`);
+        process.stdout.write(
+          `${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`,
+        );
       }
       return ExitCode.passed;
     }
@@ -109,7 +112,9 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       if (values.target) {
         if (values.cleanup) throw new UsageError('doctor takes --target or --cleanup, not both');
-        return doctorTarget(await loadTarget(values.target, values['targets-dir']), { write: (text) => process.stdout.write(text) });
+        return doctorTarget(await loadTarget(values.target, values['targets-dir']), {
+          write: (text) => process.stdout.write(text),
+        });
       }
       return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
@@ -117,27 +122,50 @@ async function main(argv: string[]): Promise<number> {
       if (!values['no-boot'] && needsUserNamespace(readHostFacts())) return runInUserNamespace();
       return runCommand(values);
     case 'power':
-      return powerCommand({ target: values.target, action: positionals[1], targetsDir: values['targets-dir'], lockTimeoutS: Number(values['lock-timeout']) });
+      return powerCommand({
+        target: values.target,
+        action: positionals[1],
+        targetsDir: values['targets-dir'],
+        lockTimeoutS: Number(values['lock-timeout']),
+      });
     case 'console': {
       if (!values.target) throw new UsageError('--target is required, e.g. hil console --target board-1');
-      return consoleCommand(await loadTarget(values.target, values['targets-dir']), { readOnly: values['read-only'] === true });
+      return consoleCommand(await loadTarget(values.target, values['targets-dir']), {
+        readOnly: values['read-only'] === true,
+      });
     }
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
 }
 
-async function runCommand(values: { target?: string; image?: string; results?: string; 'run-id'?: string; 'lock-timeout'?: string; 'targets-dir'?: string; suite?: string[]; 'keep-up'?: boolean; 'no-boot'?: boolean }): Promise<number> {
-  if (!values.target) throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
+async function runCommand(values: {
+  target?: string;
+  image?: string;
+  results?: string;
+  'run-id'?: string;
+  'lock-timeout'?: string;
+  'targets-dir'?: string;
+  suite?: string[];
+  'keep-up'?: boolean;
+  'no-boot'?: boolean;
+}): Promise<number> {
+  if (!values.target)
+    throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
   const lockTimeoutS = Number(values['lock-timeout']);
-  if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0) throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
+  if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0)
+    throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
   const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
-  if (values['no-boot'] && suiteFiles.length === 0) throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
-  if (values['no-boot'] && values['keep-up']) throw new UsageError('--no-boot and --keep-up do not go together: --keep-up boots and holds, --no-boot uses a held target');
+  if (values['no-boot'] && suiteFiles.length === 0)
+    throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
+  if (values['no-boot'] && values['keep-up'])
+    throw new UsageError(
+      '--no-boot and --keep-up do not go together: --keep-up boots and holds, --no-boot uses a held target',
+    );
   const bus = new EventBus();
   if (wantsLiveView()) attachLiveView(bus);
   else attachTerminalReporter(bus);
@@ -154,7 +182,15 @@ async function runCommand(values: { target?: string; image?: string; results?: s
   process.on('SIGHUP', onSignal);
 
   if (values['no-boot']) {
-    const attached = await runSuitesOnRunningJob({ target, images, suiteFiles, resultsRoot: values.results ?? 'hil-results', runId: values['run-id'], bus, signal: controller.signal });
+    const attached = await runSuitesOnRunningJob({
+      target,
+      images,
+      suiteFiles,
+      resultsRoot: values.results ?? 'hil-results',
+      runId: values['run-id'],
+      bus,
+      signal: controller.signal,
+    });
     process.stdout.write(`results: ${attached.resultsDir}\n`);
     return attached.exitCode;
   }

@@ -15,19 +15,32 @@ import { lockTarget } from '../run/target-lock.js';
 const ACTIONS = ['on', 'off', 'cycle', 'status'] as const;
 type Action = (typeof ACTIONS)[number];
 
-export async function powerCommand(options: { target?: string; action?: string; targetsDir?: string; lockTimeoutS: number }): Promise<number> {
+export async function powerCommand(options: {
+  target?: string;
+  action?: string;
+  targetsDir?: string;
+  lockTimeoutS: number;
+}): Promise<number> {
   if (!options.target) throw new UsageError('--target is required, e.g. hil power --target board1 status');
   const action = options.action as Action;
-  if (!ACTIONS.includes(action)) throw new UsageError(`hil power needs one of ${ACTIONS.join(', ')}${options.action ? `, got '${options.action}'` : ''}`);
+  if (!ACTIONS.includes(action))
+    throw new UsageError(
+      `hil power needs one of ${ACTIONS.join(', ')}${options.action ? `, got '${options.action}'` : ''}`,
+    );
   const target = await loadTarget(options.target, options.targetsDir);
   const bus = new EventBus();
   attachTerminalReporter(bus, (text) => process.stderr.write(text));
   const driver = createLabPowerDriver(target, bus);
   if (!driver) {
-    throw new UsageError(`target ${target.name} is a QEMU board: its power exists only inside a job (hil --target ${target.name}); hil power is for boards with a BMC, a PDU or power commands`);
+    throw new UsageError(
+      `target ${target.name} is a QEMU board: its power exists only inside a job (hil --target ${target.name}); hil power is for boards with a BMC, a PDU or power commands`,
+    );
   }
   const lock = await lockTarget(target.name, options.lockTimeoutS, (holder) =>
-    bus.emit({ type: 'warning', message: `target ${target.name} is locked by ${holder}; waiting up to ${options.lockTimeoutS} s` }),
+    bus.emit({
+      type: 'warning',
+      message: `target ${target.name} is locked by ${holder}; waiting up to ${options.lockTimeoutS} s`,
+    }),
   );
   try {
     if (action === 'status') {

@@ -41,10 +41,12 @@ export function secretsOf(target: Target): Secret[] {
   if (power.driver === 'ipmi') secrets.push({ name: power.passwordEnv, what: `the BMC password for ${power.host}` });
   if (power.driver === 'snmp-pdu') {
     const auth = power.auth;
-    if (auth.version === '2c') secrets.push({ name: auth.communityEnv, what: `the SNMP community of PDU ${power.host}` });
+    if (auth.version === '2c')
+      secrets.push({ name: auth.communityEnv, what: `the SNMP community of PDU ${power.host}` });
     else {
       secrets.push({ name: auth.authKeyEnv, what: `the SNMPv3 authentication key of PDU ${power.host}` });
-      if (auth.privProtocol !== 'none' && auth.privKeyEnv) secrets.push({ name: auth.privKeyEnv, what: `the SNMPv3 privacy key of PDU ${power.host}` });
+      if (auth.privProtocol !== 'none' && auth.privKeyEnv)
+        secrets.push({ name: auth.privKeyEnv, what: `the SNMPv3 privacy key of PDU ${power.host}` });
     }
   }
   if (target.console.kind === 'ipmi-sol') {
@@ -55,10 +57,21 @@ export function secretsOf(target: Target): Secret[] {
 }
 
 export async function checkTarget(target: Target, env: NodeJS.ProcessEnv = process.env): Promise<TargetCheck[]> {
-  const missing = new Set(secretsOf(target).filter((s) => !env[s.name]).map((s) => s.name));
+  const missing = new Set(
+    secretsOf(target)
+      .filter((s) => !env[s.name])
+      .map((s) => s.name),
+  );
   const checks: TargetCheck[] = secretsOf(target).map((s) =>
     missing.has(s.name)
-      ? { name: `secret ${s.name}`, ok: false, required: true, badInput: true, detail: `not set (${s.what})`, fix: `export ${s.name}=... (${s.what}) before running hil` }
+      ? {
+          name: `secret ${s.name}`,
+          ok: false,
+          required: true,
+          badInput: true,
+          detail: `not set (${s.what})`,
+          fix: `export ${s.name}=... (${s.what}) before running hil`,
+        }
       : { name: `secret ${s.name}`, ok: true, required: true, detail: `set (${s.what})` },
   );
   checks.push(await bounded('power', () => checkPower(target, env, missing)));
@@ -68,10 +81,13 @@ export async function checkTarget(target: Target, env: NodeJS.ProcessEnv = proce
 }
 
 /** Prints the checks of one target; 0 when all passed, 2 when a secret is missing, else 3. */
-export async function doctorTarget(target: Target, options: { write: (text: string) => void; env?: NodeJS.ProcessEnv }): Promise<number> {
+export async function doctorTarget(
+  target: Target,
+  options: { write: (text: string) => void; env?: NodeJS.ProcessEnv },
+): Promise<number> {
   options.write(`target ${target.name}${target.description ? ` (${target.description})` : ''}; nothing is powered\n`);
   const checks = await checkTarget(target, options.env);
-  for (const check of checks) options.write(formatCheck(check) + '\n');
+  for (const check of checks) options.write(`${formatCheck(check)}\n`);
   if (checks.some((c) => !c.ok && c.badInput)) return 2;
   return checks.every((c) => c.ok || !c.required) ? 0 : 3;
 }
@@ -85,7 +101,14 @@ async function bounded(name: string, check: () => Promise<TargetCheck>): Promise
 }
 
 function notChecked(name: string, secret: string): TargetCheck {
-  return { name, ok: false, required: true, badInput: true, detail: `not checked: ${secret} is not set`, fix: `export ${secret}=... and run the doctor again` };
+  return {
+    name,
+    ok: false,
+    required: true,
+    badInput: true,
+    detail: `not checked: ${secret} is not set`,
+    fix: `export ${secret}=... and run the doctor again`,
+  };
 }
 
 async function checkPower(target: Target, env: NodeJS.ProcessEnv, missing: Set<string>): Promise<TargetCheck> {
@@ -100,23 +123,49 @@ async function checkPower(target: Target, env: NodeJS.ProcessEnv, missing: Set<s
         if (missing.has(power.passwordEnv)) return notChecked(name, power.passwordEnv);
         // One attempt: a doctor says at once that the BMC does not answer.
         const state = await new IpmiPower({ ...power, attempts: 1 }, { env }).status();
-        return { name, ok: true, required: true, detail: `BMC ${power.host}:${power.port} answers: chassis power is ${state}` };
+        return {
+          name,
+          ok: true,
+          required: true,
+          detail: `BMC ${power.host}:${power.port} answers: chassis power is ${state}`,
+        };
       }
       case 'snmp-pdu': {
         const secret = secretsOf(target).find((s) => missing.has(s.name) && s.what.includes('PDU'));
         if (secret) return notChecked(name, secret.name);
         const state = await new SnmpPduPower({ ...power, retries: Math.min(power.retries, 1) }, { env }).status();
-        return { name, ok: true, required: true, detail: `PDU ${power.host}:${power.port} answers: outlet ${power.outlet} is ${state}` };
+        return {
+          name,
+          ok: true,
+          required: true,
+          detail: `PDU ${power.host}:${power.port} answers: outlet ${power.outlet} is ${state}`,
+        };
       }
       case 'pdudaemon': {
         // pdudaemon has no status request: any HTTP answer from its listener shows it is there.
         const response = await fetch(power.url, { signal: AbortSignal.timeout(power.requestTimeoutS * 1000) });
         await response.body?.cancel();
-        return { name, ok: true, required: true, detail: `pdudaemon at ${power.url} answers (HTTP ${response.status}); it has no status request, so outlet ${power.outlet} of '${power.pdu}' is not read` };
+        return {
+          name,
+          ok: true,
+          required: true,
+          detail: `pdudaemon at ${power.url} answers (HTTP ${response.status}); it has no status request, so outlet ${power.outlet} of '${power.pdu}' is not read`,
+        };
       }
       case 'command':
-        if (!power.status) return { name, ok: true, required: false, detail: 'no check: the power commands have no status command (add power.status to check it)' };
-        return { name, ok: true, required: true, detail: `status command answers: ${await new CommandPower(power).status()}` };
+        if (!power.status)
+          return {
+            name,
+            ok: true,
+            required: false,
+            detail: 'no check: the power commands have no status command (add power.status to check it)',
+          };
+        return {
+          name,
+          ok: true,
+          required: true,
+          detail: `status command answers: ${await new CommandPower(power).status()}`,
+        };
     }
   } catch (error) {
     return { name, ok: false, required: true, detail: messageOf(error), fix: powerFix(target, file) };
@@ -135,7 +184,9 @@ function powerFix(target: Target, file: string): string {
     case 'command':
       return `run the status command by hand (${power.status}) and fix it, or correct power.status in ${file}`;
     case 'qemu':
-      return power.arch === 'aarch64' ? 'apt-get install qemu-system-arm u-boot-qemu' : 'apt-get install qemu-system-x86 ipxe-qemu seabios ovmf';
+      return power.arch === 'aarch64'
+        ? 'apt-get install qemu-system-arm u-boot-qemu'
+        : 'apt-get install qemu-system-x86 ipxe-qemu seabios ovmf';
   }
 }
 
@@ -143,8 +194,10 @@ async function checkQemu(name: string, power: Extract<Target['power'], { driver:
   if (power.arch === 'aarch64') {
     const fix = 'apt-get install qemu-system-arm u-boot-qemu';
     const version = await execa('qemu-system-aarch64', ['--version'], { reject: false, timeout: 10_000 });
-    if (version.exitCode !== 0) return { name, ok: false, required: true, detail: 'qemu-system-aarch64 not found', fix };
-    if (power.bios && !existsSync(power.bios)) return { name, ok: false, required: true, detail: `firmware missing: ${power.bios}`, fix };
+    if (version.exitCode !== 0)
+      return { name, ok: false, required: true, detail: 'qemu-system-aarch64 not found', fix };
+    if (power.bios && !existsSync(power.bios))
+      return { name, ok: false, required: true, detail: `firmware missing: ${power.bios}`, fix };
     return { name, ok: true, required: true, detail: `qemu-system-aarch64${power.bios ? ` with ${power.bios}` : ''}` };
   }
   const fix = 'apt-get install qemu-system-x86 ipxe-qemu seabios';
@@ -152,13 +205,30 @@ async function checkQemu(name: string, power: Extract<Target['power'], { driver:
   if (help.exitCode !== 0) return { name, ok: false, required: true, detail: 'qemu-system-x86_64 not found', fix };
   if (power.firmware === 'uefi') {
     const absent = [OVMF_CODE, OVMF_VARS].filter((f) => !existsSync(f));
-    if (absent.length) return { name, ok: false, required: true, detail: `firmware missing: ${absent.join(', ')}`, fix: 'apt-get install ovmf' };
+    if (absent.length)
+      return {
+        name,
+        ok: false,
+        required: true,
+        detail: `firmware missing: ${absent.join(', ')}`,
+        fix: 'apt-get install ovmf',
+      };
     return { name, ok: true, required: true, detail: `qemu-system-x86_64 with ${OVMF_CODE}` };
   }
-  const dirs = String(help.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
+  const dirs = String(help.stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const rom = power.nic === 'e1000' ? 'efi-e1000.rom' : 'efi-virtio.rom';
   const absent = ['bios-256k.bin', rom].filter((f) => !dirs.some((d) => existsSync(join(d, f))));
-  if (absent.length) return { name, ok: false, required: true, detail: `firmware missing: ${absent.join(', ')} (searched ${dirs.join(', ')})`, fix };
+  if (absent.length)
+    return {
+      name,
+      ok: false,
+      required: true,
+      detail: `firmware missing: ${absent.join(', ')} (searched ${dirs.join(', ')})`,
+      fix,
+    };
   return { name, ok: true, required: true, detail: `qemu-system-x86_64 with bios-256k.bin and ${rom}` };
 }
 
@@ -170,11 +240,31 @@ async function checkConsole(target: Target, env: NodeJS.ProcessEnv, missing: Set
   const file = `targets/${target.name}.ts`;
   switch (config.kind) {
     case 'qemu-socket':
-      return { name, ok: true, required: true, detail: "a QEMU board's console exists only inside a job; nothing to check" };
+      return {
+        name,
+        ok: true,
+        required: true,
+        detail: "a QEMU board's console exists only inside a job; nothing to check",
+      };
     case 'serial':
-      return openAndClose(name, new SerialPortConsole({ path: config.path, baud: config.baud, parity: config.parity, dataBits: config.dataBits, stopBits: config.stopBits, flowControl: config.flowControl }), `plug the adapter in, or correct console.path in ${file} (see ls -l /dev/serial/by-id/)`);
+      return openAndClose(
+        name,
+        new SerialPortConsole({
+          path: config.path,
+          baud: config.baud,
+          parity: config.parity,
+          dataBits: config.dataBits,
+          stopBits: config.stopBits,
+          flowControl: config.flowControl,
+        }),
+        `plug the adapter in, or correct console.path in ${file} (see ls -l /dev/serial/by-id/)`,
+      );
     case 'tcp':
-      return openAndClose(name, new TcpConsole({ host: config.host, port: config.port, telnet: config.telnet }), `start the console server on ${config.host}:${config.port}, or correct console.host/console.port in ${file}`);
+      return openAndClose(
+        name,
+        new TcpConsole({ host: config.host, port: config.port, telnet: config.telnet }),
+        `start the console server on ${config.host}:${config.port}, or correct console.host/console.port in ${file}`,
+      );
     case 'ipmi-sol': {
       const bmc = solBmcOf(config, target.power);
       const password = env[bmc.passwordEnv];
@@ -182,10 +272,28 @@ async function checkConsole(target: Target, env: NodeJS.ProcessEnv, missing: Set
       try {
         const info = await solInfo(bmc, password);
         const enabled = /^Enabled\s*:\s*(\w+)/m.exec(info)?.[1];
-        if (enabled === 'false') return { name, ok: false, required: true, detail: `SOL is disabled on BMC ${bmc.host}`, fix: `enable it: IPMI_PASSWORD=... ipmitool -I lanplus -H ${bmc.host} -U ${bmc.username} -E sol set enabled true` };
-        return { name, ok: true, required: true, detail: `BMC ${bmc.host}:${bmc.port} answers 'sol info' (SOL enabled: ${enabled ?? 'not said'})` };
+        if (enabled === 'false')
+          return {
+            name,
+            ok: false,
+            required: true,
+            detail: `SOL is disabled on BMC ${bmc.host}`,
+            fix: `enable it: IPMI_PASSWORD=... ipmitool -I lanplus -H ${bmc.host} -U ${bmc.username} -E sol set enabled true`,
+          };
+        return {
+          name,
+          ok: true,
+          required: true,
+          detail: `BMC ${bmc.host}:${bmc.port} answers 'sol info' (SOL enabled: ${enabled ?? 'not said'})`,
+        };
       } catch (error) {
-        return { name, ok: false, required: true, detail: messageOf(error), fix: `make BMC ${bmc.host} reachable on UDP ${bmc.port}, or correct the BMC fields of console/power in ${file}` };
+        return {
+          name,
+          ok: false,
+          required: true,
+          detail: messageOf(error),
+          fix: `make BMC ${bmc.host} reachable on UDP ${bmc.port}, or correct the BMC fields of console/power in ${file}`,
+        };
       }
     }
   }
@@ -208,14 +316,29 @@ async function checkNetwork(target: Target): Promise<TargetCheck> {
   const name = `network (${network.kind})`;
   if (network.kind === 'lab') {
     const where = network.netns ? ` in namespace ${network.netns}` : '';
-    const shown = await execa('ip', [...(network.netns ? ['-n', network.netns] : []), '-br', 'link', 'show', 'dev', network.interface], { reject: false, timeout: 10_000 });
+    const shown = await execa(
+      'ip',
+      [...(network.netns ? ['-n', network.netns] : []), '-br', 'link', 'show', 'dev', network.interface],
+      { reject: false, timeout: 10_000 },
+    );
     return shown.exitCode === 0
-      ? { name, ok: true, required: true, detail: `lab interface ${network.interface}${where} exists (${String(shown.stdout).trim().split(/\s+/)[1] ?? 'state unknown'})` }
-      : { name, ok: false, required: true, detail: `lab interface ${network.interface} does not exist${where || ' on this host'}`, fix: `correct network.interface in targets/${target.name}.ts (see: ip${network.netns ? ` -n ${network.netns}` : ''} -br link)` };
+      ? {
+          name,
+          ok: true,
+          required: true,
+          detail: `lab interface ${network.interface}${where} exists (${String(shown.stdout).trim().split(/\s+/)[1] ?? 'state unknown'})`,
+        }
+      : {
+          name,
+          ok: false,
+          required: true,
+          detail: `lab interface ${network.interface} does not exist${where || ' on this host'}`,
+          fix: `correct network.interface in targets/${target.name}.ts (see: ip${network.netns ? ` -n ${network.netns}` : ''} -br link)`,
+        };
   }
   return existsSync('/dev/net/tun')
-    ? { name, ok: true, required: true, detail: '/dev/net/tun present (the board\'s tap device)' }
-    : { name, ok: false, required: true, detail: '/dev/net/tun missing (the board\'s tap device)', fix: 'modprobe tun' };
+    ? { name, ok: true, required: true, detail: "/dev/net/tun present (the board's tap device)" }
+    : { name, ok: false, required: true, detail: "/dev/net/tun missing (the board's tap device)", fix: 'modprobe tun' };
 }
 
 function messageOf(error: unknown): string {

@@ -16,17 +16,24 @@ export const DEFAULT_TARGETS_DIR = new URL('../../targets/', import.meta.url).pa
 
 export async function listTargets(dir = DEFAULT_TARGETS_DIR): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).sort();
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
 }
 
 export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promise<Target> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
-    throw new UsageError(`target name '${name}' is not valid: use the name of a file in ${displayPath(dir)} (lower-case letters, digits, dashes)`);
+    throw new UsageError(
+      `target name '${name}' is not valid: use the name of a file in ${displayPath(dir)} (lower-case letters, digits, dashes)`,
+    );
   }
   const file = join(dir, `${name}.ts`);
   if (!existsSync(file)) {
     const known = await listTargets(dir);
-    throw new UsageError(`unknown target '${name}': no ${displayPath(file)}. Known targets: ${known.join(', ') || 'none'}`);
+    throw new UsageError(
+      `unknown target '${name}': no ${displayPath(file)}. Known targets: ${known.join(', ') || 'none'}`,
+    );
   }
   let module: { default?: unknown };
   try {
@@ -54,14 +61,21 @@ async function refuseSharedServerAddress(target: Target, dir: string): Promise<v
     const file = join(dir, `${name}.ts`);
     let other: Target;
     try {
-      const parsed = targetSchema.safeParse(((await import(pathToFileURL(file).href)) as { default?: unknown }).default);
+      const parsed = targetSchema.safeParse(
+        ((await import(pathToFileURL(file).href)) as { default?: unknown }).default,
+      );
       if (!parsed.success) continue;
       other = parsed.data;
     } catch {
       continue;
     }
     const theirs = other.network;
-    if (theirs.kind === 'lab' && theirs.interface === mine.interface && theirs.netns === mine.netns && theirs.serverAddress.split('/')[0] === address) {
+    if (
+      theirs.kind === 'lab' &&
+      theirs.interface === mine.interface &&
+      theirs.netns === mine.netns &&
+      theirs.serverAddress.split('/')[0] === address
+    ) {
       throw new UsageError(
         `${displayPath(join(dir, `${target.name}.ts`))}: field 'network.serverAddress': ${address} on ${mine.interface} is also ${displayPath(file)}'s; give every target on one interface its own server address`,
       );
@@ -74,7 +88,9 @@ export function validateTarget(value: unknown, file: string, expectedName?: stri
   const result = targetSchema.safeParse(value, { reportInput: true });
   if (!result.success) throw new UsageError(`${file}: ${describeIssues(result.error.issues)}`);
   if (expectedName && result.data.name !== expectedName) {
-    throw new UsageError(`${file}: field 'name' is '${result.data.name}' but the file is named '${expectedName}.ts'; make them the same`);
+    throw new UsageError(
+      `${file}: field 'name' is '${result.data.name}' but the file is named '${expectedName}.ts'; make them the same`,
+    );
   }
   const target = result.data;
   if (target.console.kind === 'ipmi-sol') {
@@ -100,7 +116,9 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 function explain(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `is missing (expected ${issue.expected})` : `expected ${issue.expected}, got ${kindOf(issue.input)}`;
+      return issue.input === undefined
+        ? `is missing (expected ${issue.expected})`
+        : `expected ${issue.expected}, got ${kindOf(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: remove or correct the spelling`;
     case 'invalid_union':

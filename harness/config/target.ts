@@ -11,8 +11,12 @@ const mac = z
   .transform((value) => value.toLowerCase());
 
 /** A Linux interface name (at most 15 characters), such as enp3s0 or the VLAN interface enp3s0.42. */
-const interfaceName = z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'expected an interface name such as enp3s0 or enp3s0.42 (at most 15 characters)');
-const netnsName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected the name of a network namespace (ip netns list)');
+const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'expected an interface name such as enp3s0 or enp3s0.42 (at most 15 characters)');
+const netnsName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected the name of a network namespace (ip netns list)');
 
 const qemuPower = z
   .object({
@@ -23,7 +27,10 @@ const qemuPower = z
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
     /** Unset or 'x86_64': a PC. 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot); a foreign architecture runs under TCG. */
     arch: z.enum(['x86_64', 'aarch64']).optional(),
-    cpu: z.string().regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57').optional(),
+    cpu: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57')
+      .optional(),
     bios: z.string().regex(/^\//, 'expected an absolute path such as /usr/lib/u-boot/qemu_arm64/u-boot.bin').optional(),
     /**
      * 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf) with its own PXE client,
@@ -37,7 +44,9 @@ const qemuPower = z
   .strict();
 
 /** Names an environment variable that holds a secret; the secret itself never goes into a target file. */
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable, such as BOARD1_BMC_PASSWORD');
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable, such as BOARD1_BMC_PASSWORD');
 const host = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
 
 const ipmiPower = z
@@ -77,7 +86,9 @@ const pdudaemonPower = z
   .object({
     driver: z.literal('pdudaemon'),
     /** pdudaemon's HTTP listener. */
-    url: z.string().regex(/^http:\/\/[^/\s]+(:\d+)?\/?$/, 'expected pdudaemon\'s listener such as http://pdu-server:16421'),
+    url: z
+      .string()
+      .regex(/^http:\/\/[^/\s]+(:\d+)?\/?$/, "expected pdudaemon's listener such as http://pdu-server:16421"),
     /** The PDU's name in pdudaemon's configuration. */
     pdu: z.string().min(1),
     outlet: z.number().int().min(1).max(512),
@@ -117,7 +128,10 @@ const qemuSocketConsole = z
   .object({
     kind: z.literal('qemu-socket'),
     /** The kernel's console= argument for this port. */
-    kernelConsole: z.string().regex(/^tty\w+(,\d+\w*)?$/, 'expected a kernel console such as ttyS0,115200').default('ttyS0,115200'),
+    kernelConsole: z
+      .string()
+      .regex(/^tty\w+(,\d+\w*)?$/, 'expected a kernel console such as ttyS0,115200')
+      .default('ttyS0,115200'),
   })
   .strict();
 
@@ -173,7 +187,12 @@ const qemuTapNetwork = z
   })
   .strict();
 
-const ipv4 = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/, 'expected an IPv4 address such as 192.168.10.20');
+const ipv4 = z
+  .string()
+  .regex(
+    /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/,
+    'expected an IPv4 address such as 192.168.10.20',
+  );
 
 /**
  * A real board wired to a lab interface of the host: the job's PXE server
@@ -191,7 +210,12 @@ const labNetwork = z
     netns: netnsName.optional(),
     mode: z.enum(['dhcp', 'proxy']),
     /** The job's own address on the lab network, with its prefix length; distinct for every target on one interface. */
-    serverAddress: z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/(8|9|[12]\d|30)$/, 'expected an address with its prefix length such as 192.168.10.250/24'),
+    serverAddress: z
+      .string()
+      .regex(
+        /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/(8|9|[12]\d|30)$/,
+        'expected an address with its prefix length such as 192.168.10.250/24',
+      ),
     /** The board's fixed address, given by the job in 'dhcp' mode; in 'proxy' mode the lab's DHCP server chooses it. */
     boardAddress: ipv4.optional(),
     mac,
@@ -213,7 +237,11 @@ const ubootBoot = z
     /** 'arm64' or 'arm': the architecture written into the boot script's image header. */
     arch: z.enum(['arm64', 'arm']).default('arm64'),
     /** A device tree to serve as dtb/<fdtfile> (a file of the image); unset: the tree U-Boot booted with. */
-    fdtfile: z.string().regex(/^[\w./-]+$/, 'expected a DTB name such as rockchip/rk3399-rock-pi-4b.dtb').refine((v) => !v.split('/').includes('..'), 'no .. in a DTB name').optional(),
+    fdtfile: z
+      .string()
+      .regex(/^[\w./-]+$/, 'expected a DTB name such as rockchip/rk3399-rock-pi-4b.dtb')
+      .refine((v) => !v.split('/').includes('..'), 'no .. in a DTB name')
+      .optional(),
     interrupt: z.string().min(1).default('Hit any key to stop autoboot'),
     /** The key sent to stop autoboot. */
     interruptKey: z.string().min(1).default(' '),
@@ -259,22 +287,46 @@ export const targetSchema = z
   .superRefine((target, ctx) => {
     const { network, power } = target;
     if (network.kind === 'lab' && network.mode === 'dhcp' && !network.boardAddress) {
-      ctx.addIssue({ code: 'custom', path: ['network', 'boardAddress'], message: "is missing: in 'dhcp' mode the job gives the board this fixed address (for example 192.168.10.20)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'boardAddress'],
+        message: "is missing: in 'dhcp' mode the job gives the board this fixed address (for example 192.168.10.20)",
+      });
     }
     if (network.kind === 'lab' && network.mode === 'proxy' && network.boardAddress) {
-      ctx.addIssue({ code: 'custom', path: ['network', 'boardAddress'], message: "is not used in 'proxy' mode (the lab's DHCP server gives the address): remove it" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'boardAddress'],
+        message: "is not used in 'proxy' mode (the lab's DHCP server gives the address): remove it",
+      });
     }
     if (power.driver === 'qemu' && network.kind === 'lab' && !power.tap) {
-      ctx.addIssue({ code: 'custom', path: ['power', 'tap'], message: "is missing: a QEMU board on a lab network needs the tap device on that network (power.tap)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'tap'],
+        message: 'is missing: a QEMU board on a lab network needs the tap device on that network (power.tap)',
+      });
     }
     if (power.driver === 'qemu' && network.kind === 'qemu-tap' && power.tap) {
-      ctx.addIssue({ code: 'custom', path: ['power', 'tap'], message: "is only for network kind 'lab'; a qemu-tap board uses the job's own tap: remove it" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'tap'],
+        message: "is only for network kind 'lab'; a qemu-tap board uses the job's own tap: remove it",
+      });
     }
     if (power.driver === 'qemu' && power.firmware === 'uefi' && power.nic !== 'virtio-net-pci') {
-      ctx.addIssue({ code: 'custom', path: ['power', 'nic'], message: "must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'nic'],
+        message: "must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)",
+      });
     }
     if (power.driver === 'qemu' && power.firmware === 'uefi' && power.arch === 'aarch64') {
-      ctx.addIssue({ code: 'custom', path: ['power', 'firmware'], message: "'uefi' is OVMF, an x86 firmware: an aarch64 board names its firmware in power.bios" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'firmware'],
+        message: "'uefi' is OVMF, an x86 firmware: an aarch64 board names its firmware in power.bios",
+      });
     }
   });
 

@@ -32,8 +32,12 @@ export async function shareConsole(hub: ConsoleHub, socketPath: string): Promise
       if (data.length > 0) hub.write(data);
       for (let i = 0; i < breaks; i++) {
         void hub.sendBreak().then(
-          (sent) => hub.note(sent ? 'a terminal sent a break' : 'a terminal asked for a break; this console cannot send one'),
-          (error: unknown) => hub.note(`a terminal asked for a break; it failed: ${error instanceof Error ? error.message : String(error)}`),
+          (sent) =>
+            hub.note(sent ? 'a terminal sent a break' : 'a terminal asked for a break; this console cannot send one'),
+          (error: unknown) =>
+            hub.note(
+              `a terminal asked for a break; it failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
         );
       }
     });

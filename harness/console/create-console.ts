@@ -15,7 +15,8 @@ export type ConsoleContext = {
 export function createConsole(config: Target['console'], context: ConsoleContext): ConsoleSource {
   switch (config.kind) {
     case 'qemu-socket':
-      if (!context.consoleSocket) throw new UsageError('a QEMU console exists only inside a job (it needs the job\'s console socket)');
+      if (!context.consoleSocket)
+        throw new UsageError("a QEMU console exists only inside a job (it needs the job's console socket)");
       return new QemuSocketConsole(context.consoleSocket);
     case 'serial':
       return new SerialPortConsole({

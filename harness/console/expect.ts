@@ -115,7 +115,9 @@ export class ConsoleExpect {
     this.unsubscribe();
   }
 
-  private take(matcher: (text: string) => { index: number; match: string; groups: (string | undefined)[] } | undefined): ExpectMatch | undefined {
+  private take(
+    matcher: (text: string) => { index: number; match: string; groups: (string | undefined)[] } | undefined,
+  ): ExpectMatch | undefined {
     const found = matcher(this.buffer);
     if (!found) return undefined;
     const before = this.buffer.slice(0, found.index);
@@ -125,7 +127,11 @@ export class ConsoleExpect {
 }
 
 /** `await expect(hub, /login:/, { timeoutMs })` for one-off waits: matches text that arrives from now on. */
-export async function expectOn(console: ExpectConsole, pattern: ExpectPattern, options: ExpectOptions = {}): Promise<ExpectMatch> {
+export async function expectOn(
+  console: ExpectConsole,
+  pattern: ExpectPattern,
+  options: ExpectOptions = {},
+): Promise<ExpectMatch> {
   const session = new ConsoleExpect(console);
   try {
     return await session.expect(pattern, options);
@@ -138,7 +144,9 @@ export function describePattern(pattern: ExpectPattern): string {
   return typeof pattern === 'string' ? JSON.stringify(pattern) : String(pattern);
 }
 
-function compile(pattern: ExpectPattern): (text: string) => { index: number; match: string; groups: (string | undefined)[] } | undefined {
+function compile(
+  pattern: ExpectPattern,
+): (text: string) => { index: number; match: string; groups: (string | undefined)[] } | undefined {
   if (typeof pattern === 'string') {
     if (pattern.length === 0) throw new Error('expect: empty pattern');
     return (text) => {

@@ -49,7 +49,9 @@ export function solBmcOf(console: Extract<Target['console'], { kind: 'ipmi-sol' 
   const passwordEnv = console.passwordEnv ?? bmc?.passwordEnv;
   const missing = [!host && 'host', !username && 'username', !passwordEnv && 'passwordEnv'].filter(Boolean);
   if (!host || !username || !passwordEnv) {
-    throw new UsageError(`console 'ipmi-sol' needs ${missing.join(', ')}: set them in the console, or use the 'ipmi' power driver whose BMC it then shares`);
+    throw new UsageError(
+      `console 'ipmi-sol' needs ${missing.join(', ')}: set them in the console, or use the 'ipmi' power driver whose BMC it then shares`,
+    );
   }
   return {
     host,
@@ -63,13 +65,28 @@ export function solBmcOf(console: Extract<Target['console'], { kind: 'ipmi-sol' 
 /** The password of a BMC from the environment; a UsageError naming the variable when it is not set. */
 export function solPassword(bmc: SolBmc, env: NodeJS.ProcessEnv = process.env): string {
   const password = env[bmc.passwordEnv];
-  if (!password) throw new UsageError(`environment variable ${bmc.passwordEnv} is not set: it must hold the BMC password for ${bmc.host} (SOL console)`);
+  if (!password)
+    throw new UsageError(
+      `environment variable ${bmc.passwordEnv} is not set: it must hold the BMC password for ${bmc.host} (SOL console)`,
+    );
   return password;
 }
 
 /** The ipmitool arguments that reach a BMC (the password comes from IPMI_PASSWORD, -E). */
 export function ipmitoolSessionArgs(bmc: SolBmc): string[] {
-  return ['-I', 'lanplus', '-H', bmc.host, '-p', String(bmc.port), '-U', bmc.username, '-E', '-C', String(bmc.cipherSuite)];
+  return [
+    '-I',
+    'lanplus',
+    '-H',
+    bmc.host,
+    '-p',
+    String(bmc.port),
+    '-U',
+    bmc.username,
+    '-E',
+    '-C',
+    String(bmc.cipherSuite),
+  ];
 }
 
 /**
@@ -79,12 +96,12 @@ export function ipmitoolSessionArgs(bmc: SolBmc): string[] {
 export class SolInputEscaper {
   private atLineStart = true;
 
-  constructor(private readonly escape = SOL_ESCAPE.charCodeAt(0)) {}
+  constructor(private readonly escapeByte = SOL_ESCAPE.charCodeAt(0)) {}
 
   escapeBytes(data: Buffer): Buffer {
     const out: number[] = [];
     for (const byte of data) {
-      if (this.atLineStart && byte === this.escape) out.push(byte);
+      if (this.atLineStart && byte === this.escapeByte) out.push(byte);
       out.push(byte);
       this.atLineStart = byte === 0x0d || byte === 0x0a;
     }
@@ -168,28 +185,44 @@ export class IpmiSolConsole extends ReconnectingConsole {
       },
       (chunk) => handlers.data(chunk),
     );
-    const child = startChild('ipmitool sol activate', 'stdbuf', ['-o0', 'ipmitool', ...ipmitoolSessionArgs(this.bmc), '-e', SOL_ESCAPE, 'sol', 'activate'], {
-      env: { IPMI_PASSWORD: this.password },
-      stdin: 'pipe',
-      onStdoutData: (chunk) => filter.push(chunk),
-      onStderrLine: (line) => {
-        // ipmitool tries to set its stdin (a pipe here) to raw mode; that is expected.
-        if (!/^tcgetattr|^tcsetattr/.test(line)) stderr.push(line);
-        if (stderr.length > 20) stderr.shift();
+    const child = startChild(
+      'ipmitool sol activate',
+      'stdbuf',
+      ['-o0', 'ipmitool', ...ipmitoolSessionArgs(this.bmc), '-e', SOL_ESCAPE, 'sol', 'activate'],
+      {
+        env: { IPMI_PASSWORD: this.password },
+        stdin: 'pipe',
+        onStdoutData: (chunk) => filter.push(chunk),
+        onStderrLine: (line) => {
+          // ipmitool tries to set its stdin (a pipe here) to raw mode; that is expected.
+          if (!/^tcgetattr|^tcsetattr/.test(line)) stderr.push(line);
+          if (stderr.length > 20) stderr.shift();
+        },
       },
-    });
+    );
     const stdin = child.subprocess.stdin!;
     stdin.on('error', () => {
       // ipmitool is gone; its exit reports why.
     });
-    const ended = child.exited.then((exit) => `ipmitool sol activate on ${this.bmc.host} ended (${exit.signal ?? `exit ${exit.exitCode}`})${stderr.length ? `: ${this.scrub(tailOf(stderr.join('\n'), 2))}` : ''}`);
+    const ended = child.exited.then(
+      (exit) =>
+        `ipmitool sol activate on ${this.bmc.host} ended (${exit.signal ?? `exit ${exit.exitCode}`})${stderr.length ? `: ${this.scrub(tailOf(stderr.join('\n'), 2))}` : ''}`,
+    );
     try {
       await Deadline.in(ACTIVATE_TIMEOUT_MS, `the SOL session on ${this.bmc.host} to come up`).race(
-        Promise.race([isOperational, ended.then((reason) => Promise.reject(new LabFault(this.explain(reason, stderr.join('\n')))))]),
+        Promise.race([
+          isOperational,
+          ended.then((reason) => Promise.reject(new LabFault(this.explain(reason, stderr.join('\n'))))),
+        ]),
       );
     } catch (error) {
       await child.stop(2000);
-      throw error instanceof LabFault ? error : new LabFault(`SOL on ${this.bmc.host}:${this.bmc.port} did not come up: ${(error as Error).message}; is SOL enabled on the BMC?`, { cause: error });
+      throw error instanceof LabFault
+        ? error
+        : new LabFault(
+            `SOL on ${this.bmc.host}:${this.bmc.port} did not come up: ${(error as Error).message}; is SOL enabled on the BMC?`,
+            { cause: error },
+          );
     }
     this.session = child;
     void ended.then((reason) => {
@@ -213,13 +246,25 @@ export class IpmiSolConsole extends ReconnectingConsole {
 
   /** `sol deactivate`; a session that is not active is fine. With `strict`, a BMC that refuses or does not answer is a LabFault. */
   private async deactivate(strict: boolean): Promise<void> {
-    const outcome = await runBounded('ipmitool', [...ipmitoolSessionArgs(this.bmc), '-N', '2', '-R', '1', 'sol', 'deactivate'], {
-      deadline: Deadline.in(strict ? COMMAND_TIMEOUT_MS : 5000, `ipmitool sol deactivate on ${this.bmc.host}`),
-      env: { IPMI_PASSWORD: this.password },
-    });
+    const outcome = await runBounded(
+      'ipmitool',
+      [...ipmitoolSessionArgs(this.bmc), '-N', '2', '-R', '1', 'sol', 'deactivate'],
+      {
+        deadline: Deadline.in(strict ? COMMAND_TIMEOUT_MS : 5000, `ipmitool sol deactivate on ${this.bmc.host}`),
+        env: { IPMI_PASSWORD: this.password },
+      },
+    );
     const output = `${outcome.stdout}\n${outcome.stderr}`;
     if (outcome.exitCode === 0 || /already de-?activated|not active/i.test(output) || !strict) return;
-    throw new LabFault(this.explain(outcome.timedOut ? `ipmitool sol deactivate on ${this.bmc.host} had no answer` : `ipmitool sol deactivate on ${this.bmc.host} failed: ${this.scrub(tailOf(output, 2))}`, output, outcome.timedOut));
+    throw new LabFault(
+      this.explain(
+        outcome.timedOut
+          ? `ipmitool sol deactivate on ${this.bmc.host} had no answer`
+          : `ipmitool sol deactivate on ${this.bmc.host} failed: ${this.scrub(tailOf(output, 2))}`,
+        output,
+        outcome.timedOut,
+      ),
+    );
   }
 
   private explain(reason: string, output: string, timedOut = false): string {
@@ -232,7 +277,8 @@ export class IpmiSolConsole extends ReconnectingConsole {
       case 'no-answer':
         return `IPMI BMC ${host}:${port} did not answer (SOL): ${reason}; is the BMC up and the host and port right?`;
       default:
-        if (/already active/i.test(output)) return `${reason}; another client holds the SOL session and 'sol deactivate' did not free it`;
+        if (/already active/i.test(output))
+          return `${reason}; another client holds the SOL session and 'sol deactivate' did not free it`;
         return `${reason}; is SOL enabled on the BMC?`;
     }
   }
@@ -252,9 +298,13 @@ export async function solInfo(bmc: SolBmc, password: string): Promise<string> {
   const output = redact(`${outcome.stdout}\n${outcome.stderr}`, [password]);
   switch (classifyIpmitoolFailure(output, outcome.timedOut)) {
     case 'auth':
-      throw new LabFault(`IPMI authentication failed for ${bmc.host}: check the user '${bmc.username}' and the password in ${bmc.passwordEnv}`);
+      throw new LabFault(
+        `IPMI authentication failed for ${bmc.host}: check the user '${bmc.username}' and the password in ${bmc.passwordEnv}`,
+      );
     case 'no-answer':
-      throw new LabFault(`IPMI BMC ${bmc.host}:${bmc.port} did not answer 'sol info'; is the BMC up and the host and port right?`);
+      throw new LabFault(
+        `IPMI BMC ${bmc.host}:${bmc.port} did not answer 'sol info'; is the BMC up and the host and port right?`,
+      );
     default:
       throw new LabFault(`IPMI ${bmc.host}: 'sol info' failed: ${tailOf(output, 2) || `exit ${outcome.exitCode}`}`);
   }

@@ -17,7 +17,7 @@ export class LinePrefilter {
     if (enabled) {
       const byFlags = new Map<string, string[]>();
       for (const p of patterns) {
-        const flags = [...new Set(p.flags.replace(/[gyd]/g, '') + 'm')].sort().join('');
+        const flags = [...new Set(`${p.flags.replace(/[gyd]/g, '')}m`)].sort().join('');
         byFlags.set(flags, [...(byFlags.get(flags) ?? []), `(?:${p.source})`]);
       }
       try {

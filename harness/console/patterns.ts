@@ -5,10 +5,7 @@
  */
 export type FileRole = 'bootloader' | 'boot-config' | 'kernel' | 'initrd' | 'other';
 
-export type MilestoneTrigger =
-  | { console: RegExp }
-  | { event: 'lease' }
-  | { file: FileRole };
+export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole };
 
 /** The board states a boot passes (harness/run/boot-states.ts). */
 export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';
@@ -34,7 +31,10 @@ export const bootloaderFailurePatterns: readonly FailurePattern[] = [
   { name: 'pxelinux failed', console: /(Failed to load|Could not find kernel image): [^\n]*/ },
 ];
 
-export const defaultFailurePatterns: readonly FailurePattern[] = [...linuxFailurePatterns, ...bootloaderFailurePatterns];
+export const defaultFailurePatterns: readonly FailurePattern[] = [
+  ...linuxFailurePatterns,
+  ...bootloaderFailurePatterns,
+];
 
 /**
  * The milestones that every netbooted Linux image passes, in order: the lease,
@@ -42,13 +42,9 @@ export const defaultFailurePatterns: readonly FailurePattern[] = [...linuxFailur
  * to init. Image-specific milestones (a shell prompt, an installer screen)
  * follow them.
  */
-export function linuxNetbootMilestones(timeouts: {
-  leaseS?: number;
-  kernelS?: number;
-  initrdS?: number;
-  bannerS?: number;
-  initS?: number;
-} = {}): MilestoneSpec[] {
+export function linuxNetbootMilestones(
+  timeouts: { leaseS?: number; kernelS?: number; initrdS?: number; bannerS?: number; initS?: number } = {},
+): MilestoneSpec[] {
   return [
     { name: 'DHCP lease', event: 'lease', timeoutS: timeouts.leaseS ?? 60 },
     { name: 'kernel fetched', file: 'kernel', timeoutS: timeouts.kernelS ?? 60 },
@@ -65,7 +61,9 @@ export function linuxNetbootMilestones(timeouts: {
  * first "U-Boot SPL 20..." banner; the milestone waits for the full one,
  * and for its whole line, so a banner read in pieces is reported whole.
  */
-export function ubootMilestones(timeouts: { bannerS?: number; autobootS?: number; kernelS?: number } = {}): MilestoneSpec[] {
+export function ubootMilestones(
+  timeouts: { bannerS?: number; autobootS?: number; kernelS?: number } = {},
+): MilestoneSpec[] {
   return [
     { name: 'U-Boot banner', console: /U-Boot 20\d\d\.\d\d[^\n]*(?=\n)/, timeoutS: timeouts.bannerS ?? 60 },
     { name: 'U-Boot autoboot', console: /Hit any key to stop autoboot/, timeoutS: timeouts.autobootS ?? 60 },
@@ -76,7 +74,11 @@ export function ubootMilestones(timeouts: { bannerS?: number; autobootS?: number
 /** Failures U-Boot prints when a boot cannot go on. */
 export const ubootFailurePatterns: readonly FailurePattern[] = [
   { name: 'U-Boot reset request', console: /### ERROR ### Please RESET the board ###/ },
-  { name: 'U-Boot bad image', console: /(Wrong Image Format for \w+ command|Bad Linux ARM64 Image magic!|Bad Linux ARM zImage magic!|Bad Data CRC|Bad Header Checksum)/ },
+  {
+    name: 'U-Boot bad image',
+    console:
+      /(Wrong Image Format for \w+ command|Bad Linux ARM64 Image magic!|Bad Linux ARM zImage magic!|Bad Data CRC|Bad Header Checksum)/,
+  },
   { name: 'U-Boot no kernel', console: /ERROR: can't get kernel image!/ },
   { name: 'U-Boot TFTP failed', console: /(TFTP error: [^\n]*|Retry count exceeded; starting again)/ },
   { name: 'U-Boot SPL failed', console: /SPL: failed to boot from all boot devices/ },

@@ -50,7 +50,8 @@ export async function findPortHolders(devicePath: string): Promise<PortHolder[]>
   }
   // A job that names the port but whose process could not be inspected still counts.
   for (const job of jobs) {
-    if (job.consoleEndpoint === `serial:${devicePath}` && !holders.some((h) => h.pid === job.pid)) holders.push({ pid: job.pid, program: '?', job });
+    if (job.consoleEndpoint === `serial:${devicePath}` && !holders.some((h) => h.pid === job.pid))
+      holders.push({ pid: job.pid, program: '?', job });
   }
   return holders;
 }
@@ -67,7 +68,8 @@ async function lockingPids(devicePath: string): Promise<number[] | undefined> {
     // "1: FLOCK  ADVISORY  WRITE 19362 00:19:4 0 EOF"; waiters ("1: -> FLOCK ...") do not hold it.
     const m = /^\d+:\s+(?:FLOCK|POSIX|OFDLCK)\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
     if (!m) continue;
-    if (Number(m[4]) === info.ino && parseInt(m[2]!, 16) === major && parseInt(m[3]!, 16) === minor && Number(m[1]) > 0) pids.add(Number(m[1]));
+    if (Number(m[4]) === info.ino && parseInt(m[2]!, 16) === major && parseInt(m[3]!, 16) === minor && Number(m[1]) > 0)
+      pids.add(Number(m[1]));
   }
   return pids.size > 0 ? [...pids] : undefined;
 }
@@ -90,7 +92,8 @@ async function openingPids(devicePath: string): Promise<number[]> {
 }
 
 export function describeHolders(holders: readonly PortHolder[]): string {
-  if (holders.length === 0) return 'another process (not found in /proc: it may run as another user or in another container)';
+  if (holders.length === 0)
+    return 'another process (not found in /proc: it may run as another user or in another container)';
   return holders
     .map((h) => {
       const who = h.pid === process.pid ? `this process (pid ${h.pid})` : `pid ${h.pid} (${h.program})`;

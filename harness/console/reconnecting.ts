@@ -77,7 +77,8 @@ export abstract class ReconnectingConsole implements ConsoleSource {
     if (this.stopping.signal.aborted) return;
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
-    while (this.pendingBytes > MAX_PENDING_WRITES && this.pending.length > 1) this.pendingBytes -= this.pending.shift()!.length;
+    while (this.pendingBytes > MAX_PENDING_WRITES && this.pending.length > 1)
+      this.pendingBytes -= this.pending.shift()!.length;
   }
 
   /** Sends a break when the link supports it; says whether it did. */
@@ -137,7 +138,10 @@ export abstract class ReconnectingConsole implements ConsoleSource {
             return;
           }
           this.link = link;
-          this.sink?.state('connected', `${this.describeLink()} (again, after ${attempts} attempt${attempts === 1 ? '' : 's'}${lastError ? `; last error: ${lastError}` : ''})`);
+          this.sink?.state(
+            'connected',
+            `${this.describeLink()} (again, after ${attempts} attempt${attempts === 1 ? '' : 's'}${lastError ? `; last error: ${lastError}` : ''})`,
+          );
           this.flushPending(link);
           return;
         } catch (error) {

@@ -76,9 +76,11 @@ export class SerialPortConsole extends ReconnectingConsole {
       hupcl: false,
       autoOpen: false,
     });
-    await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve()))).catch(async (error: Error) => {
-      throw await this.openError(error);
-    });
+    await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve()))).catch(
+      async (error: Error) => {
+        throw await this.openError(error);
+      },
+    );
 
     let closing = false;
     port.on('data', (chunk: Buffer) => handlers.data(chunk));
@@ -95,7 +97,15 @@ export class SerialPortConsole extends ReconnectingConsole {
       sendBreak: async () => {
         const set = (brk: boolean) =>
           new Promise<void>((resolve, reject) =>
-            port.set({ brk }, (e) => (e ? reject(new LabFault(`serial port ${s.path} cannot send a break (${e.message.replace(/^Error:? /, '')})`, { cause: e })) : resolve())),
+            port.set({ brk }, (e) =>
+              e
+                ? reject(
+                    new LabFault(`serial port ${s.path} cannot send a break (${e.message.replace(/^Error:? /, '')})`, {
+                      cause: e,
+                    }),
+                  )
+                : resolve(),
+            ),
           );
         await set(true);
         await sleep(BREAK_MS);
@@ -126,13 +136,22 @@ export class SerialPortConsole extends ReconnectingConsole {
     const path = this.settings.path;
     const message = error.message;
     if (/Cannot lock port/.test(message)) {
-      return new LabFault(`serial port ${path} is in use by ${describeHolders(await findPortHolders(path))}; one job holds a port at a time (attach with: hil console --target <target>)`, { cause: error });
+      return new LabFault(
+        `serial port ${path} is in use by ${describeHolders(await findPortHolders(path))}; one job holds a port at a time (attach with: hil console --target <target>)`,
+        { cause: error },
+      );
     }
     if (/ENOENT|No such file/.test(message)) {
-      return new LabFault(`serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`, { cause: error });
+      return new LabFault(
+        `serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`,
+        { cause: error },
+      );
     }
     if (/EACCES|Permission denied/.test(message)) {
-      return new LabFault(`serial port ${path}: permission denied; run as root or add the user to the device's group (often dialout)`, { cause: error });
+      return new LabFault(
+        `serial port ${path}: permission denied; run as root or add the user to the device's group (often dialout)`,
+        { cause: error },
+      );
     }
     return new LabFault(`serial port ${path} could not be opened: ${message}`, { cause: error });
   }
@@ -150,7 +169,12 @@ const hangupAwareBinding: LinuxBindingInterface = {
   },
 };
 
-async function readOrHangup(port: LinuxPortBinding, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+async function readOrHangup(
+  port: LinuxPortBinding,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+): Promise<{ buffer: Buffer; bytesRead: number }> {
   for (;;) {
     if (!port.isOpen || port.fd === null) throw Object.assign(new Error('port is closed'), { canceled: true });
     try {
@@ -161,6 +185,8 @@ async function readOrHangup(port: LinuxPortBinding, buffer: Buffer, offset: numb
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK' && code !== 'EINTR') throw error;
     }
-    await new Promise<void>((resolve, reject) => port.poller.once('readable', (error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      port.poller.once('readable', (error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
 }

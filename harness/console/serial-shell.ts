@@ -15,14 +15,20 @@ export class SerialShell {
   private readonly session: ConsoleExpect;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(console: ExpectConsole, readonly options: { defaultTimeoutMs?: number; lineEnding?: string } = {}) {
+  constructor(
+    console: ExpectConsole,
+    readonly options: { defaultTimeoutMs?: number; lineEnding?: string } = {},
+  ) {
     this.session = new ConsoleExpect(console, { lineEnding: options.lineEnding ?? '\r' });
   }
 
   /** Runs `command` (one line of shell) and waits for it to end; calls are run one after the other. */
   run(command: string, options: { timeoutMs?: number } = {}): Promise<ShellResult> {
-    if (command.includes('\n') || command.includes('\r')) return Promise.reject(new Error('SerialShell.run takes one line of shell; join commands with ; or &&'));
-    const next = this.queue.then(() => this.runNow(command, options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000));
+    if (command.includes('\n') || command.includes('\r'))
+      return Promise.reject(new Error('SerialShell.run takes one line of shell; join commands with ; or &&'));
+    const next = this.queue.then(() =>
+      this.runNow(command, options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000),
+    );
     this.queue = next.catch(() => {});
     return next;
   }

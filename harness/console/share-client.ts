@@ -31,7 +31,9 @@ export class SharedConsole implements ExpectConsole {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connect(socketPath);
       s.once('connect', () => resolve(s));
-      s.once('error', (error) => reject(new LabFault(`cannot attach to the job's console at ${socketPath}: ${error.message}`)));
+      s.once('error', (error) =>
+        reject(new LabFault(`cannot attach to the job's console at ${socketPath}: ${error.message}`)),
+      );
     });
     return new SharedConsole(socket);
   }
@@ -44,7 +46,9 @@ export class SharedConsole implements ExpectConsole {
   write(data: Buffer | string): void {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     // 0xff is the share's escape byte: a data byte 0xff is sent twice.
-    this.socket.write(bytes.includes(IAC) ? Buffer.from([...bytes].flatMap((b) => (b === IAC ? [IAC, IAC] : [b]))) : bytes);
+    this.socket.write(
+      bytes.includes(IAC) ? Buffer.from([...bytes].flatMap((b) => (b === IAC ? [IAC, IAC] : [b]))) : bytes,
+    );
   }
 
   lastLines(count = 20): string[] {

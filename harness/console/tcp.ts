@@ -50,14 +50,24 @@ export class TcpConsole extends ReconnectingConsole {
       });
       s.once('error', (error) => {
         s.destroy();
-        reject(new LabFault(`console server ${host}:${port} refused or did not answer (${(error as NodeJS.ErrnoException).code ?? error.message}); is it running and is the port right?`, { cause: error }));
+        reject(
+          new LabFault(
+            `console server ${host}:${port} refused or did not answer (${(error as NodeJS.ErrnoException).code ?? error.message}); is it running and is the port right?`,
+            { cause: error },
+          ),
+        );
       });
     });
     const socket = await Deadline.in(CONNECT_TIMEOUT_MS, `a TCP connection to console server ${host}:${port}`)
       .race(connected)
       .catch((error: unknown) => {
         pending?.destroy();
-        throw error instanceof TimeoutError ? new LabFault(`console server ${host}:${port} did not answer: ${error.message}; is the host up and the port right?`, { cause: error }) : error;
+        throw error instanceof TimeoutError
+          ? new LabFault(
+              `console server ${host}:${port} did not answer: ${error.message}; is the host up and the port right?`,
+              { cause: error },
+            )
+          : error;
       });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);

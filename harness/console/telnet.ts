@@ -44,11 +44,12 @@ export class TelnetCodec {
     const answers: number[] = [];
     for (const byte of chunk) {
       switch (this.state) {
+        // biome-ignore lint/suspicious/noFallthroughSwitchClause: after a CR, any byte but NUL is data
         case 'cr':
           this.state = 'data';
           // Outside binary mode, CR is sent as CR NUL or CR LF (RFC 854): drop the NUL.
           if (byte === 0) continue;
-        // falls through
+        // falls through: after a CR, any byte but NUL is data
         case 'data':
           if (byte === IAC) this.state = 'iac';
           else {

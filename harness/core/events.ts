@@ -5,7 +5,18 @@
  */
 import type { BootState, FileRole } from '../console/patterns.js';
 
-export type Stage = 'config' | 'lock' | 'images' | 'pxe' | 'console' | 'power' | 'boot' | 'suites' | 'hold' | 'report' | 'teardown';
+export type Stage =
+  | 'config'
+  | 'lock'
+  | 'images'
+  | 'pxe'
+  | 'console'
+  | 'power'
+  | 'boot'
+  | 'suites'
+  | 'hold'
+  | 'report'
+  | 'teardown';
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
 export type FileProtocol = 'tftp' | 'http';
 
@@ -16,7 +27,15 @@ export type StepEventBody =
   | { type: 'dhcp'; message: string; mac: string; ip?: string; detail?: string }
   | { type: 'lease'; mac: string; ip: string; hostname?: string }
   | { type: 'file-requested'; protocol: FileProtocol; path: string; client: string }
-  | { type: 'file-served'; protocol: FileProtocol; path: string; role: FileRole; client: string; bytes: number; durationMs: number }
+  | {
+      type: 'file-served';
+      protocol: FileProtocol;
+      path: string;
+      role: FileRole;
+      client: string;
+      bytes: number;
+      durationMs: number;
+    }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
   | { type: 'milestone'; name: string; durationMs: number; text?: string }
   | { type: 'milestone-timeout'; name: string; timeoutMs: number; lastLines: string[] }
@@ -24,12 +43,38 @@ export type StepEventBody =
   | { type: 'console'; state: 'connected' | 'disconnected'; detail?: string }
   | { type: 'command'; command: string; exitCode: number | null; durationMs: number }
   | { type: 'warning'; message: string }
-  | { type: 'ssh'; state: 'ready' | 'failed'; address: string; fingerprint: string; durationMs: number; detail?: string }
-  | { type: 'suite'; name: string; state: 'start' | 'end'; passed?: number; failed?: number; skipped?: number; durationMs?: number }
+  | {
+      type: 'ssh';
+      state: 'ready' | 'failed';
+      address: string;
+      fingerprint: string;
+      durationMs: number;
+      detail?: string;
+    }
+  | {
+      type: 'suite';
+      name: string;
+      state: 'start' | 'end';
+      passed?: number;
+      failed?: number;
+      skipped?: number;
+      durationMs?: number;
+    }
   | { type: 'boot-state'; from: BootState; to: BootState; reason: string }
-  | { type: 'bootloader-command'; command: string; result: 'ok' | 'failed' | 'sent'; durationMs: number; detail?: string }
+  | {
+      type: 'bootloader-command';
+      command: string;
+      result: 'ok' | 'failed' | 'sent';
+      durationMs: number;
+      detail?: string;
+    }
   | { type: 'bootloader-load'; file: string; bytes: number }
-  | { type: 'run-end'; outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted'; exitCode: number; reason?: string };
+  | {
+      type: 'run-end';
+      outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted';
+      exitCode: number;
+      reason?: string;
+    };
 
 /** `t` is milliseconds since the run started; `at` is wall-clock time. */
 export type StepEvent = StepEventBody & { t: number; at: string };
@@ -70,7 +115,10 @@ export class EventBus {
   }
 
   /** Resolves with the first event matching `predicate` from now on. */
-  next<K extends StepEvent['type']>(type: K, predicate: (event: StepEventOf<K>) => boolean = () => true): {
+  next<K extends StepEvent['type']>(
+    type: K,
+    predicate: (event: StepEventOf<K>) => boolean = () => true,
+  ): {
     promise: Promise<StepEventOf<K>>;
     cancel: () => void;
   } {

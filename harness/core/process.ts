@@ -112,7 +112,11 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => 
 }
 
 /** Runs a short command to completion; throws with its stderr when it fails. */
-export async function run(file: string, args: readonly string[], options: { input?: string; netns?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function run(
+  file: string,
+  args: readonly string[],
+  options: { input?: string; netns?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
   const result = await execa(program, argv, {
     input: options.input,
@@ -120,7 +124,11 @@ export async function run(file: string, args: readonly string[], options: { inpu
     timeout: options.timeoutMs ?? 30_000,
   });
   if (result.exitCode !== 0 || result.failed) {
-    const detail = (result.stderr || result.stdout || result.shortMessage || '').trim().split('\n').slice(-3).join(' | ');
+    const detail = (result.stderr || result.stdout || result.shortMessage || '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' | ');
     throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${detail}`);
   }
   return result.stdout;

@@ -55,8 +55,21 @@ async function readRecords(file: string, stamp: string): Promise<Record<string, 
 
 /** Changes whenever `apt-get update` runs or apt's sources or preferences change. */
 async function aptStamp(): Promise<string> {
-  const paths = ['/var/lib/apt/lists', '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/preferences', '/etc/apt/preferences.d'];
-  const times = await Promise.all(paths.map((p) => stat(p).then((s) => s.mtimeMs, () => 0)));
+  const paths = [
+    '/var/lib/apt/lists',
+    '/etc/apt/sources.list',
+    '/etc/apt/sources.list.d',
+    '/etc/apt/preferences',
+    '/etc/apt/preferences.d',
+  ];
+  const times = await Promise.all(
+    paths.map((p) =>
+      stat(p).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
   return times.join(':');
 }
 
@@ -80,7 +93,10 @@ async function queryApt(name: string): Promise<PackageRecord> {
 export async function resolveMetapackage(name: string, pattern: RegExp): Promise<string> {
   const { depends } = await packageRecord(name);
   const target = depends.find((d) => pattern.test(d));
-  if (!target) throw new UsageError(`Debian package '${name}' does not depend on a package matching ${pattern}; cannot tell which one it stands for.`);
+  if (!target)
+    throw new UsageError(
+      `Debian package '${name}' does not depend on a package matching ${pattern}; cannot tell which one it stands for.`,
+    );
   return target;
 }
 
@@ -116,5 +132,11 @@ export async function unpackPackage(name: string): Promise<UnpackedPackage> {
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? 'no output';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('W:'))
+      .pop() ?? 'no output'
+  );
 }

@@ -22,8 +22,15 @@ export const SMALL_IMAGE_PROMPT = 'hil-small# ';
 
 /** Network drivers loaded at boot; they are loaded in the order of their `depends=` (modinfo), dependencies first. */
 const MODULES = [
-  'virtio', 'virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci',
-  'failover', 'net_failover', 'virtio_net', 'e1000',
+  'virtio',
+  'virtio_ring',
+  'virtio_pci_modern_dev',
+  'virtio_pci_legacy_dev',
+  'virtio_pci',
+  'failover',
+  'net_failover',
+  'virtio_net',
+  'e1000',
 ];
 
 const INIT = `#!/bin/busybox sh
@@ -77,11 +84,23 @@ const ETC_FILES: Record<string, string> = {
 };
 
 /** How the harness logs in: user, the pinned host key and the client key kept beside the initrd. */
-export type SmallImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
+export type SmallImageSsh = {
+  user: string;
+  port: number;
+  hostKey: string;
+  hostKeyFingerprint: string;
+  clientKeyPath: string;
+};
 /** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
 const RECIPE_VERSION = 'ssh-3';
 
-export type SmallImageFiles = { kernel: string; initrd: string; provenance: string; kernelRelease: string; ssh: SmallImageSsh };
+export type SmallImageFiles = {
+  kernel: string;
+  initrd: string;
+  provenance: string;
+  kernelRelease: string;
+  ssh: SmallImageSsh;
+};
 
 export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel: string; release: string }> {
   const name = await resolveMetapackage('linux-image-cloud-amd64', /^linux-image-[\d.]+-\d+-cloud-amd64(-unsigned)?$/);
@@ -97,7 +116,11 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
     unpackPackage('busybox-static'),
     programsWithLibraries(PROGRAMS),
   ]);
-  const provenance = [`${kernelPkg.name} ${kernelPkg.version}`, `${busybox.name} ${busybox.version}`, ...programs.packages.map((p) => `${p.name} ${p.version}`)].join(', ');
+  const provenance = [
+    `${kernelPkg.name} ${kernelPkg.version}`,
+    `${busybox.name} ${busybox.version}`,
+    ...programs.packages.map((p) => `${p.name} ${p.version}`),
+  ].join(', ');
   const recipe = createHash('sha256')
     .update(RECIPE_VERSION)
     .update(provenance)
@@ -113,7 +136,11 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
   // cached initrd always comes with its own keys, also when two jobs build it at the same time.
   const dir = join(imagesDir, `small-${release}-${recipe}`);
   const initrd = join(dir, 'initrd.cpio.gz');
-  const keys = { hostPublic: join(dir, 'host_key.pub'), client: join(dir, 'client_key'), clientPublic: join(dir, 'client_key.pub') };
+  const keys = {
+    hostPublic: join(dir, 'host_key.pub'),
+    client: join(dir, 'client_key'),
+    clientPublic: join(dir, 'client_key.pub'),
+  };
   if (!existsSync(initrd)) {
     const dropbearkey = join(programs.packages.find((p) => p.name === 'dropbear-bin')!.root, 'usr/bin/dropbearkey');
     const hostKey = await makeDropbearHostKey(programs.interpreter, programs.libraryDirs, dropbearkey);
@@ -123,15 +150,15 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
       { path: 'etc/dropbear', type: 'dir', mode: 0o700 },
       { path: 'etc/dropbear/dropbear_ecdsa_host_key', type: 'file', data: hostKey.private, mode: 0o600 },
       { path: 'root/.ssh', type: 'dir', mode: 0o700 },
-      { path: 'root/.ssh/authorized_keys', type: 'file', data: Buffer.from(clientKey.publicLine + '\n'), mode: 0o600 },
+      { path: 'root/.ssh/authorized_keys', type: 'file', data: Buffer.from(`${clientKey.publicLine}\n`), mode: 0o600 },
     ]);
     await mkdir(imagesDir, { recursive: true });
     const partial = await mkdtemp(join(imagesDir, '.small-'));
     try {
       await writeFile(join(partial, 'client_key'), clientKey.privatePem, { mode: 0o600 });
       await chmod(join(partial, 'client_key'), 0o600);
-      await writeFile(join(partial, 'client_key.pub'), clientKey.publicLine + '\n');
-      await writeFile(join(partial, 'host_key.pub'), hostKey.publicLine + '\n');
+      await writeFile(join(partial, 'client_key.pub'), `${clientKey.publicLine}\n`);
+      await writeFile(join(partial, 'host_key.pub'), `${hostKey.publicLine}\n`);
       await writeFile(join(partial, 'initrd.cpio.gz'), gzipSync(archive, { level: 6 }));
       await rename(partial, dir).catch((error: NodeJS.ErrnoException) => {
         // Another job moved its build into place first: use theirs.
@@ -147,25 +174,51 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
     initrd,
     provenance,
     kernelRelease: release,
-    ssh: { user: 'root', port: 22, hostKey, hostKeyFingerprint: fingerprint(publicKeyBlob(hostKey)), clientKeyPath: keys.client },
+    ssh: {
+      user: 'root',
+      port: 22,
+      hostKey,
+      hostKeyFingerprint: fingerprint(publicKeyBlob(hostKey)),
+      clientKeyPath: keys.client,
+    },
   };
 }
 
-async function initramfsEntries(kernelRoot: string, release: string, busyboxRoot: string, programs: ProgramSet): Promise<CpioEntry[]> {
+async function initramfsEntries(
+  kernelRoot: string,
+  release: string,
+  busyboxRoot: string,
+  programs: ProgramSet,
+): Promise<CpioEntry[]> {
   const modulesRoot = join(kernelRoot, 'lib/modules', release, 'kernel');
   const modulePaths = await findModules(modulesRoot, MODULES);
   const moduleData = new Map<string, Buffer>();
   for (const [name, path] of modulePaths) moduleData.set(name, await readFile(path));
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'lib', 'lib/modules', 'lib64', 'lib/x86_64-linux-gnu', 'usr', 'usr/bin', 'usr/sbin', 'usr/lib'].map(
-      (path) => ({ path, type: 'dir' as const }),
-    ),
+    ...[
+      'bin',
+      'sbin',
+      'etc',
+      'dev',
+      'proc',
+      'sys',
+      'tmp',
+      'root',
+      'lib',
+      'lib/modules',
+      'lib64',
+      'lib/x86_64-linux-gnu',
+      'usr',
+      'usr/bin',
+      'usr/sbin',
+      'usr/lib',
+    ].map((path) => ({ path, type: 'dir' as const })),
     { path: 'dev/console', type: 'chardev', major: 5, minor: 1, mode: 0o600 },
     { path: 'bin/busybox', type: 'file', data: await readFile(join(busyboxRoot, 'bin/busybox')), mode: 0o755 },
     { path: 'bin/sh', type: 'symlink', target: 'busybox' },
     { path: 'init', type: 'file', data: Buffer.from(INIT), mode: 0o755 },
     { path: 'etc/udhcpc.script', type: 'file', data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 },
-    { path: 'etc/modules', type: 'file', data: Buffer.from(moduleLoadOrder(moduleData).join('\n') + '\n') },
+    { path: 'etc/modules', type: 'file', data: Buffer.from(`${moduleLoadOrder(moduleData).join('\n')}\n`) },
     ...Object.entries(ETC_FILES).map(([path, text]) => ({ path, type: 'file' as const, data: Buffer.from(text) })),
     ...programs.files.map((file) => ({ path: file.path, type: 'file' as const, data: file.data, mode: file.mode })),
   ];
@@ -189,7 +242,8 @@ export function moduleLoadOrder(modules: ReadonlyMap<string, Buffer>): string[] 
   const order: string[] = [];
   const visit = (name: string, path: string[]) => {
     if (order.includes(name) || !modules.has(name)) return;
-    if (path.includes(name)) throw new Error(`kernel modules depend on each other in a circle: ${[...path, name].join(' -> ')}`);
+    if (path.includes(name))
+      throw new Error(`kernel modules depend on each other in a circle: ${[...path, name].join(' -> ')}`);
     const depends = /\0depends=([^\0]*)\0/.exec(modules.get(name)!.toString('latin1'))?.[1] ?? '';
     for (const dep of depends.split(',').filter(Boolean)) {
       if (!modules.has(dep)) throw new Error(`kernel module ${name} needs ${dep}, which the image does not carry`);

@@ -21,7 +21,7 @@ export function cpioArchive(entries: readonly CpioEntry[]): Buffer {
     const defaultMode = entry.type === 'dir' ? 0o755 : entry.type === 'symlink' ? 0o777 : 0o644;
     const mode = TYPE_BITS[entry.type] | ('mode' in entry && entry.mode !== undefined ? entry.mode : defaultMode);
     const trailer = entry.path === 'TRAILER!!!';
-    const name = Buffer.from(entry.path.replace(/^\/+/, '') + '\0');
+    const name = Buffer.from(`${entry.path.replace(/^\/+/, '')}\0`);
     const fields = [
       trailer ? 0 : inode++, // ino
       trailer ? 0 : mode,
@@ -37,7 +37,7 @@ export function cpioArchive(entries: readonly CpioEntry[]): Buffer {
       name.length,
       0, // check
     ];
-    const header = Buffer.from('070701' + fields.map((n) => n.toString(16).padStart(8, '0')).join(''), 'ascii');
+    const header = Buffer.from(`070701${fields.map((n) => n.toString(16).padStart(8, '0')).join('')}`, 'ascii');
     parts.push(header, name, pad(header.length + name.length), data, pad(data.length));
   }
   const archive = Buffer.concat(parts);

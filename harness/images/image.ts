@@ -19,7 +19,13 @@ export type PreparedImage = {
 };
 
 /** An image's SSH login: the pinned host key ("type base64") and the harness's client key file (mode 0600). */
-export type ImageSsh = { user: string; port: number; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
+export type ImageSsh = {
+  user: string;
+  port: number;
+  hostKey: string;
+  hostKeyFingerprint: string;
+  clientKeyPath: string;
+};
 
 export type ImageDefinition = {
   name: string;

@@ -17,18 +17,28 @@ const LIBRARY_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu', 'lib64
 export const TARGET_LIBRARY_DIR = 'lib/x86_64-linux-gnu';
 
 export type ProgramFile = { path: string; data: Buffer; mode: number };
-export type ProgramSet = { files: ProgramFile[]; packages: UnpackedPackage[]; libraryDirs: string[]; interpreter: string };
+export type ProgramSet = {
+  files: ProgramFile[];
+  packages: UnpackedPackage[];
+  libraryDirs: string[];
+  interpreter: string;
+};
 
 /**
  * The files for `programs` (package name and path inside it), their loader and
  * libraries. Libraries are looked up in the programs' packages, then in their
  * dependencies, level by level, unpacking only what is needed.
  */
-export async function programsWithLibraries(programs: readonly { pkg: string; path: string; as?: string }[]): Promise<ProgramSet> {
+export async function programsWithLibraries(
+  programs: readonly { pkg: string; path: string; as?: string }[],
+): Promise<ProgramSet> {
   const unpacked = new Map<string, UnpackedPackage>();
   const unpack = async (name: string) => {
     let pkg = unpacked.get(name);
-    if (!pkg) unpacked.set(name, (pkg = await unpackPackage(name)));
+    if (!pkg) {
+      pkg = await unpackPackage(name);
+      unpacked.set(name, pkg);
+    }
     return pkg;
   };
   const files: ProgramFile[] = [];
@@ -53,7 +63,8 @@ export async function programsWithLibraries(programs: readonly { pkg: string; pa
   const missing = () => wanted.filter((lib) => !found.has(lib));
   while (missing().length > 0) {
     const name = queue.shift();
-    if (name === undefined) throw new Error(`libraries not found in the programs' Debian dependencies: ${missing().join(', ')}`);
+    if (name === undefined)
+      throw new Error(`libraries not found in the programs' Debian dependencies: ${missing().join(', ')}`);
     const pkg = await unpack(name);
     for (const lib of missing()) {
       const path = await findLibrary(pkg.root, lib);
@@ -71,7 +82,11 @@ export async function programsWithLibraries(programs: readonly { pkg: string; pa
   }
   for (const [lib, path] of found) {
     const data = await readFile(path);
-    files.push({ path: lib === loaderName ? interpreter.replace(/^\//, '') : `${TARGET_LIBRARY_DIR}/${lib}`, data, mode: 0o755 });
+    files.push({
+      path: lib === loaderName ? interpreter.replace(/^\//, '') : `${TARGET_LIBRARY_DIR}/${lib}`,
+      data,
+      mode: 0o755,
+    });
   }
   const libraryDirs = [...new Set([...found.values()].map((p) => p.slice(0, p.lastIndexOf('/'))))];
   return { files, packages: [...unpacked.values()], libraryDirs, interpreter: found.get(loaderName)! };
@@ -80,7 +95,14 @@ export async function programsWithLibraries(programs: readonly { pkg: string; pa
 async function findLibrary(root: string, soname: string): Promise<string | undefined> {
   for (const dir of LIBRARY_DIRS) {
     const real = await realpathIn(root, join(dir, soname)).catch(() => undefined);
-    if (real && (await stat(real).then((s) => s.isFile(), () => false))) return real;
+    if (
+      real &&
+      (await stat(real).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return real;
   }
   return undefined;
 }

@@ -32,5 +32,11 @@ export async function ipxeChainLoaders(): Promise<ServedFile[]> {
 
 export async function uefiGrubLoader(): Promise<ServedFile[]> {
   const grub = await unpackPackage('grub-efi-amd64-signed');
-  return [{ name: 'grubx64.efi', role: 'bootloader', path: join(grub.root, 'usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed') }];
+  return [
+    {
+      name: 'grubx64.efi',
+      role: 'bootloader',
+      path: join(grub.root, 'usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed'),
+    },
+  ];
 }

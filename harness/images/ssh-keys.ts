@@ -16,17 +16,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
-export type HostKey = { /** dropbear's own key file format */ private: Buffer; /** "ecdsa-sha2-nistp256 AAAA..." */ publicLine: string };
+export type HostKey = {
+  /** dropbear's own key file format */ private: Buffer /** "ecdsa-sha2-nistp256 AAAA..." */;
+  publicLine: string;
+};
 export type ClientKey = { privatePem: string; publicLine: string };
 
 /** Runs dropbearkey from an unpacked package through the unpacked loader, so the host needs no dropbear libraries. */
-export async function makeDropbearHostKey(loader: string, libraryDirs: readonly string[], dropbearkey: string): Promise<HostKey> {
+export async function makeDropbearHostKey(
+  loader: string,
+  libraryDirs: readonly string[],
+  dropbearkey: string,
+): Promise<HostKey> {
   const dir = await mkdtemp(join(tmpdir(), 'hil-hostkey-'));
   try {
     const file = join(dir, 'host_key');
-    const result = await execa(loader, ['--library-path', libraryDirs.join(':'), dropbearkey, '-t', 'ecdsa', '-s', '256', '-f', file], { reject: false });
+    const result = await execa(
+      loader,
+      ['--library-path', libraryDirs.join(':'), dropbearkey, '-t', 'ecdsa', '-s', '256', '-f', file],
+      { reject: false },
+    );
     const publicLine = /^(ecdsa-sha2-nistp256 [A-Za-z0-9+/=]+)/m.exec(result.stdout)?.[1];
-    if (result.exitCode !== 0 || !publicLine) throw new Error(`dropbearkey failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').pop() ?? ''}`);
+    if (result.exitCode !== 0 || !publicLine)
+      throw new Error(`dropbearkey failed (exit ${result.exitCode}): ${result.stderr.trim().split('\n').pop() ?? ''}`);
     return { private: await readFile(file), publicLine };
   } finally {
     await rm(dir, { recursive: true, force: true });

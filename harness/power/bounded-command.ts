@@ -6,7 +6,7 @@
  * onto its command line.
  */
 import { execa } from 'execa';
-import { Deadline, TimeoutError } from '../core/deadline.js';
+import { type Deadline, TimeoutError } from '../core/deadline.js';
 
 export type CommandOutcome = {
   /** null when the command was stopped at its deadline or by a signal. */
@@ -26,7 +26,11 @@ export type BoundedOptions = {
   cwd?: string;
 };
 
-export async function runBounded(file: string, args: readonly string[], options: BoundedOptions): Promise<CommandOutcome> {
+export async function runBounded(
+  file: string,
+  args: readonly string[],
+  options: BoundedOptions,
+): Promise<CommandOutcome> {
   const started = performance.now();
   const [program, argv] = options.shell ? ['/bin/sh', ['-c', file, ...args]] : [file, [...args]];
   const subprocess = execa(program, argv, {

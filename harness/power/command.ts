@@ -64,7 +64,10 @@ export class CommandPower implements PowerDriver {
   }
 
   async status(): Promise<PowerState> {
-    if (!this.config.status) throw new UsageError("this target's power commands have no 'status' command; add power.status (a command that prints on or off)");
+    if (!this.config.status)
+      throw new UsageError(
+        "this target's power commands have no 'status' command; add power.status (a command that prints on or off)",
+      );
     const stdout = await this.run('status', this.config.status);
     const state = parseStateLine(stdout);
     if (!state) throw new LabFault(`power status command printed '${tailOf(stdout, 1)}', expected 'on' or 'off'`);
@@ -79,7 +82,8 @@ export class CommandPower implements PowerDriver {
       env: { HIL_POWER_ACTION: action },
     });
     this.options.bus?.emit({ type: 'command', command, exitCode: outcome.exitCode, durationMs: outcome.durationMs });
-    if (outcome.timedOut) throw new LabFault(`power ${action} command did not finish within ${this.config.timeoutS} s: ${command}`);
+    if (outcome.timedOut)
+      throw new LabFault(`power ${action} command did not finish within ${this.config.timeoutS} s: ${command}`);
     if (outcome.exitCode !== 0) {
       const detail = tailOf(outcome.stderr) || tailOf(outcome.stdout) || 'no output';
       throw new LabFault(`power ${action} command failed (exit ${outcome.exitCode ?? 'by signal'}): ${detail}`);

@@ -61,9 +61,24 @@ export type IpmiFailureKind = 'auth' | 'cipher' | 'no-answer' | 'command';
 /** What an ipmitool failure means, from its (verbose) output. */
 export function classifyIpmitoolFailure(output: string, timedOut: boolean): IpmiFailureKind {
   if (timedOut) return 'no-answer';
-  if (/RAKP \d HMAC is invalid|unauthorized name|invalid role|Invalid user name|Authentication type .* not supported|password is incorrect|insufficient privilege/i.test(output)) return 'auth';
-  if (/invalid (authentication|integrity|confidentiality) algorithm|no cipher suite match|Invalid cipher suite|Unsupported cipher suite/i.test(output)) return 'cipher';
-  if (/Get Auth Capabilities error|Unable to establish|No response|timed? ?out|Insufficient resources for session|Node busy|No Session Slot/i.test(output)) return 'no-answer';
+  if (
+    /RAKP \d HMAC is invalid|unauthorized name|invalid role|Invalid user name|Authentication type .* not supported|password is incorrect|insufficient privilege/i.test(
+      output,
+    )
+  )
+    return 'auth';
+  if (
+    /invalid (authentication|integrity|confidentiality) algorithm|no cipher suite match|Invalid cipher suite|Unsupported cipher suite/i.test(
+      output,
+    )
+  )
+    return 'cipher';
+  if (
+    /Get Auth Capabilities error|Unable to establish|No response|timed? ?out|Insufficient resources for session|Node busy|No Session Slot/i.test(
+      output,
+    )
+  )
+    return 'no-answer';
   return 'command';
 }
 
@@ -92,11 +107,17 @@ export class IpmiPower implements PowerDriver {
     const env = options.env ?? process.env;
     const password = env[config.passwordEnv];
     if (!password) {
-      throw new UsageError(`environment variable ${config.passwordEnv} is not set: it must hold the BMC password for ${config.host}`);
+      throw new UsageError(
+        `environment variable ${config.passwordEnv} is not set: it must hold the BMC password for ${config.host}`,
+      );
     }
     // ipmitool reads -R 0 as "use the default" (4 retries of 1 s each per request).
-    if (config.requestRetries < 1) throw new UsageError(`IPMI ${config.host}: requestRetries must be at least 1 (ipmitool reads 0 as its default of 4)`);
-    if (config.cipherSuites.length === 0) throw new UsageError(`IPMI ${config.host}: cipherSuites is empty; give at least one, e.g. [17, 3]`);
+    if (config.requestRetries < 1)
+      throw new UsageError(
+        `IPMI ${config.host}: requestRetries must be at least 1 (ipmitool reads 0 as its default of 4)`,
+      );
+    if (config.cipherSuites.length === 0)
+      throw new UsageError(`IPMI ${config.host}: cipherSuites is empty; give at least one, e.g. [17, 3]`);
     this.password = password;
     this.bus = options.bus;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
@@ -130,7 +151,10 @@ export class IpmiPower implements PowerDriver {
   async status(): Promise<PowerState> {
     const stdout = await this.ipmitool(['chassis', 'power', 'status']);
     const state = parsePowerStatus(stdout);
-    if (!state) throw new LabFault(`IPMI ${this.config.host}: unexpected answer to 'chassis power status': ${tailOf(this.scrub(stdout), 2) || '(nothing)'}`);
+    if (!state)
+      throw new LabFault(
+        `IPMI ${this.config.host}: unexpected answer to 'chassis power status': ${tailOf(this.scrub(stdout), 2) || '(nothing)'}`,
+      );
     return state;
   }
 
@@ -165,43 +189,66 @@ export class IpmiPower implements PowerDriver {
       if (outcome.exitCode === 0) return outcome.stdout;
       const output = `${outcome.stdout}\n${outcome.stderr}`;
       const kind = classifyIpmitoolFailure(output, outcome.timedOut);
-      lastDetail = outcome.timedOut ? `no answer within ${(this.callTimeoutMs() / 1000).toFixed(0)} s` : tailOf(this.scrub(outcome.stderr || outcome.stdout), 2);
+      lastDetail = outcome.timedOut
+        ? `no answer within ${(this.callTimeoutMs() / 1000).toFixed(0)} s`
+        : tailOf(this.scrub(outcome.stderr || outcome.stdout), 2);
       switch (kind) {
         case 'auth':
-          throw new LabFault(`IPMI authentication failed for ${host}: check the user '${this.config.username}' and the password in ${this.config.passwordEnv}`);
+          throw new LabFault(
+            `IPMI authentication failed for ${host}: check the user '${this.config.username}' and the password in ${this.config.passwordEnv}`,
+          );
         case 'cipher':
           if (this.cipherIndex + 1 < this.config.cipherSuites.length) {
             const refused = this.cipherSuite;
             this.cipherIndex += 1;
-            this.bus?.emit({ type: 'warning', message: `IPMI ${host} refused cipher suite ${refused}; using ${this.cipherSuite}` });
+            this.bus?.emit({
+              type: 'warning',
+              message: `IPMI ${host} refused cipher suite ${refused}; using ${this.cipherSuite}`,
+            });
             continue; // not an attempt: the BMC answered
           }
-          throw new LabFault(`IPMI ${host} accepts none of the cipher suites ${this.config.cipherSuites.join(', ')}: ${lastDetail}`);
+          throw new LabFault(
+            `IPMI ${host} accepts none of the cipher suites ${this.config.cipherSuites.join(', ')}: ${lastDetail}`,
+          );
         case 'command':
-          throw new LabFault(`IPMI ${host}: '${command.join(' ')}' failed: ${lastDetail || `exit ${outcome.exitCode}`}`);
+          throw new LabFault(
+            `IPMI ${host}: '${command.join(' ')}' failed: ${lastDetail || `exit ${outcome.exitCode}`}`,
+          );
         case 'no-answer':
           if (attempt < attempts) {
             const waitMs = retryBackoffMs * 2 ** (attempt - 1);
-            this.bus?.emit({ type: 'warning', message: `IPMI ${host} did not answer '${command.join(' ')}' (attempt ${attempt} of ${attempts}); retrying in ${(waitMs / 1000).toFixed(1)} s` });
+            this.bus?.emit({
+              type: 'warning',
+              message: `IPMI ${host} did not answer '${command.join(' ')}' (attempt ${attempt} of ${attempts}); retrying in ${(waitMs / 1000).toFixed(1)} s`,
+            });
             await sleep(waitMs);
           }
           attempt += 1;
           break;
       }
     }
-    throw new LabFault(`IPMI BMC ${host} did not answer '${command.join(' ')}' after ${attempts} attempts: ${lastDetail}`);
+    throw new LabFault(
+      `IPMI BMC ${host} did not answer '${command.join(' ')}' after ${attempts} attempts: ${lastDetail}`,
+    );
   }
 
   private async runOnce(command: string[]): Promise<CommandOutcome> {
     const args = [
-      '-I', 'lanplus',
-      '-H', this.config.host,
-      '-p', String(this.config.port),
-      '-U', this.config.username,
+      '-I',
+      'lanplus',
+      '-H',
+      this.config.host,
+      '-p',
+      String(this.config.port),
+      '-U',
+      this.config.username,
       '-E',
-      '-C', String(this.cipherSuite),
-      '-N', String(this.config.requestTimeoutS),
-      '-R', String(this.config.requestRetries),
+      '-C',
+      String(this.cipherSuite),
+      '-N',
+      String(this.config.requestTimeoutS),
+      '-R',
+      String(this.config.requestRetries),
       // -v makes ipmitool say why a session failed (wrong password, cipher suite, no answer).
       '-v',
       ...command,
@@ -210,7 +257,12 @@ export class IpmiPower implements PowerDriver {
       deadline: Deadline.in(this.callTimeoutMs(), `ipmitool ${command.join(' ')} on ${this.config.host}`),
       env: { IPMI_PASSWORD: this.password },
     });
-    this.bus?.emit({ type: 'command', command: `ipmitool ${args.join(' ')}`, exitCode: outcome.exitCode, durationMs: outcome.durationMs });
+    this.bus?.emit({
+      type: 'command',
+      command: `ipmitool ${args.join(' ')}`,
+      exitCode: outcome.exitCode,
+      durationMs: outcome.durationMs,
+    });
     return outcome;
   }
 

@@ -50,7 +50,9 @@ export class PdudaemonPower implements PowerDriver {
   }
 
   async status(): Promise<PowerState> {
-    throw new UsageError(`${this.description}: pdudaemon cannot report an outlet's state; use the snmp-pdu driver where a read-back is needed`);
+    throw new UsageError(
+      `${this.description}: pdudaemon cannot report an outlet's state; use the snmp-pdu driver where a read-back is needed`,
+    );
   }
 
   /** The request URL for an action (pure; exported for tests). */
@@ -64,12 +66,18 @@ export class PdudaemonPower implements PowerDriver {
 
   private async request(action: 'on' | 'off' | 'reboot', delayS?: number): Promise<void> {
     const url = PdudaemonPower.requestUrl(this.config, action, delayS);
-    const deadline = Deadline.in(this.config.requestTimeoutS * 1000, `pdudaemon at ${this.config.url} to accept '${action}'`);
+    const deadline = Deadline.in(
+      this.config.requestTimeoutS * 1000,
+      `pdudaemon at ${this.config.url} to accept '${action}'`,
+    );
     let response: Response;
     try {
       response = await deadline.race(fetch(url, { signal: AbortSignal.timeout(this.config.requestTimeoutS * 1000) }));
     } catch (error) {
-      throw new LabFault(`pdudaemon at ${this.config.url} did not answer '${action}' for ${this.config.pdu} outlet ${this.config.outlet}: ${(error as Error).message}`, { cause: error });
+      throw new LabFault(
+        `pdudaemon at ${this.config.url} did not answer '${action}' for ${this.config.pdu} outlet ${this.config.outlet}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const body = (await response.text()).trim();
     if (response.status !== 200 || !/accepted/i.test(body)) {

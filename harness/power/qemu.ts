@@ -146,23 +146,38 @@ export class QemuPower implements PowerDriver {
 
   private async arguments(qmpPath: string): Promise<string[]> {
     const tap = this.config.tap?.name ?? this.wiring.tap;
-    if (!tap) throw new UsageError(`QEMU board ${this.wiring.name} has no tap: name one in power.tap for a board on a lab network`);
+    if (!tap)
+      throw new UsageError(
+        `QEMU board ${this.wiring.name} has no tap: name one in power.tap for a board on a lab network`,
+      );
     const accel = await resolveAccel(this.config.accel, this.config.arch);
     const uefi = this.config.firmware === 'uefi';
     return [
-      '-name', this.wiring.name,
+      '-name',
+      this.wiring.name,
       ...(await this.machineArguments(accel)),
-      '-m', String(this.config.memoryMiB),
-      '-smp', String(this.config.cpus),
-      '-nodefaults', '-no-user-config', '-display', 'none',
-      '-chardev', `socket,id=console,path=${this.wiring.consoleSocket},server=off`,
-      '-serial', 'chardev:console',
-      '-qmp', `unix:${qmpPath},server=on,wait=off`,
-      '-netdev', `tap,id=net0,ifname=${tap},script=no,downscript=no`,
+      '-m',
+      String(this.config.memoryMiB),
+      '-smp',
+      String(this.config.cpus),
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-chardev',
+      `socket,id=console,path=${this.wiring.consoleSocket},server=off`,
+      '-serial',
+      'chardev:console',
+      '-qmp',
+      `unix:${qmpPath},server=on,wait=off`,
+      '-netdev',
+      `tap,id=net0,ifname=${tap},script=no,downscript=no`,
       // OVMF boots what bootindex names first, with its own network stack (no iPXE option ROM): a firmware
       // PXE client as a UEFI board has, which needs virtio-net-pci (OVMF's own NIC driver).
-      '-device', `${this.config.nic},netdev=net0,mac=${this.wiring.mac}${uefi ? ',romfile=,bootindex=1' : ''}`,
-      '-pidfile', join(this.wiring.workDir, 'qemu.pid'),
+      '-device',
+      `${this.config.nic},netdev=net0,mac=${this.wiring.mac}${uefi ? ',romfile=,bootindex=1' : ''}`,
+      '-pidfile',
+      join(this.wiring.workDir, 'qemu.pid'),
       ...this.config.extraArgs,
     ];
   }
@@ -182,8 +197,10 @@ export class QemuPower implements PowerDriver {
     return [
       ...pc,
       // SeaBIOS and the iPXE ROM print to the serial port too, so the log shows the network boot.
-      '-fw_cfg', `name=etc/sercon-port,file=${serconPort}`,
-      '-boot', 'order=n,strict=on,menu=off',
+      '-fw_cfg',
+      `name=etc/sercon-port,file=${serconPort}`,
+      '-boot',
+      'order=n,strict=on,menu=off',
     ];
   }
 
@@ -193,11 +210,16 @@ export class QemuPower implements PowerDriver {
     try {
       await copyFile(OVMF_VARS, vars);
     } catch (error) {
-      throw new LabFault(`cannot copy the UEFI variable store ${OVMF_VARS}: ${(error as Error).message}. Fix: install Debian's ovmf package (scripts/setup).`, { cause: error });
+      throw new LabFault(
+        `cannot copy the UEFI variable store ${OVMF_VARS}: ${(error as Error).message}. Fix: install Debian's ovmf package (scripts/setup).`,
+        { cause: error },
+      );
     }
     return [
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${vars}`,
     ];
   }
 }
@@ -206,7 +228,10 @@ export class QemuPower implements PowerDriver {
  * KVM if asked for or, for 'auto', if /dev/kvm can be opened; PXE_HIL_ACCEL
  * overrides. A board of another architecture than the host's is always TCG.
  */
-export async function resolveAccel(wanted: QemuBoardConfig['accel'], arch: QemuBoardConfig['arch'] = 'x86_64'): Promise<'kvm' | 'tcg'> {
+export async function resolveAccel(
+  wanted: QemuBoardConfig['accel'],
+  arch: QemuBoardConfig['arch'] = 'x86_64',
+): Promise<'kvm' | 'tcg'> {
   if (arch !== hostArch()) return 'tcg';
   const override = process.env.PXE_HIL_ACCEL;
   const choice = override === 'kvm' || override === 'tcg' ? override : wanted;

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { Deadline, sleep } from '../core/deadline.js';
+import { type Deadline, sleep } from '../core/deadline.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
@@ -50,7 +50,7 @@ export class QmpClient {
     const promise = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
-    this.socket.write(JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id }) + '\n');
+    this.socket.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}), id })}\n`);
     return promise;
   }
 

@@ -92,14 +92,20 @@ export class SnmpPduPower implements PowerDriver {
     const env = options.env ?? process.env;
     const need = (name: string, what: string): string => {
       const value = env[name];
-      if (!value) throw new UsageError(`environment variable ${name} is not set: it must hold the ${what} for PDU ${config.host}`);
+      if (!value)
+        throw new UsageError(
+          `environment variable ${name} is not set: it must hold the ${what} for PDU ${config.host}`,
+        );
       return value;
     };
     const auth = config.auth;
     this.secrets =
       auth.version === '2c'
         ? { community: need(auth.communityEnv, 'SNMP community') }
-        : { authKey: need(auth.authKeyEnv, 'SNMPv3 authentication key'), privKey: auth.privProtocol === 'none' ? undefined : need(auth.privKeyEnv ?? '', 'SNMPv3 privacy key') };
+        : {
+            authKey: need(auth.authKeyEnv, 'SNMPv3 authentication key'),
+            privKey: auth.privProtocol === 'none' ? undefined : need(auth.privKeyEnv ?? '', 'SNMPv3 privacy key'),
+          };
     this.profile = pduProfiles[config.profile];
   }
 
@@ -125,7 +131,10 @@ export class SnmpPduPower implements PowerDriver {
     const oid = `${this.profile.stateOid}.${this.config.outlet}`;
     const value = await this.request('get', oid);
     const state = this.profile.states[Number(value)];
-    if (!state) throw new LabFault(`PDU ${this.config.host} outlet ${this.config.outlet} reports state ${String(value)}, neither on nor off`);
+    if (!state)
+      throw new LabFault(
+        `PDU ${this.config.host} outlet ${this.config.outlet} reports state ${String(value)}, neither on nor off`,
+      );
     return state;
   }
 
@@ -157,7 +166,8 @@ export class SnmpPduPower implements PowerDriver {
     try {
       const varbinds = await Deadline.in(budgetMs, `PDU ${host} to answer SNMP ${kind}`).race(
         new Promise<snmp.Varbind[]>((resolve, reject) => {
-          const done = (error: Error | null, result?: snmp.Varbind[]) => (error ? reject(error) : resolve(result ?? []));
+          const done = (error: Error | null, result?: snmp.Varbind[]) =>
+            error ? reject(error) : resolve(result ?? []);
           if (kind === 'get') session.get([oid], done);
           else session.set([{ oid, type: snmp.ObjectType.Integer, value }], done);
         }),
@@ -165,26 +175,46 @@ export class SnmpPduPower implements PowerDriver {
       answered = true;
       const varbind = varbinds[0];
       if (!varbind) throw new LabFault(`PDU ${host} sent an empty answer to SNMP ${kind} ${oid}`);
-      if (snmp.isVarbindError(varbind)) throw new LabFault(`PDU ${host} has no outlet ${outlet} (${snmp.varbindError(varbind).split(':')[0]} at ${oid})`);
+      if (snmp.isVarbindError(varbind))
+        throw new LabFault(
+          `PDU ${host} has no outlet ${outlet} (${snmp.varbindError(varbind).split(':')[0]} at ${oid})`,
+        );
       return varbind.value;
     } catch (error) {
       if (error instanceof LabFault) throw error;
       const name = (error as Error).name;
       if (name === 'RequestTimedOutError' || name === 'TimeoutError') {
-        throw new LabFault(`PDU ${host} did not answer SNMP ${kind} for outlet ${outlet}: not reachable, or it does not accept this community/user`, { cause: error });
+        throw new LabFault(
+          `PDU ${host} did not answer SNMP ${kind} for outlet ${outlet}: not reachable, or it does not accept this community/user`,
+          { cause: error },
+        );
       }
       if (name === 'RequestFailedError') {
-        throw new LabFault(`PDU ${host} refused SNMP ${kind} of outlet ${outlet}: ${(error as Error).message}`, { cause: error });
+        throw new LabFault(`PDU ${host} refused SNMP ${kind} of outlet ${outlet}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
-      throw new LabFault(`PDU ${host}: SNMP ${kind} of outlet ${outlet} failed: ${(error as Error).message}`, { cause: error });
+      throw new LabFault(`PDU ${host}: SNMP ${kind} of outlet ${outlet} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     } finally {
       session.close();
-      this.options.bus?.emit({ type: 'command', command: `snmp ${kind} ${host}:${this.config.port} ${oid}${value === undefined ? '' : ` = ${value}`}`, exitCode: answered ? 0 : 1, durationMs: performance.now() - started });
+      this.options.bus?.emit({
+        type: 'command',
+        command: `snmp ${kind} ${host}:${this.config.port} ${oid}${value === undefined ? '' : ` = ${value}`}`,
+        exitCode: answered ? 0 : 1,
+        durationMs: performance.now() - started,
+      });
     }
   }
 
   private openSession(): snmp.Session {
-    const common = { port: this.config.port, timeout: this.config.requestTimeoutS * 1000, retries: this.config.retries, transport: 'udp4' as const };
+    const common = {
+      port: this.config.port,
+      timeout: this.config.requestTimeoutS * 1000,
+      retries: this.config.retries,
+      transport: 'udp4' as const,
+    };
     const auth = this.config.auth;
     let session: snmp.Session;
     if (auth.version === '2c') {

@@ -24,28 +24,51 @@ export function renderIpxeScript(entry: BootEntry, baseUrl: string, options: { b
   // initrd=<name>: iPXE on UEFI hands the initrd to the kernel's EFI stub as a file of that name; BIOS kernels ignore it.
   const initrdArg = entry.initrd ? `initrd=${entry.initrd.split('/').pop()} ` : '';
   const chain = options.biosChain
-    ? ['iseq ${platform} pcbios || goto boot', 'iseq ${netX/chip} undionly && goto boot ||', `echo pxe-hil: chainloading ${options.biosChain}`, `chain ${options.biosChain}`, ':boot']
+    ? [
+        'iseq ${platform} pcbios || goto boot',
+        'iseq ${netX/chip} undionly && goto boot ||',
+        `echo pxe-hil: chainloading ${options.biosChain}`,
+        `chain ${options.biosChain}`,
+        ':boot',
+      ]
     : [];
-  const lines = ['#!ipxe', ...chain, `echo pxe-hil: booting ${entry.label}`, `kernel ${baseUrl}/${entry.kernel} ${initrdArg}${entry.cmdline}`.trimEnd()];
+  const lines = [
+    '#!ipxe',
+    ...chain,
+    `echo pxe-hil: booting ${entry.label}`,
+    `kernel ${baseUrl}/${entry.kernel} ${initrdArg}${entry.cmdline}`.trimEnd(),
+  ];
   if (entry.initrd) lines.push(`initrd ${baseUrl}/${entry.initrd}`);
   lines.push('boot');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderPxelinuxConfig(entry: BootEntry): string {
-  const lines = ['DEFAULT hil', 'PROMPT 0', 'TIMEOUT 0', '', 'LABEL hil', `  MENU LABEL ${entry.label}`, `  KERNEL ${entry.kernel}`];
+  const lines = [
+    'DEFAULT hil',
+    'PROMPT 0',
+    'TIMEOUT 0',
+    '',
+    'LABEL hil',
+    `  MENU LABEL ${entry.label}`,
+    `  KERNEL ${entry.kernel}`,
+  ];
   if (entry.initrd) lines.push(`  INITRD ${entry.initrd}`);
   if (entry.fdt) lines.push(`  FDT ${entry.fdt}`);
   if (entry.cmdline) lines.push(`  APPEND ${entry.cmdline}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** A GRUB config (grub/grub.cfg on the TFTP server) that boots the entry at once; paths are on the TFTP server GRUB came from. */
 export function renderGrubConfig(entry: BootEntry): string {
-  const lines = ['set timeout=0', `menuentry '${entry.label.replace(/'/g, '')}' {`, `  linux /${entry.kernel} ${entry.cmdline}`.trimEnd()];
+  const lines = [
+    'set timeout=0',
+    `menuentry '${entry.label.replace(/'/g, '')}' {`,
+    `  linux /${entry.kernel} ${entry.cmdline}`.trimEnd(),
+  ];
   if (entry.initrd) lines.push(`  initrd /${entry.initrd}`);
   lines.push('}');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The name pxelinux asks for first for a board with this MAC: pxelinux.cfg/01-aa-bb-cc-dd-ee-ff. */

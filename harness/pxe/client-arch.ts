@@ -38,15 +38,38 @@ export type ClientArch = {
 };
 
 export const CLIENT_ARCHES: readonly ClientArch[] = [
-  { tag: 'arch-bios', description: 'x86 BIOS PXE ROM', codes: [0], over: 'tftp', bootFile: { ...viaIpxe('undionly.kpxe'), pxelinux: 'pxelinux.0' } },
+  {
+    tag: 'arch-bios',
+    description: 'x86 BIOS PXE ROM',
+    codes: [0],
+    over: 'tftp',
+    bootFile: { ...viaIpxe('undionly.kpxe'), pxelinux: 'pxelinux.0' },
+  },
   { tag: 'arch-efi-ia32', description: 'x86 (32-bit) UEFI PXE', codes: [6], over: 'tftp', bootFile: {} },
-  { tag: 'arch-efi-x64', description: 'x86-64 UEFI PXE', codes: [7, 9], over: 'tftp', bootFile: { ...viaIpxe('ipxe.efi'), pxelinux: 'grubx64.efi' } },
-  { tag: 'arch-efi-x64-http', description: 'x86-64 UEFI HTTP boot', codes: [16], over: 'http', bootFile: viaIpxe('ipxe.efi') },
+  {
+    tag: 'arch-efi-x64',
+    description: 'x86-64 UEFI PXE',
+    codes: [7, 9],
+    over: 'tftp',
+    bootFile: { ...viaIpxe('ipxe.efi'), pxelinux: 'grubx64.efi' },
+  },
+  {
+    tag: 'arch-efi-x64-http',
+    description: 'x86-64 UEFI HTTP boot',
+    codes: [16],
+    over: 'http',
+    bootFile: viaIpxe('ipxe.efi'),
+  },
 ];
 
 /** dnsmasq's names of the PXE client system types (--pxe-service CSA), by option-93 value. */
 export const PXE_SERVICE_TYPES: Readonly<Record<number, string>> = {
-  0: 'x86PC', 6: 'IA32_EFI', 7: 'BC_EFI', 9: 'X86-64_EFI', 10: 'ARM32_EFI', 11: 'ARM64_EFI',
+  0: 'x86PC',
+  6: 'IA32_EFI',
+  7: 'BC_EFI',
+  9: 'X86-64_EFI',
+  10: 'ARM32_EFI',
+  11: 'ARM64_EFI',
 };
 
 /** One architecture's answer: the tag its option-93 values set, and the file (a name, or a URL for HTTP boot) it is offered. */
@@ -56,13 +79,23 @@ export type ArchBoot = { tag: string; codes: number[]; over: 'tftp' | 'http'; fi
  * The per-architecture boot files for a loader choice, keeping only those
  * whose file the job serves (`served`: the names in its file table).
  */
-export function archBootFiles(loader: LoaderChoice, served: Iterable<string>, baseUrl: string, arches: readonly ClientArch[] = CLIENT_ARCHES): ArchBoot[] {
+export function archBootFiles(
+  loader: LoaderChoice,
+  served: Iterable<string>,
+  baseUrl: string,
+  arches: readonly ClientArch[] = CLIENT_ARCHES,
+): ArchBoot[] {
   const names = new Set(served);
   const boots: ArchBoot[] = [];
   for (const arch of arches) {
     const file = arch.bootFile[loader];
     if (!file || !names.has(file)) continue;
-    boots.push({ tag: arch.tag, codes: arch.codes, over: arch.over, file: arch.over === 'http' ? `${baseUrl}/${file}` : file });
+    boots.push({
+      tag: arch.tag,
+      codes: arch.codes,
+      over: arch.over,
+      file: arch.over === 'http' ? `${baseUrl}/${file}` : file,
+    });
   }
   return boots;
 }

@@ -66,8 +66,12 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
     `--pid-file=${plan.pidFile}`,
     // An empty --group= keeps dnsmasq's group.
     ...(plan.runAs ? [`--user=${plan.runAs}`, '--group='] : []),
-    proxy ? `--dhcp-range=${plan.subnet},proxy,${plan.netmask}` : `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
-    ...plan.hosts.map((h) => (proxy ? `--dhcp-host=${h.mac},${h.hostname}` : `--dhcp-host=${h.mac},${h.ip},${h.hostname}`)),
+    proxy
+      ? `--dhcp-range=${plan.subnet},proxy,${plan.netmask}`
+      : `--dhcp-range=${plan.subnet},static,${plan.netmask},1h`,
+    ...plan.hosts.map((h) =>
+      proxy ? `--dhcp-host=${h.mac},${h.hostname}` : `--dhcp-host=${h.mac},${h.ip},${h.hostname}`,
+    ),
     // Only the job's own boards: any other MAC gets no answer at all (in proxy mode too: dnsmasq logs "proxy-ignored").
     '--dhcp-ignore=tag:!known',
     '--dhcp-userclass=set:ipxe,iPXE',
@@ -82,7 +86,9 @@ export function dnsmasqArguments(plan: DhcpPlan): string[] {
   }
   // In proxy mode iPXE takes a proxy offer as it is only with a boot file and a next server (siaddr);
   // without one, Debian 12's iPXE ROM asked again on port 4011 and took none of dnsmasq's answers.
-  const ipxeBoot = proxy ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}` : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`;
+  const ipxeBoot = proxy
+    ? `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl},,${plan.serverIp}`
+    : `--dhcp-boot=tag:ipxe,${plan.ipxeScriptUrl}`;
   if (plan.archBoots?.length) {
     args.push(...archBootArguments(plan.archBoots, plan.serverIp, plan.pxeBootFile, plan.ipxeScriptUrl !== undefined));
     if (plan.ipxeScriptUrl) args.push(ipxeBoot);
@@ -116,7 +122,9 @@ function proxyServiceArguments(plan: DhcpPlan): string[] {
   }
   if (!services.has('x86PC')) services.set('x86PC', plan.pxeBootFile);
   // The service's file is asked for as <basename>.0 unless the name has its own suffix: pxelinux.0 goes as pxelinux.
-  return [...services].map(([csa, file]) => `--pxe-service=tag:!ipxe,${csa},pxe-hil,${file.replace(/\.0$/, '')},${plan.serverIp}`);
+  return [...services].map(
+    ([csa, file]) => `--pxe-service=tag:!ipxe,${csa},pxe-hil,${file.replace(/\.0$/, '')},${plan.serverIp}`,
+  );
 }
 
 /** Option 93 values of Arm clients (IANA registry): 10 arm32 UEFI, 11 arm64 UEFI, 21 arm32 U-Boot, 22 arm64 U-Boot. */
@@ -131,7 +139,9 @@ function armArguments(plan: DhcpPlan): string[] {
     '--dhcp-vendorclass=set:uboot,U-Boot',
     ...ARM_CLIENT_ARCH.uboot.map((arch) => `--dhcp-match=set:uboot,option:client-arch,${arch}`),
     ...ARM_CLIENT_ARCH.armEfi.map((arch) => `--dhcp-match=set:arm-efi,option:client-arch,${arch}`),
-    plan.ubootScript ? `--dhcp-boot=tag:uboot,${plan.ubootScript},,${plan.serverIp}` : `--dhcp-boot=tag:uboot,,,${plan.serverIp}`,
+    plan.ubootScript
+      ? `--dhcp-boot=tag:uboot,${plan.ubootScript},,${plan.serverIp}`
+      : `--dhcp-boot=tag:uboot,,,${plan.serverIp}`,
     `--dhcp-boot=tag:arm-efi,tag:!uboot,,,${plan.serverIp}`,
   ];
 }
@@ -165,7 +175,8 @@ export type DhcpLogEvent =
   | { kind: 'proxy-offer'; mac: string; ignored: boolean }
   | { kind: 'lease'; mac: string; ip: string; hostname?: string };
 
-const DHCP_LINE = /\b(DHCP[A-Z]+)\(([^)]+)\)\s+(?:(\d{1,3}(?:\.\d{1,3}){3})\s+)?((?:[0-9a-f]{2}:){5}[0-9a-f]{2})(?:\s+(.*))?$/i;
+const DHCP_LINE =
+  /\b(DHCP[A-Z]+)\(([^)]+)\)\s+(?:(\d{1,3}(?:\.\d{1,3}){3})\s+)?((?:[0-9a-f]{2}:){5}[0-9a-f]{2})(?:\s+(.*))?$/i;
 
 const PROXY_LINE = /\bPXE\(([^)]+)\)\s+((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\s+(proxy|proxy-ignored)\s*$/i;
 
@@ -175,16 +186,31 @@ export function parseDhcpLog(line: string): DhcpLogEvent[] {
   if (proxy) return [{ kind: 'proxy-offer', mac: proxy[2]!.toLowerCase(), ignored: proxy[3] === 'proxy-ignored' }];
   const match = DHCP_LINE.exec(line);
   if (!match) return [];
-  const [, message, , ip, mac, rest] = match as unknown as [string, string, string, string | undefined, string, string | undefined];
-  const events: DhcpLogEvent[] = [{ kind: 'message', message, mac: mac.toLowerCase(), ip, detail: rest?.trim() || undefined }];
-  if (message === 'DHCPACK' && ip) events.push({ kind: 'lease', mac: mac.toLowerCase(), ip, hostname: rest?.trim() || undefined });
+  const [, message, , ip, mac, rest] = match as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string,
+    string | undefined,
+  ];
+  const events: DhcpLogEvent[] = [
+    { kind: 'message', message, mac: mac.toLowerCase(), ip, detail: rest?.trim() || undefined },
+  ];
+  if (message === 'DHCPACK' && ip)
+    events.push({ kind: 'lease', mac: mac.toLowerCase(), ip, hostname: rest?.trim() || undefined });
   return events;
 }
 
 export type Dnsmasq = { child: Child; log: string[] };
 
 /** Starts dnsmasq in the namespace and waits until its DHCP server is up. */
-export async function startDnsmasq(netns: string, plan: DhcpPlan, onEvent: (event: DhcpLogEvent) => void, onLine: (line: string) => void): Promise<Dnsmasq> {
+export async function startDnsmasq(
+  netns: string,
+  plan: DhcpPlan,
+  onEvent: (event: DhcpLogEvent) => void,
+  onLine: (line: string) => void,
+): Promise<Dnsmasq> {
   const log: string[] = [];
   let ready: () => void = () => {};
   const readyLine = new Promise<void>((resolve) => (ready = resolve));

@@ -20,5 +20,13 @@ export type FileServerMessage =
   | { type: 'ready'; tftpPort: number; httpPort: number }
   | { type: 'fatal'; message: string }
   | { type: 'file-requested'; protocol: FileProtocol; path: string; client: string }
-  | { type: 'file-served'; protocol: FileProtocol; path: string; role: FileRole; client: string; bytes: number; durationMs: number }
+  | {
+      type: 'file-served';
+      protocol: FileProtocol;
+      path: string;
+      role: FileRole;
+      client: string;
+      bytes: number;
+      durationMs: number;
+    }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string };

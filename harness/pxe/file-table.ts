@@ -73,17 +73,26 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
     for (const entry of table) {
       if ('content' in entry) {
         const bytes = Buffer.from(entry.content, entry.encoding ?? 'utf8');
-        files.push({ name: entry.name, role: entry.role, size: bytes.length, read: async (position, length) => bytes.subarray(position, position + length) });
+        files.push({
+          name: entry.name,
+          role: entry.role,
+          size: bytes.length,
+          read: async (position, length) => bytes.subarray(position, position + length),
+        });
         continue;
       }
       let real: string;
       try {
         real = await realpath(entry.path);
       } catch (error) {
-        throw new FileTableError(`table entry '${entry.name}': ${entry.path} cannot be resolved: ${(error as Error).message}`);
+        throw new FileTableError(
+          `table entry '${entry.name}': ${entry.path} cannot be resolved: ${(error as Error).message}`,
+        );
       }
       if (!realRoots.some((root) => real.startsWith(root))) {
-        throw new FileTableError(`table entry '${entry.name}': ${entry.path} resolves to ${real}, outside the allowed roots (${roots.join(', ')})`);
+        throw new FileTableError(
+          `table entry '${entry.name}': ${entry.path} resolves to ${real}, outside the allowed roots (${roots.join(', ')})`,
+        );
       }
       const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
       handles.push(handle);

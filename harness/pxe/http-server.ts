@@ -49,38 +49,50 @@ function streamOf(file: OpenedFile, onProgress: () => void): Readable {
 }
 
 export function startHttp(address: string, port: number, table: OpenedTable, report: Report): Promise<Server> {
-  const server = createServer({ maxHeaderSize: HTTP_LIMITS.maxHeaderBytes, connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs }, (request, response) => {
-    const client = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const path = (request.url ?? '/').slice(0, 512);
-    const started = performance.now();
-    const fail = (status: number, reason: string) => {
-      report({ type: 'file-failed', protocol: 'http', path, client, reason });
-      response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${reason}\n`);
-    };
-    if (request.method !== 'GET' && request.method !== 'HEAD') return fail(405, 'only GET and HEAD are served');
-    report({ type: 'file-requested', protocol: 'http', path, client });
-    const file = lookupOpened(table, request.url ?? '/');
-    if (!file) return fail(404, 'not in the job\'s file table');
+  const server = createServer(
+    { maxHeaderSize: HTTP_LIMITS.maxHeaderBytes, connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs },
+    (request, response) => {
+      const client = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+      const path = (request.url ?? '/').slice(0, 512);
+      const started = performance.now();
+      const fail = (status: number, reason: string) => {
+        report({ type: 'file-failed', protocol: 'http', path, client, reason });
+        response.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${reason}\n`);
+      };
+      if (request.method !== 'GET' && request.method !== 'HEAD') return fail(405, 'only GET and HEAD are served');
+      report({ type: 'file-requested', protocol: 'http', path, client });
+      const file = lookupOpened(table, request.url ?? '/');
+      if (!file) return fail(404, "not in the job's file table");
 
-    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size });
-    if (request.method === 'HEAD') return void response.end();
-    response.on('finish', () =>
-      report({ type: 'file-served', protocol: 'http', path, role: file.role, client, bytes: file.size, durationMs: performance.now() - started }),
-    );
-    response.on('close', () => {
-      if (!response.writableFinished) report({ type: 'file-failed', protocol: 'http', path, client, reason: 'connection closed before the end' });
-    });
-    // A reader that stops taking data holds its connection only this long (the socket's own
-    // idle timer does not fire while the kernel still trickles window updates).
-    let lastProgress = performance.now();
-    const watchdog = setInterval(() => {
-      if (performance.now() - lastProgress > HTTP_LIMITS.idleTimeoutMs) response.destroy();
-    }, HTTP_LIMITS.checkIntervalMs);
-    response.on('close', () => clearInterval(watchdog));
-    streamOf(file, () => (lastProgress = performance.now()))
-      .on('error', (error) => response.destroy(error))
-      .pipe(response);
-  });
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size });
+      if (request.method === 'HEAD') return void response.end();
+      response.on('finish', () =>
+        report({
+          type: 'file-served',
+          protocol: 'http',
+          path,
+          role: file.role,
+          client,
+          bytes: file.size,
+          durationMs: performance.now() - started,
+        }),
+      );
+      response.on('close', () => {
+        if (!response.writableFinished)
+          report({ type: 'file-failed', protocol: 'http', path, client, reason: 'connection closed before the end' });
+      });
+      // A reader that stops taking data holds its connection only this long (the socket's own
+      // idle timer does not fire while the kernel still trickles window updates).
+      let lastProgress = performance.now();
+      const watchdog = setInterval(() => {
+        if (performance.now() - lastProgress > HTTP_LIMITS.idleTimeoutMs) response.destroy();
+      }, HTTP_LIMITS.checkIntervalMs);
+      response.on('close', () => clearInterval(watchdog));
+      streamOf(file, () => (lastProgress = performance.now()))
+        .on('error', (error) => response.destroy(error))
+        .pipe(response);
+    },
+  );
   server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
   server.requestTimeout = HTTP_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;

@@ -57,12 +57,30 @@ export function planLabNetwork(jobId: string, config: LabNetworkConfig): LabNetw
 
 /** The `ip` arguments that create the macvlan on the lab interface, directly inside the job's namespace. */
 export function macvlanCommand(net: LabNetwork): string[] {
-  return [...(net.parentNetns ? ['-n', net.parentNetns] : []), 'link', 'add', 'link', net.parent, 'name', net.interface, 'netns', net.netns, 'type', 'macvlan', 'mode', 'bridge'];
+  return [
+    ...(net.parentNetns ? ['-n', net.parentNetns] : []),
+    'link',
+    'add',
+    'link',
+    net.parent,
+    'name',
+    net.interface,
+    'netns',
+    net.netns,
+    'type',
+    'macvlan',
+    'mode',
+    'bridge',
+  ];
 }
 
 /** The `ip -batch` commands, in the job's namespace, that give the macvlan its address. */
 export function labNetworkCommands(net: LabNetwork): string[] {
-  return ['link set lo up', `addr add ${net.serverIp}/${net.prefixLength} dev ${net.interface}`, `link set ${net.interface} up`];
+  return [
+    'link set lo up',
+    `addr add ${net.serverIp}/${net.prefixLength} dev ${net.interface}`,
+    `link set ${net.interface} up`,
+  ];
 }
 
 /** Dotted netmask and network address of the job's address, for dnsmasq's range. */
@@ -80,9 +98,12 @@ export async function createLabNetwork(net: LabNetwork): Promise<void> {
       await run('ip', macvlanCommand(net));
     } catch (error) {
       const where = net.parentNetns ? ` in namespace ${net.parentNetns}` : '';
-      throw new LabFault(`could not add a macvlan on lab interface '${net.parent}'${where} (${firstLine(error)}): check target.network.interface against 'ip link' on this host`, { cause: error });
+      throw new LabFault(
+        `could not add a macvlan on lab interface '${net.parent}'${where} (${firstLine(error)}): check target.network.interface against 'ip link' on this host`,
+        { cause: error },
+      );
     }
-    await run('ip', ['-n', net.netns, '-batch', '-'], { input: labNetworkCommands(net).join('\n') + '\n' });
+    await run('ip', ['-n', net.netns, '-batch', '-'], { input: `${labNetworkCommands(net).join('\n')}\n` });
   } catch (error) {
     await removeJobNetwork(net.netns);
     throw error;

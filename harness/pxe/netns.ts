@@ -49,8 +49,17 @@ export async function createJobNetwork(net: JobNetwork): Promise<void> {
   await run('ip', ['netns', 'add', net.netns]);
   try {
     // No duplicate address detection: the bridge's link-local address must be usable at once for router advertisements.
-    await run('ip', ['netns', 'exec', net.netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
-    await run('ip', ['-n', net.netns, '-batch', '-'], { input: networkCommands(net).join('\n') + '\n' });
+    await run('ip', [
+      'netns',
+      'exec',
+      net.netns,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.accept_dad=0',
+      'net.ipv6.conf.default.accept_dad=0',
+    ]);
+    await run('ip', ['-n', net.netns, '-batch', '-'], { input: `${networkCommands(net).join('\n')}\n` });
   } catch (error) {
     await removeJobNetwork(net.netns);
     throw error;

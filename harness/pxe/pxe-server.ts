@@ -15,11 +15,24 @@ import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import { cacheDir } from '../images/apt-packages.js';
 import { archBootFiles, type LoaderChoice } from './client-arch.js';
-import { pxelinuxConfigName, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig, type BootEntry } from './boot-config.js';
+import {
+  pxelinuxConfigName,
+  renderGrubConfig,
+  renderIpxeScript,
+  renderPxelinuxConfig,
+  type BootEntry,
+} from './boot-config.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
-import { createLabNetwork, isLabNetwork, planLabNetwork, subnetOf, type LabNetwork, type LabNetworkConfig } from './lab-network.js';
+import {
+  createLabNetwork,
+  isLabNetwork,
+  planLabNetwork,
+  subnetOf,
+  type LabNetwork,
+  type LabNetworkConfig,
+} from './lab-network.js';
 import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 import { inUserNamespace } from '../run/rootless-check.js';
@@ -59,7 +72,11 @@ export class PxeServer {
       {
         name: 'boot.ipxe',
         role: 'boot-config',
-        content: renderIpxeScript(options.boot, baseUrl, options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {}),
+        content: renderIpxeScript(
+          options.boot,
+          baseUrl,
+          options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {},
+        ),
       },
       { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
       { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(options.boot) },
@@ -87,7 +104,9 @@ export class PxeServer {
       await server.startAll();
     } catch (error) {
       await server.stop();
-      throw error instanceof LabFault ? error : new LabFault(`PXE server failed to start: ${(error as Error).message}`, { cause: error });
+      throw error instanceof LabFault
+        ? error
+        : new LabFault(`PXE server failed to start: ${(error as Error).message}`, { cause: error });
     }
     return server;
   }
@@ -103,12 +122,18 @@ export class PxeServer {
       {
         interface: isLabNetwork(net) ? net.interface : net.bridge,
         serverIp: net.serverIp,
-        ...(isLabNetwork(net) ? subnetOf(net) : { netmask: '255.255.255.0', subnet: net.serverIp.replace(/\.\d+$/, '.0') }),
+        ...(isLabNetwork(net)
+          ? subnetOf(net)
+          : { netmask: '255.255.255.0', subnet: net.serverIp.replace(/\.\d+$/, '.0') }),
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
         ipxeScriptUrl: this.options.loader !== 'pxelinux' ? `${this.baseUrl}/boot.ipxe` : undefined,
         // Per architecture (option 93), the loader files the table has: e.g. undionly.kpxe and ipxe.efi to chainload iPXE.
-        archBoots: archBootFiles(this.options.loader, this.files.map((f) => f.name), this.baseUrl),
+        archBoots: archBootFiles(
+          this.options.loader,
+          this.files.map((f) => f.name),
+          this.baseUrl,
+        ),
         ubootScript: this.files.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
         // Router advertisements only on the job's own bridge, never on a lab network.
         ipv6RaPrefix: isLabNetwork(net) ? undefined : net.ipv6Prefix,
@@ -119,7 +144,8 @@ export class PxeServer {
       },
       (event) => {
         if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });
-        else if (event.kind === 'proxy-offer') bus.emit({ type: 'dhcp', message: 'PXE', mac: event.mac, detail: event.ignored ? 'proxy-ignored' : 'proxy' });
+        else if (event.kind === 'proxy-offer')
+          bus.emit({ type: 'dhcp', message: 'PXE', mac: event.mac, detail: event.ignored ? 'proxy-ignored' : 'proxy' });
         else bus.emit({ type: 'dhcp', message: event.message, mac: event.mac, ip: event.ip, detail: event.detail });
       },
       (line) => this.options.onLogLine?.('dnsmasq', line),
@@ -132,12 +158,17 @@ export class PxeServer {
 
   private async startFileServer(): Promise<void> {
     const { bus, workDir } = this.options;
-    const child = startChild('file-server', process.execPath, ['--import', TSX_LOADER, FILE_SERVER_ENTRY, '--job', this.options.jobId], {
-      netns: this.network.netns,
-      cwd: workDir,
-      ipc: true,
-      onStderrLine: (line) => this.options.onLogLine?.('file-server', line),
-    });
+    const child = startChild(
+      'file-server',
+      process.execPath,
+      ['--import', TSX_LOADER, FILE_SERVER_ENTRY, '--job', this.options.jobId],
+      {
+        netns: this.network.netns,
+        cwd: workDir,
+        ipc: true,
+        onStderrLine: (line) => this.options.onLogLine?.('file-server', line),
+      },
+    );
     this.fileServer = child;
     const ready = new Promise<void>((resolve, reject) => {
       child.subprocess.on('message', (raw) => {
@@ -153,7 +184,13 @@ export class PxeServer {
       });
       void child.exited.then((exit) => reject(new Error(`file server exited (code ${exit.exitCode ?? exit.signal})`)));
     });
-    const config: FileServerConfig = { address: this.network.serverIp, tftpPort: 69, httpPort: 80, files: this.files, roots: this.options.roots ?? [cacheDir()] };
+    const config: FileServerConfig = {
+      address: this.network.serverIp,
+      tftpPort: 69,
+      httpPort: 80,
+      files: this.files,
+      roots: this.options.roots ?? [cacheDir()],
+    };
     child.subprocess.send(config);
     await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(ready);
   }

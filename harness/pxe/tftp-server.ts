@@ -49,9 +49,13 @@ export type ReadRequest = { file: string; mode: string; options: Map<string, str
 
 /** Parses a read request; undefined when the packet is not a well-formed RRQ (RFC 1350, RFC 2347). */
 export function parseReadRequest(packet: Buffer): ReadRequest | undefined {
-  if (packet.length < 4 || packet.length > TFTP_LIMITS.maxRequestBytes || packet.readUInt16BE(0) !== OP.RRQ) return undefined;
+  if (packet.length < 4 || packet.length > TFTP_LIMITS.maxRequestBytes || packet.readUInt16BE(0) !== OP.RRQ)
+    return undefined;
   if (packet[packet.length - 1] !== 0) return undefined;
-  const strings = packet.subarray(2, packet.length - 1).toString('latin1').split('\0');
+  const strings = packet
+    .subarray(2, packet.length - 1)
+    .toString('latin1')
+    .split('\0');
   if (strings.length < 2 || strings.length % 2 !== 0) return undefined;
   const [file, mode, ...rest] = strings as [string, string, ...string[]];
   if (file === '') return undefined;
@@ -63,12 +67,15 @@ export function parseReadRequest(packet: Buffer): ReadRequest | undefined {
 /** The options this server accepts from a request, as sent back in the OACK; empty when none. */
 export function negotiate(options: Map<string, string>, size: number): Map<string, string> {
   const accepted = new Map<string, string>();
-  const number = (value: string | undefined) => (value !== undefined && /^\d{1,6}$/.test(value) ? Number(value) : undefined);
+  const number = (value: string | undefined) =>
+    value !== undefined && /^\d{1,6}$/.test(value) ? Number(value) : undefined;
   const blksize = number(options.get('blksize'));
-  if (blksize !== undefined && blksize >= 8 && blksize <= 65464) accepted.set('blksize', String(Math.min(blksize, TFTP_LIMITS.maxBlockSize)));
+  if (blksize !== undefined && blksize >= 8 && blksize <= 65464)
+    accepted.set('blksize', String(Math.min(blksize, TFTP_LIMITS.maxBlockSize)));
   if (options.get('tsize') === '0') accepted.set('tsize', String(size));
   const windowsize = number(options.get('windowsize'));
-  if (windowsize !== undefined && windowsize >= 1 && windowsize <= 65535) accepted.set('windowsize', String(Math.min(windowsize, TFTP_LIMITS.maxWindowSize)));
+  if (windowsize !== undefined && windowsize >= 1 && windowsize <= 65535)
+    accepted.set('windowsize', String(Math.min(windowsize, TFTP_LIMITS.maxWindowSize)));
   return accepted;
 }
 
@@ -107,7 +114,8 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
   function onRequest(packet: Buffer, rinfo: RemoteInfo): void {
     const client = `${rinfo.address}:${rinfo.port}`;
-    if (packet.length >= 2 && packet.readUInt16BE(0) === OP.WRQ) return reply(rinfo, errorPacket(ERR.accessViolation, 'read-only server'));
+    if (packet.length >= 2 && packet.readUInt16BE(0) === OP.WRQ)
+      return reply(rinfo, errorPacket(ERR.accessViolation, 'read-only server'));
     const request = parseReadRequest(packet);
     if (!request) return reply(rinfo, errorPacket(ERR.illegalOperation, 'malformed or unsupported request'));
     const path = request.file;
@@ -116,18 +124,29 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
       report({ type: 'file-failed', protocol: 'tftp', path, client, reason });
       reply(rinfo, errorPacket(code, reason));
     };
-    if (request.mode !== 'octet') return refuse(ERR.illegalOperation, `mode '${request.mode.slice(0, 20)}' is not served; use octet`);
+    if (request.mode !== 'octet')
+      return refuse(ERR.illegalOperation, `mode '${request.mode.slice(0, 20)}' is not served; use octet`);
     const file = lookupOpened(table, path);
-    if (!file) return refuse(ERR.notFound, 'not in the job\'s file table');
+    if (!file) return refuse(ERR.notFound, "not in the job's file table");
     const active = perClient.get(rinfo.address) ?? 0;
-    if (transfers.size >= TFTP_LIMITS.maxTransfers || active >= TFTP_LIMITS.maxPerClient) return refuse(ERR.undefined, 'server busy, try again');
+    if (transfers.size >= TFTP_LIMITS.maxTransfers || active >= TFTP_LIMITS.maxPerClient)
+      return refuse(ERR.undefined, 'server busy, try again');
     perClient.set(rinfo.address, active + 1);
     const transfer = new Transfer(address, rinfo, file, negotiate(request.options, file.size), (outcome) => {
       transfers.delete(transfer);
       const left = (perClient.get(rinfo.address) ?? 1) - 1;
       if (left > 0) perClient.set(rinfo.address, left);
       else perClient.delete(rinfo.address);
-      if (outcome.ok) report({ type: 'file-served', protocol: 'tftp', path, role: file.role, client, bytes: file.size, durationMs: outcome.durationMs });
+      if (outcome.ok)
+        report({
+          type: 'file-served',
+          protocol: 'tftp',
+          path,
+          role: file.role,
+          client,
+          bytes: file.size,
+          durationMs: outcome.durationMs,
+        });
       else report({ type: 'file-failed', protocol: 'tftp', path, client, reason: outcome.reason });
     });
     transfers.add(transfer);
@@ -198,7 +217,9 @@ class Transfer {
 
   start(): void {
     // Connected to the client: each send skips the per-packet address lookup.
-    this.socket.once('listening', () => this.socket.connect(this.client.port, this.client.address, () => this.sendWindow()));
+    this.socket.once('listening', () =>
+      this.socket.connect(this.client.port, this.client.address, () => this.sendWindow()),
+    );
   }
 
   abort(reason: string): void {
@@ -210,7 +231,13 @@ class Transfer {
   private onPacket(packet: Buffer): void {
     if (this.finished) return;
     const op = packet.length >= 4 ? packet.readUInt16BE(0) : -1;
-    if (op === OP.ERROR) return this.fail(`client sent an error: ${packet.subarray(4, Math.min(packet.length, 84)).toString('latin1').replace(/[^\x20-\x7e]/g, '')}`);
+    if (op === OP.ERROR)
+      return this.fail(
+        `client sent an error: ${packet
+          .subarray(4, Math.min(packet.length, 84))
+          .toString('latin1')
+          .replace(/[^\x20-\x7e]/g, '')}`,
+      );
     if (op !== OP.ACK) {
       this.send(errorPacket(ERR.illegalOperation, 'expected an ACK'));
       return this.fail('client sent a malformed or unexpected packet');
@@ -273,7 +300,8 @@ class Transfer {
     const start = (block - 1) * this.blockSize;
     const end = Math.min(start + this.blockSize, this.file.size);
     const ahead = this.readAhead;
-    if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length) return ahead.data.subarray(start - ahead.start, end - ahead.start);
+    if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length)
+      return ahead.data.subarray(start - ahead.start, end - ahead.start);
     return undefined;
   }
 
@@ -283,7 +311,10 @@ class Transfer {
    */
   private async readAheadFrom(block: number): Promise<void> {
     const start = (block - 1) * this.blockSize;
-    const data = await this.file.read(start, Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)));
+    const data = await this.file.read(
+      start,
+      Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)),
+    );
     this.readAhead = { start, data };
   }
 

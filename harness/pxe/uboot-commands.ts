@@ -37,14 +37,29 @@ export type UbootFacts = {
   cmdline: string;
 };
 
-export const UBOOT_FACT_NAMES = ['serverIp', 'boardIp', 'mac', 'kernel', 'initrd', 'dtb', 'fdtAddr', 'cmdline'] as const satisfies readonly (keyof UbootFacts)[];
+export const UBOOT_FACT_NAMES = [
+  'serverIp',
+  'boardIp',
+  'mac',
+  'kernel',
+  'initrd',
+  'dtb',
+  'fdtAddr',
+  'cmdline',
+] as const satisfies readonly (keyof UbootFacts)[];
 
 /** Where a served DTB lives: U-Boot's distro boot asks for dtb/${fdtfile}. */
 export function dtbServedName(fdtfile: string): string {
   return `dtb/${fdtfile}`;
 }
 
-export function ubootFacts(options: { entry: BootEntry; serverIp: string; boardIp: string; mac: string; fdtfile?: string }): UbootFacts {
+export function ubootFacts(options: {
+  entry: BootEntry;
+  serverIp: string;
+  boardIp: string;
+  mac: string;
+  fdtfile?: string;
+}): UbootFacts {
   const dtb = options.fdtfile ? dtbServedName(options.fdtfile) : '';
   return {
     serverIp: options.serverIp,
@@ -72,7 +87,9 @@ export function defaultUbootCommands(facts: UbootFacts, how: 'typed' | 'script')
     ...(facts.dtb ? ['tftpboot ${fdt_addr_r} {dtb}'] : []),
     ...(facts.initrd ? ['tftpboot ${ramdisk_addr_r} {initrd}'] : []),
     "setenv bootargs '{cmdline}'",
-    facts.initrd ? 'booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} {fdtAddr}' : 'booti ${kernel_addr_r} - {fdtAddr}',
+    facts.initrd
+      ? 'booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} {fdtAddr}'
+      : 'booti ${kernel_addr_r} - {fdtAddr}',
   ];
 }
 
@@ -80,19 +97,25 @@ export function defaultUbootCommands(facts: UbootFacts, how: 'typed' | 'script')
 export function renderUbootCommand(template: string, facts: UbootFacts): string {
   return template.replace(/(?<!\$)\{(\w+)\}/g, (_, name: string) => {
     if (!(UBOOT_FACT_NAMES as readonly string[]).includes(name)) {
-      throw new UsageError(`U-Boot command '${template}' names {${name}}, which is not a job fact. Fix: use one of ${UBOOT_FACT_NAMES.map((n) => `{${n}}`).join(', ')}.`);
+      throw new UsageError(
+        `U-Boot command '${template}' names {${name}}, which is not a job fact. Fix: use one of ${UBOOT_FACT_NAMES.map((n) => `{${n}}`).join(', ')}.`,
+      );
     }
     return facts[name as keyof UbootFacts];
   });
 }
 
-export function renderUbootCommands(templates: readonly string[] | undefined, facts: UbootFacts, how: 'typed' | 'script'): string[] {
+export function renderUbootCommands(
+  templates: readonly string[] | undefined,
+  facts: UbootFacts,
+  how: 'typed' | 'script',
+): string[] {
   return (templates ?? defaultUbootCommands(facts, how)).map((t) => renderUbootCommand(t, facts));
 }
 
 /** The text of a boot script: the commands, one a line, after an echo that names the boot. */
 export function renderUbootScript(label: string, commands: readonly string[]): string {
-  return [`echo 'pxe-hil: booting ${label.replace(/'/g, '')}'`, ...commands].join('\n') + '\n';
+  return `${[`echo 'pxe-hil: booting ${label.replace(/'/g, '')}'`, ...commands].join('\n')}\n`;
 }
 
 /** Packs a script as a U-Boot legacy script image with mkimage (type script, no compression). */
@@ -102,7 +125,11 @@ export async function makeUbootScriptImage(script: string, arch: 'arm' | 'arm64'
     const source = join(dir, 'boot.cmd');
     const image = join(dir, UBOOT_SCRIPT_NAME);
     await writeFile(source, script);
-    await run('mkimage', ['-A', arch, '-O', 'linux', '-T', 'script', '-C', 'none', '-n', name.slice(0, 31), '-d', source, image], { timeoutMs: 10_000 });
+    await run(
+      'mkimage',
+      ['-A', arch, '-O', 'linux', '-T', 'script', '-C', 'none', '-n', name.slice(0, 31), '-d', source, image],
+      { timeoutMs: 10_000 },
+    );
     return await readFile(image);
   } finally {
     await rm(dir, { recursive: true, force: true });

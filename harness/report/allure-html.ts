@@ -23,11 +23,18 @@ export async function findAllureResults(root: string): Promise<string[]> {
 
 export async function generateAllureReport(resultsRoot: string, outDir: string): Promise<{ inputs: string[] }> {
   const inputs = await findAllureResults(resultsRoot);
-  if (inputs.length === 0) throw new UsageError(`no allure-results under ${resultsRoot}: run a job first (npm run hil -- --target ...)`);
+  if (inputs.length === 0)
+    throw new UsageError(`no allure-results under ${resultsRoot}: run a job first (npm run hil -- --target ...)`);
   const java = await execa('java', ['-version'], { reject: false });
   if (java.failed) throw new UsageError('the Allure report needs Java: apt-get install openjdk-17-jre-headless');
-  const allure = join(dirname(createRequire(import.meta.url).resolve('allure-commandline/package.json')), 'dist/bin/allure');
+  const allure = join(
+    dirname(createRequire(import.meta.url).resolve('allure-commandline/package.json')),
+    'dist/bin/allure',
+  );
   const result = await execa(allure, ['generate', ...inputs, '-o', outDir, '--clean'], { reject: false });
-  if (result.exitCode !== 0) throw new LabFault(`allure generate failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.exitCode !== 0)
+    throw new LabFault(
+      `allure generate failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
   return { inputs };
 }

@@ -17,7 +17,12 @@ type Status = 'passed' | 'failed' | 'broken' | 'skipped';
 
 export type AllureAttachment = { name: string; path: string; type: string };
 
-export function writeAllureResults(record: BootRecord, dir: string, attachments: readonly AllureAttachment[], env: NodeJS.ProcessEnv = process.env): string {
+export function writeAllureResults(
+  record: BootRecord,
+  dir: string,
+  attachments: readonly AllureAttachment[],
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   mkdirSync(dir, { recursive: true });
   const uuid = randomUUID();
   const start = record.startedAt.getTime();
@@ -33,7 +38,9 @@ export function writeAllureResults(record: BootRecord, dir: string, attachments:
       stage: 'finished',
       start: Math.round(stepStart),
       stop: Math.round(stepStart + duration),
-      ...(m.status === 'passed' ? {} : { statusDetails: { message: m.message, ...('detail' in m && m.detail ? { trace: m.detail } : {}) } }),
+      ...(m.status === 'passed'
+        ? {}
+        : { statusDetails: { message: m.message, ...('detail' in m && m.detail ? { trace: m.detail } : {}) } }),
       steps: [],
       attachments: [],
       parameters: [],
@@ -83,12 +90,18 @@ export function writeAllureResults(record: BootRecord, dir: string, attachments:
   writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(result, null, 2));
   writeFileSync(
     join(dir, 'environment.properties'),
-    [`target=${record.target}`, `image=${record.image}`, `run=${record.runId}`, `host=${hostname()}`].join('\n') + '\n',
+    `${[`target=${record.target}`, `image=${record.image}`, `run=${record.runId}`, `host=${hostname()}`].join('\n')}\n`,
   );
   if (env.BUILD_URL || env.BUILD_TAG) {
     writeFileSync(
       join(dir, 'executor.json'),
-      JSON.stringify({ name: 'Jenkins', type: 'jenkins', buildName: env.BUILD_TAG, buildUrl: env.BUILD_URL, buildOrder: Number(env.BUILD_NUMBER) || undefined }),
+      JSON.stringify({
+        name: 'Jenkins',
+        type: 'jenkins',
+        buildName: env.BUILD_TAG,
+        buildUrl: env.BUILD_URL,
+        buildOrder: Number(env.BUILD_NUMBER) || undefined,
+      }),
     );
   }
   return uuid;

@@ -28,7 +28,8 @@ export class BootRecorder {
 
   constructor(private readonly bus: EventBus) {
     this.unsubscribe = bus.subscribe((event) => {
-      if (event.type === 'milestone' || event.type === 'milestone-timeout' || event.type === 'failure-pattern') this.events.push(event);
+      if (event.type === 'milestone' || event.type === 'milestone-timeout' || event.type === 'failure-pattern')
+        this.events.push(event);
     });
   }
 
@@ -36,7 +37,14 @@ export class BootRecorder {
    * `abortedBy` names why the boot stopped early when it was not the target's
    * fault (a lab fault, an interrupt): the current milestone is then an error.
    */
-  finish(info: { target: string; image: string; runId: string; milestones: readonly MilestoneSpec[]; artifacts: Record<string, string>; abortedBy?: { type: string; message: string } }): BootRecord {
+  finish(info: {
+    target: string;
+    image: string;
+    runId: string;
+    milestones: readonly MilestoneSpec[];
+    artifacts: Record<string, string>;
+    abortedBy?: { type: string; message: string };
+  }): BootRecord {
     this.unsubscribe();
     const records: MilestoneRecord[] = [];
     let previousT = 0;

@@ -5,7 +5,7 @@ import { redactValue } from '../core/redact.js';
 
 export function writeEventLog(bus: EventBus, path: string): () => void {
   const fd = openSync(path, 'a');
-  const unsubscribe = bus.subscribe((event) => writeSync(fd, JSON.stringify(redactValue(event)) + '\n'));
+  const unsubscribe = bus.subscribe((event) => writeSync(fd, `${JSON.stringify(redactValue(event))}\n`));
   return () => {
     unsubscribe();
     closeSync(fd);

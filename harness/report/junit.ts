@@ -40,7 +40,11 @@ export function renderJunit(input: BootRecord): string {
       case 'error': {
         const tag = m.status === 'failed' ? 'failure' : 'error';
         const body = m.detail ? `Last console lines:\n${m.detail}` : m.message;
-        lines.push(`${open}>`, `      <${tag} message="${xmlEscape(m.message)}" type="${xmlEscape(m.type)}">${cdata(body)}</${tag}>`, '    </testcase>');
+        lines.push(
+          `${open}>`,
+          `      <${tag} message="${xmlEscape(m.message)}" type="${xmlEscape(m.type)}">${cdata(body)}</${tag}>`,
+          '    </testcase>',
+        );
         break;
       }
     }

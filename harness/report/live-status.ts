@@ -7,7 +7,10 @@
 import type { EventBus, StepEvent } from '../core/events.js';
 import { formatEvent } from './terminal.js';
 
-export function wantsLiveView(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+export function wantsLiveView(
+  stream: NodeJS.WriteStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   return Boolean(stream.isTTY) && !env.CI && !env.JENKINS_URL && env.TERM !== 'dumb';
 }
 
@@ -35,11 +38,17 @@ export function attachLiveView(bus: EventBus, stream: NodeJS.WriteStream = proce
   const update = (event: StepEvent) => {
     switch (event.type) {
       case 'stage':
-        if (event.state === 'start') Object.assign(state, { stage: event.stage, waitingFor: event.detail ?? event.stage, since: event.t });
-        if (event.stage === 'boot' && event.state === 'start') state.total = Number(/(\d+) milestones/.exec(event.detail ?? '')?.[1] ?? 0);
+        if (event.state === 'start')
+          Object.assign(state, { stage: event.stage, waitingFor: event.detail ?? event.stage, since: event.t });
+        if (event.stage === 'boot' && event.state === 'start')
+          state.total = Number(/(\d+) milestones/.exec(event.detail ?? '')?.[1] ?? 0);
         break;
       case 'milestone':
-        Object.assign(state, { milestones: state.milestones + 1, waitingFor: `reached '${event.name}', waiting for the next milestone`, since: event.t });
+        Object.assign(state, {
+          milestones: state.milestones + 1,
+          waitingFor: `reached '${event.name}', waiting for the next milestone`,
+          since: event.t,
+        });
         break;
       case 'lease':
         state.waitingFor = `lease ${event.ip}: waiting for the boot files`;
@@ -53,7 +62,7 @@ export function attachLiveView(bus: EventBus, stream: NodeJS.WriteStream = proce
     const text = formatEvent(event);
     if (text !== undefined) {
       clear();
-      stream.write(text + '\n');
+      stream.write(`${text}\n`);
     }
     if (event.type === 'run-end') stop();
     else draw();

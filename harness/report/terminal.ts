@@ -12,27 +12,46 @@ export function formatEvent(event: StepEvent): string | undefined {
   const ms = (value: number) => (value >= 999.5 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
   switch (event.type) {
     case 'run-start':
-      return line('run', `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`);
+      return line(
+        'run',
+        `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`,
+      );
     case 'stage':
-      return event.state === 'start' ? line(event.stage, `${event.detail ?? 'start'}`) : event.detail ? line(event.stage, event.detail) : undefined;
+      return event.state === 'start'
+        ? line(event.stage, `${event.detail ?? 'start'}`)
+        : event.detail
+          ? line(event.stage, event.detail)
+          : undefined;
     case 'power':
       return line('power', `${event.action} via ${event.driver}: ${event.result} (${ms(event.durationMs)})`);
     case 'dhcp':
-      return line('dhcp', `${event.message} ${event.mac}${event.ip ? ` ${event.ip}` : ''}${event.detail ? ` ${event.detail}` : ''}`);
+      return line(
+        'dhcp',
+        `${event.message} ${event.mac}${event.ip ? ` ${event.ip}` : ''}${event.detail ? ` ${event.detail}` : ''}`,
+      );
     case 'lease':
       return line('lease', `${event.ip} to ${event.mac}${event.hostname ? ` (${event.hostname})` : ''}`);
     case 'file-requested':
       return undefined;
     case 'file-served': {
-      const rate = event.bytes >= 1e6 && event.durationMs > 0 ? ` ${((event.bytes / 1e6) / (event.durationMs / 1000)).toFixed(1)} MB/s` : '';
-      return line(event.protocol, `${event.path} to ${event.client}: ${event.bytes} bytes in ${ms(event.durationMs)}${rate}`);
+      const rate =
+        event.bytes >= 1e6 && event.durationMs > 0
+          ? ` ${(event.bytes / 1e6 / (event.durationMs / 1000)).toFixed(1)} MB/s`
+          : '';
+      return line(
+        event.protocol,
+        `${event.path} to ${event.client}: ${event.bytes} bytes in ${ms(event.durationMs)}${rate}`,
+      );
     }
     case 'file-failed':
       return line(event.protocol, `${event.path} to ${event.client}: ${event.reason}`);
     case 'milestone':
       return line('milestone', `${event.name} (+${ms(event.durationMs)})`);
     case 'milestone-timeout':
-      return line('FAILED', `milestone '${event.name}' not reached within ${ms(event.timeoutMs)}; last console lines:\n${indent(event.lastLines)}`);
+      return line(
+        'FAILED',
+        `milestone '${event.name}' not reached within ${ms(event.timeoutMs)}; last console lines:\n${indent(event.lastLines)}`,
+      );
     case 'failure-pattern':
       return line('FAILED', `${event.name}: ${event.line}`);
     case 'console':
@@ -42,19 +61,31 @@ export function formatEvent(event: StepEvent): string | undefined {
     case 'warning':
       return line('warning', event.message);
     case 'ssh':
-      return line('ssh', `${event.state === 'ready' ? 'logged in to' : 'FAILED to log in to'} ${event.address}, host key ${event.fingerprint} (${ms(event.durationMs)})${event.detail ? `: ${event.detail}` : ''}`);
+      return line(
+        'ssh',
+        `${event.state === 'ready' ? 'logged in to' : 'FAILED to log in to'} ${event.address}, host key ${event.fingerprint} (${ms(event.durationMs)})${event.detail ? `: ${event.detail}` : ''}`,
+      );
     case 'suite':
       return event.state === 'start'
         ? line('suite', `${event.name}: running`)
-        : line('suite', `${event.name}: ${event.passed ?? 0} passed, ${event.failed ?? 0} failed, ${event.skipped ?? 0} skipped (${ms(event.durationMs ?? 0)})`);
+        : line(
+            'suite',
+            `${event.name}: ${event.passed ?? 0} passed, ${event.failed ?? 0} failed, ${event.skipped ?? 0} skipped (${ms(event.durationMs ?? 0)})`,
+          );
     case 'boot-state':
       return line('state', `${event.from} -> ${event.to}: ${event.reason}`);
     case 'bootloader-command':
-      return line('uboot', `${event.command}: ${event.result} (${ms(event.durationMs)})${event.detail ? ` ${event.detail}` : ''}`);
+      return line(
+        'uboot',
+        `${event.command}: ${event.result} (${ms(event.durationMs)})${event.detail ? ` ${event.detail}` : ''}`,
+      );
     case 'bootloader-load':
       return line('uboot', `loaded ${event.file}: ${event.bytes} bytes`);
     case 'run-end':
-      return line('result', `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`);
+      return line(
+        'result',
+        `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`,
+      );
   }
 }
 
@@ -62,9 +93,12 @@ function indent(lines: string[]): string {
   return lines.map((l) => `             | ${l}`).join('\n');
 }
 
-export function attachTerminalReporter(bus: EventBus, write: (text: string) => void = (t) => process.stdout.write(t)): () => void {
+export function attachTerminalReporter(
+  bus: EventBus,
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): () => void {
   return bus.subscribe((event) => {
     const text = formatEvent(event);
-    if (text !== undefined) write(redact(text) + '\n');
+    if (text !== undefined) write(`${redact(text)}\n`);
   });
 }

@@ -8,7 +8,13 @@
 import type { StepEvent } from '../core/events.js';
 import { xmlEscape } from './xml.js';
 
-type Row = { label: string; start: number; end: number; kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure' | 'state'; note?: string };
+type Row = {
+  label: string;
+  start: number;
+  end: number;
+  kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure' | 'state';
+  note?: string;
+};
 
 const COLORS: Record<Row['kind'], string> = {
   power: '#7b61ff',
@@ -29,7 +35,8 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
     switch (e.type) {
       case 'boot-state':
         // A state's bar ends where the next begins; 'off' and 'unknown' get none.
-        if (state) rows.push({ label: `state: ${state.name}`, start: state.since, end: e.t, kind: 'state', note: state.reason });
+        if (state)
+          rows.push({ label: `state: ${state.name}`, start: state.since, end: e.t, kind: 'state', note: state.reason });
         state = e.to === 'off' || e.to === 'unknown' ? undefined : { name: e.to, since: e.t, reason: e.reason };
         break;
       case 'power':
@@ -50,7 +57,13 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
         const key = `${e.protocol}:${e.path}:${e.client}`;
         const start = requested.get(key) ?? e.t - e.durationMs;
         requested.delete(key);
-        rows.push({ label: `${e.protocol} ${e.path.replace(/^\//, '')}`, start, end: e.t, kind: 'file', note: formatBytes(e.bytes) });
+        rows.push({
+          label: `${e.protocol} ${e.path.replace(/^\//, '')}`,
+          start,
+          end: e.t,
+          kind: 'file',
+          note: formatBytes(e.bytes),
+        });
         break;
       }
       case 'milestone':

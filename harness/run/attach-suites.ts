@@ -58,17 +58,34 @@ export async function runSuitesOnRunningJob(options: {
   refuseSuitesWithoutBoardAddress(target, '--no-boot');
   const running = await findRunningJob(target.name);
   if (!running) {
-    throw new UsageError(`--no-boot: no running job holds target '${target.name}'; start one with: npm run hil -- --target ${target.name} --image busybox --keep-up`);
+    throw new UsageError(
+      `--no-boot: no running job holds target '${target.name}'; start one with: npm run hil -- --target ${target.name} --image busybox --keep-up`,
+    );
   }
   const image = options.images[running.job.image ?? ''];
-  if (!image) throw new UsageError(`--no-boot: the running job of '${target.name}' booted an unknown image '${running.job.image}'`);
+  if (!image)
+    throw new UsageError(
+      `--no-boot: the running job of '${target.name}' booted an unknown image '${running.job.image}'`,
+    );
   const runId = options.runId ?? runIdFor(`${running.job.jobId}-suites-${process.pid}`);
   const artifacts = artifactPaths(options.resultsRoot, target.name, runId);
   await mkdir(artifacts.dir, { recursive: true });
   const closeEventLog = writeEventLog(bus, artifacts.eventLog);
   try {
-    bus.emit({ type: 'run-start', runId, jobId: running.job.jobId, target: target.name, image: image.name, resultsDir: artifacts.dir });
-    bus.emit({ type: 'stage', stage: 'suites', state: 'start', detail: `on the running job ${running.job.jobId} (harness pid ${running.job.pid}), no boot` });
+    bus.emit({
+      type: 'run-start',
+      runId,
+      jobId: running.job.jobId,
+      target: target.name,
+      image: image.name,
+      resultsDir: artifacts.dir,
+    });
+    bus.emit({
+      type: 'stage',
+      stage: 'suites',
+      state: 'start',
+      detail: `on the running job ${running.job.jobId} (harness pid ${running.job.pid}), no boot`,
+    });
     const prepared = await image.prepare();
     const counts = await runSuites({
       bus,
@@ -90,7 +107,12 @@ export async function runSuitesOnRunningJob(options: {
   } catch (error) {
     const exitCode = error instanceof HilError ? error.exitCode : ExitCode.labFault;
     const reason = error instanceof Error ? error.message : String(error);
-    bus.emit({ type: 'run-end', outcome: error instanceof TargetFailure ? 'failed' : exitCode === ExitCode.badUsage ? 'bad-usage' : 'lab-fault', exitCode, reason });
+    bus.emit({
+      type: 'run-end',
+      outcome: error instanceof TargetFailure ? 'failed' : exitCode === ExitCode.badUsage ? 'bad-usage' : 'lab-fault',
+      exitCode,
+      reason,
+    });
     return { exitCode, reason, resultsDir: artifacts.dir };
   } finally {
     closeEventLog();

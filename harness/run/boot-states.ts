@@ -63,15 +63,20 @@ export class BootStates {
  * milestones that name the state they enter, the boot passing, suites, and
  * any failure. Returns the machine and a function that stops following.
  */
-export function followBootStates(bus: EventBus, milestones: readonly { name: string; enters?: BootState }[]): { states: BootStates; stop: () => void } {
+export function followBootStates(
+  bus: EventBus,
+  milestones: readonly { name: string; enters?: BootState }[],
+): { states: BootStates; stop: () => void } {
   const states = new BootStates((from, to, reason) => bus.emit({ type: 'boot-state', from, to, reason }));
   const enters = new Map(milestones.filter((m) => m.enters).map((m) => [m.name, m.enters!]));
   const stop = bus.subscribe((event) => {
     switch (event.type) {
       case 'power':
-        if (!event.result.startsWith('failed') && (event.action === 'off' || event.action === 'cycle')) states.poweredOff(`power ${event.action}`);
+        if (!event.result.startsWith('failed') && (event.action === 'off' || event.action === 'cycle'))
+          states.poweredOff(`power ${event.action}`);
         if (event.result.startsWith('failed')) states.failed(`power ${event.action} failed`);
-        else if (event.action === 'on' || event.action === 'cycle') states.enter('bootloader', `power ${event.action}: firmware starts`);
+        else if (event.action === 'on' || event.action === 'cycle')
+          states.enter('bootloader', `power ${event.action}: firmware starts`);
         return;
       case 'milestone': {
         const to = enters.get(event.name);

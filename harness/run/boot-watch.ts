@@ -47,7 +47,12 @@ export async function watchBoot(options: {
     for (const result of results) {
       if (result.kind === 'milestone') {
         const now = bus.now();
-        bus.emit({ type: 'milestone', name: result.milestone.name, durationMs: now - lastReachedAt, text: result.text || undefined });
+        bus.emit({
+          type: 'milestone',
+          name: result.milestone.name,
+          durationMs: now - lastReachedAt,
+          text: result.text || undefined,
+        });
         lastReachedAt = now;
       } else {
         const lastLines = hub.lastLines();
@@ -65,7 +70,8 @@ export async function watchBoot(options: {
   const unsubscribeConsole = hub.subscribe((text) => handle(watcher.feedConsole(text)));
   const unsubscribeBus = bus.subscribe((event) => {
     // In proxy mode the lab's DHCP server gives the lease; the job's proxy offer to the board stands for it.
-    if (event.type === 'lease' || (event.type === 'dhcp' && event.message === 'PXE' && event.detail === 'proxy')) handle(watcher.feedLease());
+    if (event.type === 'lease' || (event.type === 'dhcp' && event.message === 'PXE' && event.detail === 'proxy'))
+      handle(watcher.feedLease());
     else if (event.type === 'file-served') handle(watcher.feedFileServed(event.role));
   });
   armTimer();

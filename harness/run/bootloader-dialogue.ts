@@ -35,7 +35,11 @@ export type BootloaderPlan = {
 const PROMPT_TIMEOUT_MS = 30_000;
 
 /** Opens the dialogue now (so nothing the board prints from here on is missed); `run` drives it. */
-export function openBootloaderDialogue(console: ExpectConsole, bus: EventBus, plan: BootloaderPlan): { run(signal: AbortSignal): Promise<void>; close(): void } {
+export function openBootloaderDialogue(
+  console: ExpectConsole,
+  bus: EventBus,
+  plan: BootloaderPlan,
+): { run(signal: AbortSignal): Promise<void>; close(): void } {
   const reader = new ConsoleExpect(console, { lineEnding: '\r' });
   return {
     run: (signal) => drive(reader, bus, plan, signal),
@@ -45,10 +49,19 @@ export function openBootloaderDialogue(console: ExpectConsole, bus: EventBus, pl
 
 async function drive(reader: ConsoleExpect, bus: EventBus, plan: BootloaderPlan, signal: AbortSignal): Promise<void> {
   const started = bus.now();
-  await step(bus, `wait for ${JSON.stringify(plan.interrupt)}`, () => reader.expect(plan.interrupt, { timeoutMs: plan.interruptTimeoutMs, signal }));
+  await step(bus, `wait for ${JSON.stringify(plan.interrupt)}`, () =>
+    reader.expect(plan.interrupt, { timeoutMs: plan.interruptTimeoutMs, signal }),
+  );
   reader.send(plan.interruptKey);
-  await step(bus, `stop autoboot, wait for prompt ${JSON.stringify(plan.prompt)}`, () => reader.expect(plan.prompt, { timeoutMs: PROMPT_TIMEOUT_MS, signal }));
-  bus.emit({ type: 'bootloader-command', command: '(autoboot stopped)', result: 'ok', durationMs: bus.now() - started });
+  await step(bus, `stop autoboot, wait for prompt ${JSON.stringify(plan.prompt)}`, () =>
+    reader.expect(plan.prompt, { timeoutMs: PROMPT_TIMEOUT_MS, signal }),
+  );
+  bus.emit({
+    type: 'bootloader-command',
+    command: '(autoboot stopped)',
+    result: 'ok',
+    durationMs: bus.now() - started,
+  });
 
   const answer = answerPattern(plan.prompt, plan.failurePatterns);
   for (const [index, command] of plan.commands.entries()) {
@@ -62,12 +75,28 @@ async function drive(reader: ConsoleExpect, bus: EventBus, plan: BootloaderPlan,
     const reply = await step(bus, command, () => reader.expect(answer, { timeoutMs: plan.commandTimeoutMs, signal }));
     const failure = findFailure(`${reply.before}${reply.match}`, plan.failurePatterns);
     if (failure) {
-      const lastLines = `${reply.before}${reply.match}`.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-10);
-      bus.emit({ type: 'bootloader-command', command, result: 'failed', durationMs: bus.now() - sentAt, detail: failure.line });
+      const lastLines = `${reply.before}${reply.match}`
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter(Boolean)
+        .slice(-10);
+      bus.emit({
+        type: 'bootloader-command',
+        command,
+        result: 'failed',
+        durationMs: bus.now() - sentAt,
+        detail: failure.line,
+      });
       bus.emit({ type: 'failure-pattern', name: failure.pattern.name, line: failure.line, lastLines });
       throw new TargetFailure(`bootloader command '${command}' failed: ${failure.line}`);
     }
-    bus.emit({ type: 'bootloader-command', command, result: 'ok', durationMs: bus.now() - sentAt, detail: summary(reply.before) });
+    bus.emit({
+      type: 'bootloader-command',
+      command,
+      result: 'ok',
+      durationMs: bus.now() - sentAt,
+      detail: summary(reply.before),
+    });
   }
 }
 
@@ -78,9 +107,23 @@ async function step<T>(bus: EventBus, what: string, wait: () => Promise<T>): Pro
     return await wait();
   } catch (error) {
     if (!(error instanceof ExpectTimeout)) throw error;
-    bus.emit({ type: 'bootloader-command', command: what, result: 'failed', durationMs: bus.now() - started, detail: `no answer within ${(error.timeoutMs / 1000).toFixed(0)} s` });
-    bus.emit({ type: 'milestone-timeout', name: `bootloader: ${what}`, timeoutMs: error.timeoutMs, lastLines: error.lastLines });
-    throw new TargetFailure(`bootloader command '${what}' got no answer within ${(error.timeoutMs / 1000).toFixed(0)} s; last lines: ${error.lastLines.slice(-3).join(' | ')}`, { cause: error });
+    bus.emit({
+      type: 'bootloader-command',
+      command: what,
+      result: 'failed',
+      durationMs: bus.now() - started,
+      detail: `no answer within ${(error.timeoutMs / 1000).toFixed(0)} s`,
+    });
+    bus.emit({
+      type: 'milestone-timeout',
+      name: `bootloader: ${what}`,
+      timeoutMs: error.timeoutMs,
+      lastLines: error.lastLines,
+    });
+    throw new TargetFailure(
+      `bootloader command '${what}' got no answer within ${(error.timeoutMs / 1000).toFixed(0)} s; last lines: ${error.lastLines.slice(-3).join(' | ')}`,
+      { cause: error },
+    );
   }
 }
 
@@ -91,7 +134,10 @@ export function answerPattern(prompt: string, failures: readonly FailurePattern[
 }
 
 /** The first line of `text` that a failure pattern matches. */
-export function findFailure(text: string, failures: readonly FailurePattern[]): { pattern: FailurePattern; line: string } | undefined {
+export function findFailure(
+  text: string,
+  failures: readonly FailurePattern[],
+): { pattern: FailurePattern; line: string } | undefined {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r/g, '').trim();
     const pattern = failures.find((f) => f.console.test(line));
@@ -102,7 +148,10 @@ export function findFailure(text: string, failures: readonly FailurePattern[]): 
 
 /** What a command said, in short: the line with 'Bytes transferred' or the DHCP address, else its last line. */
 export function summary(output: string): string | undefined {
-  const lines = output.split('\n').map((l) => l.replace(/\r/g, '').trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.replace(/\r/g, '').trim())
+    .filter(Boolean);
   const telling = lines.find((l) => /Bytes transferred = |DHCP client bound to address /.test(l)) ?? lines.at(-1);
   return telling?.slice(0, 160);
 }

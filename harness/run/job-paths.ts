@@ -24,7 +24,16 @@ export function jobWorkDir(jobId: string): string {
   return join(runtimeRoot(), jobId);
 }
 
-export type Artifacts = { dir: string; junit: string; consoleLog: string; consoleRaw: string; eventLog: string; pxeLog: string; timeline: string; allureResults: string };
+export type Artifacts = {
+  dir: string;
+  junit: string;
+  consoleLog: string;
+  consoleRaw: string;
+  eventLog: string;
+  pxeLog: string;
+  timeline: string;
+  allureResults: string;
+};
 
 export function artifactPaths(resultsRoot: string, target: string, runId: string): Artifacts {
   const dir = join(resultsRoot, target, runId);

@@ -19,7 +19,11 @@ export type PowerReply = { ok: true; state: PowerState } | { ok: false; error: s
 
 const ACTIONS = new Set(['on', 'off', 'cycle', 'status']);
 
-export async function servePowerControl(bus: EventBus, driver: PowerDriver, socketPath: string): Promise<{ close(): Promise<void> }> {
+export async function servePowerControl(
+  bus: EventBus,
+  driver: PowerDriver,
+  socketPath: string,
+): Promise<{ close(): Promise<void> }> {
   await rm(socketPath, { force: true });
   let queue: Promise<unknown> = Promise.resolve();
   const handle = async (line: string): Promise<PowerReply> => {
@@ -29,7 +33,8 @@ export async function servePowerControl(bus: EventBus, driver: PowerDriver, sock
     } catch {
       return { ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' };
     }
-    if (!ACTIONS.has(request.action)) return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
+    if (!ACTIONS.has(request.action))
+      return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
     try {
       if (request.action !== 'status') await powerStep(bus, driver, request.action);
       return { ok: true, state: await driver.status() };
@@ -44,7 +49,7 @@ export async function servePowerControl(bus: EventBus, driver: PowerDriver, sock
     lines.on('line', (line) => {
       const reply = queue.then(() => handle(line));
       queue = reply.catch(() => {});
-      void reply.then((answer) => socket.writable && socket.write(JSON.stringify(answer) + '\n'));
+      void reply.then((answer) => socket.writable && socket.write(`${JSON.stringify(answer)}\n`));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -60,7 +65,11 @@ export async function servePowerControl(bus: EventBus, driver: PowerDriver, sock
 }
 
 /** Asks a job's power control for an action; throws with the job's reason when it fails. */
-export async function requestPower(socketPath: string, action: PowerRequest['action'], timeoutMs = 120_000): Promise<PowerState> {
+export async function requestPower(
+  socketPath: string,
+  action: PowerRequest['action'],
+  timeoutMs = 120_000,
+): Promise<PowerState> {
   const socket = connect(socketPath);
   const answered = new Promise<PowerReply>((resolve, reject) => {
     socket.on('error', reject);
@@ -68,7 +77,7 @@ export async function requestPower(socketPath: string, action: PowerRequest['act
     const lines = createInterface({ input: socket });
     lines.on('error', reject);
     lines.once('line', (line) => resolve(JSON.parse(line) as PowerReply));
-    socket.once('connect', () => socket.write(JSON.stringify({ action }) + '\n'));
+    socket.once('connect', () => socket.write(`${JSON.stringify({ action })}\n`));
   });
   try {
     const reply = await Deadline.in(timeoutMs, `the job's power ${action}`).race(answered);

@@ -20,9 +20,22 @@ import { run } from '../core/process.js';
 import { listNamespaces, NETNS_PREFIX } from '../pxe/netns.js';
 import { runtimeRoot } from './job-paths.js';
 
-export type StaleJob = { jobId: string; dir: string; target?: string; harnessPid?: number; runId?: string; netns: string };
+export type StaleJob = {
+  jobId: string;
+  dir: string;
+  target?: string;
+  harnessPid?: number;
+  runId?: string;
+  netns: string;
+};
 
-export type RecoveryReport = { jobId: string; target?: string; killed: number[]; namespaceRemoved: boolean; dirRemoved: boolean };
+export type RecoveryReport = {
+  jobId: string;
+  target?: string;
+  killed: number[];
+  namespaceRemoved: boolean;
+  dirRemoved: boolean;
+};
 
 type JobState = { jobId?: string; target?: string; pid?: number; runId?: string; netns?: string };
 
@@ -58,7 +71,14 @@ export async function findStaleJobs(options: { target?: string; root?: string } 
     if (!state || typeof state.pid !== 'number') continue;
     if (options.target !== undefined && state.target !== options.target) continue;
     if (isRunning(state.pid)) continue;
-    stale.push({ jobId: entry.name, dir, target: state.target, harnessPid: state.pid, runId: state.runId, netns: `${NETNS_PREFIX}${entry.name}` });
+    stale.push({
+      jobId: entry.name,
+      dir,
+      target: state.target,
+      harnessPid: state.pid,
+      runId: state.runId,
+      netns: `${NETNS_PREFIX}${entry.name}`,
+    });
   }
   return stale;
 }
@@ -67,7 +87,10 @@ export async function findStaleJobs(options: { target?: string; root?: string } 
 export async function namespacePids(netns: string): Promise<number[]> {
   if (!(await listNamespaces()).includes(netns)) return [];
   const out = await run('ip', ['netns', 'pids', netns]);
-  return out.split('\n').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0);
+  return out
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
 }
 
 function commandLine(pid: number): string {
@@ -96,7 +119,10 @@ export async function cleanupJob(job: StaleJob, graceMs = 3000): Promise<Recover
   const pids = await jobProcesses(job);
   for (const pid of pids) signal(pid, 'SIGTERM');
   try {
-    await Deadline.in(graceMs, `the processes of stale job ${job.jobId} to exit`).poll(() => (pids.every((pid) => !isRunning(pid)) ? true : undefined), 100);
+    await Deadline.in(graceMs, `the processes of stale job ${job.jobId} to exit`).poll(
+      () => (pids.every((pid) => !isRunning(pid)) ? true : undefined),
+      100,
+    );
   } catch {
     for (const pid of pids) signal(pid, 'SIGKILL');
     await sleep(200);

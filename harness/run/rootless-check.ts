@@ -45,23 +45,38 @@ const SUFFIX = ' (or run as root)';
 
 /** The first thing that keeps an ordinary user from running a job here, or undefined when nothing does. */
 export function rootlessProblem(facts: HostFacts): RootlessProblem | undefined {
-  if (!facts.unshare) return { missing: 'unshare(1) from util-linux, which is not on PATH', fix: 'sudo apt-get install util-linux' };
+  if (!facts.unshare)
+    return { missing: 'unshare(1) from util-linux, which is not on PATH', fix: 'sudo apt-get install util-linux' };
   if (facts.maxUserNamespaces !== undefined && Number(facts.maxUserNamespaces.trim()) === 0) {
-    return { missing: 'user namespaces, which this host turns off (user.max_user_namespaces = 0)', fix: 'sudo sysctl -w user.max_user_namespaces=15000' };
+    return {
+      missing: 'user namespaces, which this host turns off (user.max_user_namespaces = 0)',
+      fix: 'sudo sysctl -w user.max_user_namespaces=15000',
+    };
   }
   if (facts.unprivilegedUsernsClone !== undefined && facts.unprivilegedUsernsClone.trim() === '0') {
-    return { missing: 'user namespaces for ordinary users, which this host turns off (kernel.unprivileged_userns_clone = 0)', fix: 'sudo sysctl -w kernel.unprivileged_userns_clone=1' };
-  }
-  if (facts.apparmorRestrictUnprivilegedUserns !== undefined && facts.apparmorRestrictUnprivilegedUserns.trim() === '1') {
     return {
-      missing: 'user namespaces with capabilities, which AppArmor restricts for ordinary users (kernel.apparmor_restrict_unprivileged_userns = 1)',
+      missing: 'user namespaces for ordinary users, which this host turns off (kernel.unprivileged_userns_clone = 0)',
+      fix: 'sudo sysctl -w kernel.unprivileged_userns_clone=1',
+    };
+  }
+  if (
+    facts.apparmorRestrictUnprivilegedUserns !== undefined &&
+    facts.apparmorRestrictUnprivilegedUserns.trim() === '1'
+  ) {
+    return {
+      missing:
+        'user namespaces with capabilities, which AppArmor restricts for ordinary users (kernel.apparmor_restrict_unprivileged_userns = 1)',
       fix: 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0',
     };
   }
-  if (facts.tun === 'missing') return { missing: '/dev/net/tun (tap devices for QEMU boards), which does not exist', fix: 'sudo modprobe tun' };
+  if (facts.tun === 'missing')
+    return { missing: '/dev/net/tun (tap devices for QEMU boards), which does not exist', fix: 'sudo modprobe tun' };
   if (facts.tun === 'no-access') {
     const mode = facts.tunMode === undefined ? '' : `, mode ${(facts.tunMode & 0o777).toString(8).padStart(4, '0')}`;
-    return { missing: `read-write access to /dev/net/tun (tap devices for QEMU boards${mode})`, fix: 'sudo chmod 0666 /dev/net/tun' };
+    return {
+      missing: `read-write access to /dev/net/tun (tap devices for QEMU boards${mode})`,
+      fix: 'sudo chmod 0666 /dev/net/tun',
+    };
   }
   return undefined;
 }

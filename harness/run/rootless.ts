@@ -17,7 +17,13 @@ import { execa } from 'execa';
 import { LabFault } from '../core/errors.js';
 import { run } from '../core/process.js';
 import { runtimeRoot } from './job-paths.js';
-import { describeRootlessProblem, readHostFacts, rootlessProblem, type HostFacts, type RootlessProblem } from './rootless-check.js';
+import {
+  describeRootlessProblem,
+  readHostFacts,
+  rootlessProblem,
+  type HostFacts,
+  type RootlessProblem,
+} from './rootless-check.js';
 import { lockDir } from './target-lock.js';
 
 /** Set in the re-executed command line, so that it never re-executes itself again. */
@@ -48,10 +54,23 @@ exec "$@"`;
 export type Reexec = { file: string; args: string[]; env: Record<string, string> };
 
 /** The command that runs this command line again in its own namespaces, with the user's runtime and lock directories. */
-export function userNamespaceCommand(self: { execPath: string; execArgv: string[]; argv: string[] }, dirs: { runtime: string; locks: string }): Reexec {
+export function userNamespaceCommand(
+  self: { execPath: string; execArgv: string[]; argv: string[] },
+  dirs: { runtime: string; locks: string },
+): Reexec {
   return {
     file: 'unshare',
-    args: [...UNSHARE_ARGS, '--', 'sh', '-c', NAMESPACE_SETUP, 'pxe-hil-namespaces', self.execPath, ...self.execArgv, ...self.argv],
+    args: [
+      ...UNSHARE_ARGS,
+      '--',
+      'sh',
+      '-c',
+      NAMESPACE_SETUP,
+      'pxe-hil-namespaces',
+      self.execPath,
+      ...self.execArgv,
+      ...self.argv,
+    ],
     env: { [USER_NAMESPACE_ENV]: '1', PXE_HIL_RUNTIME_DIR: dirs.runtime, PXE_HIL_LOCK_DIR: dirs.locks },
   };
 }
@@ -63,7 +82,10 @@ async function probe(): Promise<RootlessProblem | undefined> {
     return undefined;
   } catch (error) {
     const why = (error as Error).message.replace(/^.*?: /, '');
-    return { missing: `user namespaces, which this host refused (${why})`, fix: 'allow unprivileged user namespaces (sysctl user.max_user_namespaces, the seccomp policy of a container)' };
+    return {
+      missing: `user namespaces, which this host refused (${why})`,
+      fix: 'allow unprivileged user namespaces (sysctl user.max_user_namespaces, the seccomp policy of a container)',
+    };
   }
 }
 
@@ -80,14 +102,23 @@ export async function userNamespaceProblem(facts: HostFacts = readHostFacts()): 
  * still writes to the terminal when there is one (the live view).
  */
 export async function runInUserNamespace(): Promise<number> {
-  if (process.env[USER_NAMESPACE_ENV] === '1') throw new LabFault('the run already is in its own user namespace but lacks CAP_NET_ADMIN there; run it as root');
+  if (process.env[USER_NAMESPACE_ENV] === '1')
+    throw new LabFault('the run already is in its own user namespace but lacks CAP_NET_ADMIN there; run it as root');
   const problem = await userNamespaceProblem();
   if (problem) throw new LabFault(describeRootlessProblem(problem));
   const dirs = { runtime: runtimeRoot(), locks: lockDir() };
   mkdirSync(dirs.runtime, { recursive: true, mode: 0o700 });
   mkdirSync(dirs.locks, { recursive: true, mode: 0o700 });
-  const command = userNamespaceCommand({ execPath: process.execPath, execArgv: process.execArgv, argv: process.argv.slice(1) }, dirs);
-  const child = execa(command.file, command.args, { env: command.env, stdio: 'inherit', detached: true, reject: false });
+  const command = userNamespaceCommand(
+    { execPath: process.execPath, execArgv: process.execArgv, argv: process.argv.slice(1) },
+    dirs,
+  );
+  const child = execa(command.file, command.args, {
+    env: command.env,
+    stdio: 'inherit',
+    detached: true,
+    reject: false,
+  });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
   const result = await child;

@@ -60,14 +60,28 @@ export type JobFile = {
 /** A suite name (suites/NAME.test.ts) or a path to a .test.ts file; a UsageError when there is no such file. */
 export function resolveSuite(nameOrPath: string, cwd = process.cwd()): string {
   const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.ts');
-  const file = isPath ? (isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath)) : join(SUITES_DIR, `${nameOrPath}.test.ts`);
+  const file = isPath
+    ? isAbsolute(nameOrPath)
+      ? nameOrPath
+      : resolve(cwd, nameOrPath)
+    : join(SUITES_DIR, `${nameOrPath}.test.ts`);
   if (!/^[\w./-]+$/.test(nameOrPath) || !existsSync(file) || !file.endsWith('.test.ts')) {
-    throw new UsageError(`no suite '${nameOrPath}': expected a name of a file suites/<name>.test.ts or the path of a .test.ts file`);
+    throw new UsageError(
+      `no suite '${nameOrPath}': expected a name of a file suites/<name>.test.ts or the path of a .test.ts file`,
+    );
   }
   return file;
 }
 
-export type SuiteCounts = { name: string; tests: number; passed: number; failed: number; skipped: number; durationMs: number; failedTests: string[] };
+export type SuiteCounts = {
+  name: string;
+  tests: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  durationMs: number;
+  failedTests: string[];
+};
 
 /**
  * Suites reach the board over SSH at its address: a proxyDHCP job never
@@ -76,7 +90,9 @@ export type SuiteCounts = { name: string; tests: number; passed: number; failed:
  */
 export function refuseSuitesWithoutBoardAddress(target: Target, flag: string): void {
   if (target.network.kind === 'lab' && target.network.mode === 'proxy') {
-    throw new UsageError(`${flag}: suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without suites`);
+    throw new UsageError(
+      `${flag}: suites over SSH need the board's address, which a proxyDHCP job does not give: run ${target.name}'s suites in 'dhcp' mode (a boot VLAN) or boot it without suites`,
+    );
   }
 }
 
@@ -96,7 +112,8 @@ export async function runSuites(options: {
   onLogLine?: (line: string) => void;
 }): Promise<SuiteCounts[]> {
   const { bus, signal, prepared } = options;
-  if (!prepared.ssh) throw new UsageError(`image '${options.imageName}' runs no SSH server; suites need one (use --image busybox)`);
+  if (!prepared.ssh)
+    throw new UsageError(`image '${options.imageName}' runs no SSH server; suites need one (use --image busybox)`);
   const ssh = prepared.ssh;
 
   const jobPath = join(options.workDir, 'job.json');
@@ -109,29 +126,63 @@ export async function runSuites(options: {
     kernelRelease: prepared.kernelRelease,
     memoryMiB: options.target.power.driver === 'qemu' ? options.target.power.memoryMiB : undefined,
     sshSocket: socketPath,
-    ssh: { user: ssh.user, hostKey: ssh.hostKey, hostKeyFingerprint: ssh.hostKeyFingerprint, clientKeyPath: ssh.clientKeyPath },
+    ssh: {
+      user: ssh.user,
+      hostKey: ssh.hostKey,
+      hostKeyFingerprint: ssh.hostKeyFingerprint,
+      clientKeyPath: ssh.clientKeyPath,
+    },
   };
-  await writeFile(jobPath, JSON.stringify(updated) + '\n');
+  await writeFile(jobPath, `${JSON.stringify(updated)}\n`);
 
-  const forwarder = await startSshForwarder({ netns: options.netns, socketPath, host: options.boardIp, port: ssh.port, onLogLine: options.onLogLine });
+  const forwarder = await startSshForwarder({
+    netns: options.netns,
+    socketPath,
+    host: options.boardIp,
+    port: ssh.port,
+    onLogLine: options.onLogLine,
+  });
   try {
     const started = bus.now();
     const login = { socketPath, user: ssh.user, hostKey: ssh.hostKey, clientKeyPath: ssh.clientKeyPath };
     try {
-      const client = await waitForSsh(login, Deadline.in(SSH_READY_TIMEOUT_MS * options.target.timeoutScale, `SSH login to ${options.boardIp}`), signal);
+      const client = await waitForSsh(
+        login,
+        Deadline.in(SSH_READY_TIMEOUT_MS * options.target.timeoutScale, `SSH login to ${options.boardIp}`),
+        signal,
+      );
       client.dispose();
     } catch (error) {
-      bus.emit({ type: 'ssh', state: 'failed', address: `${options.boardIp}:${ssh.port}`, fingerprint: ssh.hostKeyFingerprint, durationMs: bus.now() - started, detail: (error as Error).message });
+      bus.emit({
+        type: 'ssh',
+        state: 'failed',
+        address: `${options.boardIp}:${ssh.port}`,
+        fingerprint: ssh.hostKeyFingerprint,
+        durationMs: bus.now() - started,
+        detail: (error as Error).message,
+      });
       throw error;
     }
-    bus.emit({ type: 'ssh', state: 'ready', address: `${options.boardIp}:${ssh.port}`, fingerprint: ssh.hostKeyFingerprint, durationMs: bus.now() - started });
+    bus.emit({
+      type: 'ssh',
+      state: 'ready',
+      address: `${options.boardIp}:${ssh.port}`,
+      fingerprint: ssh.hostKeyFingerprint,
+      durationMs: bus.now() - started,
+    });
     return await runVitest({ ...options, jobPath });
   } finally {
     await forwarder.stop();
   }
 }
 
-async function runVitest(options: { bus: EventBus; signal: AbortSignal; suiteFiles: string[]; resultsDir: string; jobPath: string }): Promise<SuiteCounts[]> {
+async function runVitest(options: {
+  bus: EventBus;
+  signal: AbortSignal;
+  suiteFiles: string[];
+  resultsDir: string;
+  jobPath: string;
+}): Promise<SuiteCounts[]> {
   const { bus } = options;
   const junitPath = join(options.resultsDir, 'suites-junit.xml');
   const log = createWriteStream(join(options.resultsDir, 'suites.log'));
@@ -164,25 +215,38 @@ async function runVitest(options: { bus: EventBus; signal: AbortSignal; suiteFil
   const counts = junit ? parseVitestJunit(junit) : [];
   for (const name of names) {
     const count = counts.find((c) => c.name === name);
-    bus.emit({ type: 'suite', name, state: 'end', passed: count?.passed ?? 0, failed: count?.failed ?? 0, skipped: count?.skipped ?? 0, durationMs: count?.durationMs ?? bus.now() - started });
+    bus.emit({
+      type: 'suite',
+      name,
+      state: 'end',
+      passed: count?.passed ?? 0,
+      failed: count?.failed ?? 0,
+      skipped: count?.skipped ?? 0,
+      durationMs: count?.durationMs ?? bus.now() - started,
+    });
   }
   const failed = counts.filter((c) => c.failed > 0);
   if (failed.length > 0) {
-    const detail = failed.map((c) => `${c.name}: ${c.failed} of ${c.tests} failed (${c.failedTests.join('; ')})`).join(', ');
+    const detail = failed
+      .map((c) => `${c.name}: ${c.failed} of ${c.tests} failed (${c.failedTests.join('; ')})`)
+      .join(', ');
     throw new TargetFailure(`suite failed: ${detail}`);
   }
   const exit = result.exitCode ?? result.signal;
   if (result.exitCode !== 0 || !junit) {
-    throw new LabFault(`the suite runner (vitest) failed (exit ${exit}) without a failed test; see suites.log in the results`);
+    throw new LabFault(
+      `the suite runner (vitest) failed (exit ${exit}) without a failed test; see suites.log in the results`,
+    );
   }
   const missing = names.filter((name) => !counts.some((c) => c.name === name && c.tests > 0));
-  if (missing.length > 0) throw new LabFault(`the suite runner ran no tests of ${missing.join(', ')}; see suites.log in the results`);
+  if (missing.length > 0)
+    throw new LabFault(`the suite runner ran no tests of ${missing.join(', ')}; see suites.log in the results`);
   return counts;
 }
 
 /** A suite's name in reports: its path under suites/ without .test.ts, else its file name. */
 export function suiteName(file: string): string {
-  const base = file.startsWith(SUITES_DIR + '/') ? file.slice(SUITES_DIR.length + 1) : file.split('/').pop()!;
+  const base = file.startsWith(`${SUITES_DIR}/`) ? file.slice(SUITES_DIR.length + 1) : file.split('/').pop()!;
   return base.replace(/\.test\.ts$/, '');
 }
 
@@ -215,5 +279,10 @@ function attributes(text: string): Record<string, string> {
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }

@@ -38,7 +38,11 @@ export function describeOwner(owner: LockOwner | undefined): string {
 }
 
 /** Takes the target's lock, waiting up to `timeoutS`; `onWait` is told once who holds it. */
-export async function lockTarget(target: string, timeoutS: number, onWait: (holder: string) => void): Promise<TargetLock> {
+export async function lockTarget(
+  target: string,
+  timeoutS: number,
+  onWait: (holder: string) => void,
+): Promise<TargetLock> {
   const dir = lockDir();
   await mkdir(dir, { recursive: true });
   const lockFile = join(dir, `${target}.lock`);
@@ -48,10 +52,12 @@ export async function lockTarget(target: string, timeoutS: number, onWait: (hold
     held = await tryLock(lockFile, timeoutS);
   }
   if (!held) {
-    throw new LabFault(`target '${target}' is still locked by ${describeOwner(readOwner(target))} after ${timeoutS} s; try again later or raise --lock-timeout`);
+    throw new LabFault(
+      `target '${target}' is still locked by ${describeOwner(readOwner(target))} after ${timeoutS} s; try again later or raise --lock-timeout`,
+    );
   }
   const owner: LockOwner = { pid: process.pid, build: process.env.BUILD_TAG, since: new Date().toISOString() };
-  await writeFile(join(dir, `${target}.owner`), JSON.stringify(owner) + '\n');
+  await writeFile(join(dir, `${target}.owner`), `${JSON.stringify(owner)}\n`);
   return {
     async release() {
       held.holder.stdin?.end();
@@ -65,14 +71,27 @@ export async function lockTarget(target: string, timeoutS: number, onWait: (hold
  * (Wrapped in an object: an async function returning the child itself would wait for it to exit.)
  */
 async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: ResultPromise } | undefined> {
-  const child = execa('flock', ['--exclusive', ...(timeoutS > 0 ? ['--wait', String(timeoutS)] : ['--nonblock']), '--conflict-exit-code', '75', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'ignore',
-    reject: false,
-    buffer: false,
-    cleanup: true,
-  });
+  const child = execa(
+    'flock',
+    [
+      '--exclusive',
+      ...(timeoutS > 0 ? ['--wait', String(timeoutS)] : ['--nonblock']),
+      '--conflict-exit-code',
+      '75',
+      lockFile,
+      'sh',
+      '-c',
+      'echo locked; exec cat >/dev/null',
+    ],
+    {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'ignore',
+      reject: false,
+      buffer: false,
+      cleanup: true,
+    },
+  );
   const locked = await new Promise<boolean>((resolve) => {
     child.stdout?.once('data', () => resolve(true));
     void child.then(() => resolve(false));

@@ -12,7 +12,13 @@ import { UsageError } from '../core/errors.js';
 import type { PreparedImage } from '../images/image.js';
 import type { BootEntry } from '../pxe/boot-config.js';
 import type { ServedFile } from '../pxe/file-table.js';
-import { makeUbootScriptImage, renderUbootCommands, renderUbootScript, ubootFacts, UBOOT_SCRIPT_NAME } from '../pxe/uboot-commands.js';
+import {
+  makeUbootScriptImage,
+  renderUbootCommands,
+  renderUbootScript,
+  ubootFacts,
+  UBOOT_SCRIPT_NAME,
+} from '../pxe/uboot-commands.js';
 import type { BootloaderPlan } from './bootloader-dialogue.js';
 
 export type UbootBoot = {
@@ -41,15 +47,26 @@ export async function prepareUbootBoot(options: {
   if (!uboot) return { entry: options.entry, files: [], failurePatterns: options.imageFailurePatterns };
 
   const files: ServedFile[] = [];
-  const facts = ubootFacts({ entry: options.entry, serverIp: options.serverIp, boardIp: options.boardIp, mac: target.network.mac, fdtfile: uboot.fdtfile });
+  const facts = ubootFacts({
+    entry: options.entry,
+    serverIp: options.serverIp,
+    boardIp: options.boardIp,
+    mac: target.network.mac,
+    fdtfile: uboot.fdtfile,
+  });
   if (uboot.fdtfile) {
     if (!prepared.dtbDir) {
-      throw new UsageError(`target ${target.name} names device tree '${uboot.fdtfile}', but image ${options.imageName} ships no device trees. Fix: drop boot.uboot.fdtfile (the board's own tree is used) or pick an image with DTBs.`);
+      throw new UsageError(
+        `target ${target.name} names device tree '${uboot.fdtfile}', but image ${options.imageName} ships no device trees. Fix: drop boot.uboot.fdtfile (the board's own tree is used) or pick an image with DTBs.`,
+      );
     }
     files.push({ name: facts.dtb, role: 'other', path: join(prepared.dtbDir, uboot.fdtfile) });
   }
   const entry = { ...options.entry, fdt: facts.dtb || undefined };
-  const failurePatterns = [...options.imageFailurePatterns, ...ubootFailurePatterns.filter((p) => !options.imageFailurePatterns.some((q) => q.name === p.name))];
+  const failurePatterns = [
+    ...options.imageFailurePatterns,
+    ...ubootFailurePatterns.filter((p) => !options.imageFailurePatterns.some((q) => q.name === p.name)),
+  ];
 
   if (uboot.mode === 'script') {
     const script = renderUbootScript(entry.label, renderUbootCommands(uboot.commands, facts, 'script'));

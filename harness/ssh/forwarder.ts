@@ -16,7 +16,13 @@ import { startChild, type Child } from '../core/process.js';
 
 export type SshForwarder = { socketPath: string; child: Child; stop: () => Promise<void> };
 
-export async function startSshForwarder(options: { netns: string; socketPath: string; host: string; port: number; onLogLine?: (line: string) => void }): Promise<SshForwarder> {
+export async function startSshForwarder(options: {
+  netns: string;
+  socketPath: string;
+  host: string;
+  port: number;
+  onLogLine?: (line: string) => void;
+}): Promise<SshForwarder> {
   const { socketPath } = options;
   const child = startChild(
     'ssh forwarder',
@@ -35,7 +41,10 @@ export async function startSshForwarder(options: { netns: string; socketPath: st
     });
   } catch (error) {
     await stop();
-    throw new LabFault(`could not start the SSH forwarder into namespace ${options.netns}: ${(error as Error).message}`, { cause: error });
+    throw new LabFault(
+      `could not start the SSH forwarder into namespace ${options.netns}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   return { socketPath, child, stop };
 }

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { NodeSSH } from 'node-ssh';
-import { Deadline, sleep } from '../core/deadline.js';
+import { type Deadline, sleep } from '../core/deadline.js';
 import { TargetFailure } from '../core/errors.js';
 import { fingerprint, publicKeyBlob } from '../images/ssh-keys.js';
 
@@ -66,5 +66,7 @@ export async function waitForSsh(login: SshLogin, deadline: Deadline, signal?: A
     }
     await sleep(Math.min(500, deadline.remainingMs()), signal);
   }
-  throw new TargetFailure(`${deadline.error().message} (last attempt: ${lastError instanceof Error ? lastError.message : String(lastError)})`);
+  throw new TargetFailure(
+    `${deadline.error().message} (last attempt: ${lastError instanceof Error ? lastError.message : String(lastError)})`,
+  );
 }

@@ -44,13 +44,23 @@ declare module 'tftp' {
     timeout?: number;
   };
 
-  export function createServer(options: ServerOptions, listener?: (req: ServerRequest, res: ServerResponse) => void): Server;
+  export function createServer(
+    options: ServerOptions,
+    listener?: (req: ServerRequest, res: ServerResponse) => void,
+  ): Server;
 
   export interface Client {
     createGetStream(remote: string, options?: Record<string, unknown>): Readable & EventEmitter;
     get(remote: string, local: string, callback: (error?: Error) => void): void;
   }
-  export function createClient(options: { host?: string; port?: number; blockSize?: number; windowSize?: number; retries?: number; timeout?: number }): Client;
+  export function createClient(options: {
+    host?: string;
+    port?: number;
+    blockSize?: number;
+    windowSize?: number;
+    retries?: number;
+    timeout?: number;
+  }): Client;
 
   export const ENOENT: string;
   export const EACCESS: string;

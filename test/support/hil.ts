@@ -17,7 +17,10 @@ export function writeTargetFile(dir: string, target: { name: string; [field: str
 
 export type HilRun = { exitCode: number; stdout: string; stderr: string };
 
-export function startHil(args: string[], options: { env?: Record<string, string>; onLine?: (line: string, child: ResultPromise) => void } = {}): ResultPromise {
+export function startHil(
+  args: string[],
+  options: { env?: Record<string, string>; onLine?: (line: string, child: ResultPromise) => void } = {},
+): ResultPromise {
   const child = execa(process.execPath, ['--import', 'tsx', 'harness/cli/main.ts', ...args], {
     cwd: REPO,
     env: { ...options.env },

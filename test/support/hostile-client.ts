@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 
 const [mode, host = '', portText = '0', arg = ''] = process.argv.slice(2);
 const port = Number(portText);
-const out = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
+const out = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 // The client's own cap: if the server never closes, the client says so.
 const CLIENT_CAP_MS = 40_000;
 const STALL_MS = 15_000;
@@ -27,7 +27,11 @@ if (mode === 'tftp') {
   socket.on('message', (m) => {
     clearTimeout(timer);
     const op = m.length >= 2 ? m.readUInt16BE(0) : -1;
-    out(op === 5 ? { op, code: m.readUInt16BE(2), message: m.subarray(4, m.length - 1).toString('latin1') } : { op, bytes: m.length });
+    out(
+      op === 5
+        ? { op, code: m.readUInt16BE(2), message: m.subarray(4, m.length - 1).toString('latin1') }
+        : { op, bytes: m.length },
+    );
     socket.close();
   });
   socket.send(Buffer.from(arg, 'hex'), port, host);
@@ -42,7 +46,7 @@ if (mode === 'tftp') {
   }, CLIENT_CAP_MS);
   socket.on('connect', () => {
     if (mode === 'slowloris') {
-      const text = 'GET /vmlinuz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100);
+      const text = `GET /vmlinuz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(100)}`;
       drip = setInterval(() => {
         if (sentBytes < text.length) socket.write(text[sentBytes++]!);
       }, 500);

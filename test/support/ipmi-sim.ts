@@ -67,13 +67,22 @@ export class IpmiSim {
    * to `consoleSocket` when given, else to the job's console socket.
    * `sol`: the BMC's Serial-over-LAN device (a tty path, or 'tcp:host:port'), see ipmi_lan(5).
    */
-  static async start(username: string, password: string, qemuBoard?: { target: string; runtimeDir: string; consoleSocket?: string }, options: { sol?: string } = {}): Promise<IpmiSim> {
+  static async start(
+    username: string,
+    password: string,
+    qemuBoard?: { target: string; runtimeDir: string; consoleSocket?: string },
+    options: { sol?: string } = {},
+  ): Promise<IpmiSim> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sim-'));
     const port = await freeUdpPort();
     mkdirSync(join(dir, 'state'));
     const script = join(dir, 'chassis-control.sh');
     writeFileSync(script, CHASSIS_SCRIPT);
-    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n${qemuBoard.consoleSocket ? `CONSOLE_SOCKET='${qemuBoard.consoleSocket}'\n` : ''}`);
+    if (qemuBoard)
+      writeFileSync(
+        join(dir, 'board.env'),
+        `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\n${qemuBoard.consoleSocket ? `CONSOLE_SOCKET='${qemuBoard.consoleSocket}'\n` : ''}`,
+      );
     chmodSync(script, 0o755);
     const lanConf = join(dir, 'lan.conf');
     writeFileSync(
@@ -98,7 +107,15 @@ export class IpmiSim {
       { mode: 0o600 },
     );
     const emu = join(dir, 'bmc.emu');
-    writeFileSync(emu, ['mc_setbmc 0x20', 'mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr', 'mc_enable 0x20', ''].join('\n'));
+    writeFileSync(
+      emu,
+      [
+        'mc_setbmc 0x20',
+        'mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr',
+        'mc_enable 0x20',
+        '',
+      ].join('\n'),
+    );
     const stderr: string[] = [];
     const child = startChild('ipmi_sim', 'ipmi_sim', ['-c', lanConf, '-f', emu, '-s', join(dir, 'state'), '-n'], {
       cwd: dir,
@@ -111,7 +128,26 @@ export class IpmiSim {
         if (!child.running) throw new Error(`ipmi_sim exited: ${stderr.join(' | ')}`);
         const outcome = await runBounded(
           'ipmitool',
-          ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(port), '-U', username, '-E', '-C', '3', '-N', '1', '-R', '0', 'chassis', 'power', 'status'],
+          [
+            '-I',
+            'lanplus',
+            '-H',
+            '127.0.0.1',
+            '-p',
+            String(port),
+            '-U',
+            username,
+            '-E',
+            '-C',
+            '3',
+            '-N',
+            '1',
+            '-R',
+            '0',
+            'chassis',
+            'power',
+            'status',
+          ],
           { deadline: Deadline.in(3000, 'ipmitool'), env: { IPMI_PASSWORD: password } },
         );
         return outcome.exitCode === 0 ? true : undefined;

@@ -17,10 +17,21 @@ export async function startPdudaemon(dir: string, pdu: string, actionsLog: strin
     join(dir, 'pdudaemon.conf'),
     JSON.stringify({
       daemon: { hostname: '127.0.0.1', port, logging_level: 'DEBUG', listener: 'http' },
-      pdus: { [pdu]: { driver: 'localcmdline', cmd_on: `echo 'on %s' >> ${actionsLog}`, cmd_off: `echo 'off %s' >> ${actionsLog}` } },
+      pdus: {
+        [pdu]: {
+          driver: 'localcmdline',
+          cmd_on: `echo 'on %s' >> ${actionsLog}`,
+          cmd_off: `echo 'off %s' >> ${actionsLog}`,
+        },
+      },
     }),
   );
-  const child = startChild('pdudaemon', 'pdudaemon', ['--conf', join(dir, 'pdudaemon.conf'), '--logfile', join(dir, 'pdudaemon.log'), '--loglevel', 'DEBUG'], { cwd: dir });
+  const child = startChild(
+    'pdudaemon',
+    'pdudaemon',
+    ['--conf', join(dir, 'pdudaemon.conf'), '--logfile', join(dir, 'pdudaemon.log'), '--loglevel', 'DEBUG'],
+    { cwd: dir },
+  );
   try {
     // Listening once it answers an HTTP request (any answer will do).
     await Deadline.in(30_000, 'pdudaemon to listen').poll(async () => {

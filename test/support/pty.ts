@@ -27,7 +27,9 @@ export class PtyPair {
         if (line.includes('starting data transfer loop')) ready();
       },
     });
-    await Deadline.in(10_000, 'socat to make its pty pair').race(Promise.race([started, child.exited.then(() => Promise.reject(new Error('socat exited')))]));
+    await Deadline.in(10_000, 'socat to make its pty pair').race(
+      Promise.race([started, child.exited.then(() => Promise.reject(new Error('socat exited')))]),
+    );
     if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not make its links');
     return new PtyPair(a, b, child);
   }
@@ -66,7 +68,10 @@ export class PtyPeer {
 
   /** Waits until `text` has been received. */
   async waitFor(text: string, timeoutMs = 10_000): Promise<void> {
-    await Deadline.in(timeoutMs, `${JSON.stringify(text)} at the board's end of the pty`).poll(() => (this.received.includes(text) ? true : undefined), 10);
+    await Deadline.in(timeoutMs, `${JSON.stringify(text)} at the board's end of the pty`).poll(
+      () => (this.received.includes(text) ? true : undefined),
+      10,
+    );
   }
 
   close(): void {

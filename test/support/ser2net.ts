@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 
-
 export class Ser2net {
   private constructor(readonly child: Child) {}
 
@@ -18,13 +17,16 @@ export class Ser2net {
         `  accepter: ${telnet ? 'telnet,' : ''}tcp,127.0.0.1,${port}`,
         `  connector: serialdev,${device},115200n81,local`,
         '  options:',
-            '    mdns: false',
+        '    mdns: false',
         '',
       ].join('\n'),
     );
     const lines: string[] = [];
     // -n: foreground; -u: no UUCP lock files (the pty is the test's own).
-    const child = startChild('ser2net', 'ser2net', ['-n', '-u', '-c', config, '-P', join(dir, `ser2net-${port}.pid`)], { onStderrLine: (l) => lines.push(l), onStdoutLine: (l) => lines.push(l) });
+    const child = startChild('ser2net', 'ser2net', ['-n', '-u', '-c', config, '-P', join(dir, `ser2net-${port}.pid`)], {
+      onStderrLine: (l) => lines.push(l),
+      onStdoutLine: (l) => lines.push(l),
+    });
     await Deadline.in(10_000, `ser2net to listen on 127.0.0.1:${port}`).poll(async () => {
       if (!child.running) throw new Error(`ser2net exited: ${lines.join(' | ')}`);
       return listening(port) ? true : undefined;

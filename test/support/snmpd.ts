@@ -60,9 +60,16 @@ export class Snmpd {
    * `community` may read and write; 'public' may only read. `qemuBoard`: outlet
    * `outlet` powers a QEMU board that boots in the job holding `target`.
    */
-  static async start(community: string, qemuBoard?: { target: string; runtimeDir: string; outlet: number }): Promise<Snmpd> {
+  static async start(
+    community: string,
+    qemuBoard?: { target: string; runtimeDir: string; outlet: number },
+  ): Promise<Snmpd> {
     const dir = mkdtempSync(join(tmpdir(), 'hil-snmpd-'));
-    if (qemuBoard) writeFileSync(join(dir, 'board.env'), `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\nBOARD_OUTLET='${qemuBoard.outlet}'\n`);
+    if (qemuBoard)
+      writeFileSync(
+        join(dir, 'board.env'),
+        `TARGET='${qemuBoard.target}'\nRUNTIME='${qemuBoard.runtimeDir}'\nBOARD_OUTLET='${qemuBoard.outlet}'\n`,
+      );
     const port = await freeUdpPort();
     const handler = join(dir, 'apc-outlets.sh');
     writeFileSync(handler, APC_HANDLER);
@@ -70,15 +77,29 @@ export class Snmpd {
     mkdirSync(join(dir, 'conf'));
     mkdirSync(join(dir, 'persist'));
     const conf = join(dir, 'conf', 'snmpd.conf');
-    writeFileSync(conf, [`rocommunity public 127.0.0.1`, `rwcommunity ${community} 127.0.0.1`, `pass .1.3.6.1.4.1.318 ${handler}`, ''].join('\n'), { mode: 0o600 });
+    writeFileSync(
+      conf,
+      [
+        `rocommunity public 127.0.0.1`,
+        `rwcommunity ${community} 127.0.0.1`,
+        `pass .1.3.6.1.4.1.318 ${handler}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
     const output: string[] = [];
-    const child = startChild('snmpd', 'snmpd', ['-C', '-c', conf, '-f', '-Lo', '-M', join(dir, 'conf'), `udp:127.0.0.1:${port}`], {
-      cwd: dir,
-      // snmpd keeps its persistent state (engine boots) here, not in /var/lib/snmp.
-      env: { SNMP_PERSISTENT_DIR: join(dir, 'persist') },
-      onStdoutLine: (line) => output.push(line),
-      onStderrLine: (line) => output.push(line),
-    });
+    const child = startChild(
+      'snmpd',
+      'snmpd',
+      ['-C', '-c', conf, '-f', '-Lo', '-M', join(dir, 'conf'), `udp:127.0.0.1:${port}`],
+      {
+        cwd: dir,
+        // snmpd keeps its persistent state (engine boots) here, not in /var/lib/snmp.
+        env: { SNMP_PERSISTENT_DIR: join(dir, 'persist') },
+        onStdoutLine: (line) => output.push(line),
+        onStderrLine: (line) => output.push(line),
+      },
+    );
     const agent = new Snmpd(dir, port, child);
     try {
       await Deadline.in(10_000, 'snmpd to answer').poll(async () => {
@@ -95,7 +116,12 @@ export class Snmpd {
 
   private answers(): Promise<boolean> {
     return new Promise((resolve) => {
-      const session = snmp.createSession('127.0.0.1', 'public', { port: this.port, version: snmp.Version2c, timeout: 300, retries: 0 });
+      const session = snmp.createSession('127.0.0.1', 'public', {
+        port: this.port,
+        version: snmp.Version2c,
+        timeout: 300,
+        retries: 0,
+      });
       session.on('error', () => {});
       session.get(['1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.1'], (error) => {
         session.close();
@@ -122,7 +148,11 @@ export class Snmpd {
   sets(): string[] {
     const file = join(this.dir, 'calls.log');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').trim().split('\n').filter((line) => line.startsWith('-s ')).map((line) => line.slice(3));
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((line) => line.startsWith('-s '))
+      .map((line) => line.slice(3));
   }
 
   clearCalls(): void {

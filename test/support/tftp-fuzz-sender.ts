@@ -14,7 +14,8 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 
-const [host = '127.0.0.1', portText = '69', countText = '5000', seedText = '1', validName = 'vmlinuz'] = process.argv.slice(2);
+const [host = '127.0.0.1', portText = '69', countText = '5000', seedText = '1', validName = 'vmlinuz'] =
+  process.argv.slice(2);
 const port = Number(portText);
 const count = Number(countText);
 
@@ -33,9 +34,28 @@ const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
 
 const request = (op: number, name: string | Buffer, mode = 'octet', options: string[] = []) =>
-  Buffer.concat([Buffer.from([0, op]), Buffer.isBuffer(name) ? name : Buffer.from(name), Buffer.from([0]), Buffer.from(mode), Buffer.from([0]), ...options.map((o) => Buffer.from(o + '\0'))]);
+  Buffer.concat([
+    Buffer.from([0, op]),
+    Buffer.isBuffer(name) ? name : Buffer.from(name),
+    Buffer.from([0]),
+    Buffer.from(mode),
+    Buffer.from([0]),
+    ...options.map((o) => Buffer.from(`${o}\0`)),
+  ]);
 
-const hostileNames = ['../../etc/passwd', '/etc/passwd', '..', '../', 'pxelinux.cfg/../../../etc/shadow', '....//....//etc/passwd', '%2e%2e/etc/passwd', 'a\\..\\..\\etc\\passwd', '/proc/self/environ', 'x'.repeat(400), ''];
+const hostileNames = [
+  '../../etc/passwd',
+  '/etc/passwd',
+  '..',
+  '../',
+  'pxelinux.cfg/../../../etc/shadow',
+  '....//....//etc/passwd',
+  '%2e%2e/etc/passwd',
+  'a\\..\\..\\etc\\passwd',
+  '/proc/self/environ',
+  'x'.repeat(400),
+  '',
+];
 
 function mutate(packet: Buffer): Buffer {
   const copy = Buffer.from(packet);
@@ -55,7 +75,17 @@ function mutate(packet: Buffer): Buffer {
 }
 
 function nextPacket(): Buffer {
-  const valid = request(1, validName, 'octet', pick([[], ['blksize', '1468', 'tsize', '0'], ['windowsize', '4'], ['blksize', '65464', 'windowsize', '65535', 'tsize', '0']]));
+  const valid = request(
+    1,
+    validName,
+    'octet',
+    pick([
+      [],
+      ['blksize', '1468', 'tsize', '0'],
+      ['windowsize', '4'],
+      ['blksize', '65464', 'windowsize', '65535', 'tsize', '0'],
+    ]),
+  );
   switch (int(10)) {
     case 0:
       return bytes(int(1600));
@@ -69,11 +99,29 @@ function nextPacket(): Buffer {
     case 5:
       return request(1, pick(hostileNames), pick(['octet', 'netascii', 'mail', 'OCTET', 'bogus', '']));
     case 6:
-      return request(1, validName, 'octet', pick([['blksize', '7'], ['blksize', '99999'], ['blksize', 'abc'], ['tsize', '-1'], ['windowsize', '0'], ['rollover', '5'], ['blksize'], ['timeout', '0', 'x'.repeat(300), 'y']]));
+      return request(
+        1,
+        validName,
+        'octet',
+        pick([
+          ['blksize', '7'],
+          ['blksize', '99999'],
+          ['blksize', 'abc'],
+          ['tsize', '-1'],
+          ['windowsize', '0'],
+          ['rollover', '5'],
+          ['blksize'],
+          ['timeout', '0', 'x'.repeat(300), 'y'],
+        ]),
+      );
     case 7:
       return Buffer.concat([Buffer.from([0, pick([3, 4, 5, 6, 0, 255])]), bytes(int(40))]);
     case 8:
-      return request(1, Buffer.concat([Buffer.from(validName), Buffer.from([0]), Buffer.from('../etc/passwd')]), 'octet');
+      return request(
+        1,
+        Buffer.concat([Buffer.from(validName), Buffer.from([0]), Buffer.from('../etc/passwd')]),
+        'octet',
+      );
     default:
       return valid;
   }
@@ -93,7 +141,18 @@ socket.on('message', (message: Buffer, rinfo: RemoteInfo) => {
   else replies.other++;
   if (rinfo.port !== port) replies.transferPorts.add(rinfo.port);
   // Garbage to the transfer port the server opened for us.
-  if (rinfo.port !== port && rand() < 0.3) socket.send(pick([bytes(int(3)), bytes(int(700)), mutate(Buffer.from([0, 4, 0, 1])), Buffer.from([0, 4, 0xff, 0xff]), Buffer.from([0, 1])]), rinfo.port, host);
+  if (rinfo.port !== port && rand() < 0.3)
+    socket.send(
+      pick([
+        bytes(int(3)),
+        bytes(int(700)),
+        mutate(Buffer.from([0, 4, 0, 1])),
+        Buffer.from([0, 4, 0xff, 0xff]),
+        Buffer.from([0, 1]),
+      ]),
+      rinfo.port,
+      host,
+    );
 });
 
 await new Promise<void>((resolve) => socket.bind(0, resolve));
@@ -107,5 +166,14 @@ for (; sent < count; sent++) {
 await new Promise((r) => setTimeout(r, 1000));
 socket.close();
 process.stdout.write(
-  JSON.stringify({ sent, replies: replies.total, errors: replies.errors, data: replies.data, oack: replies.oack, other: replies.other, transferPorts: replies.transferPorts.size, leakedContent }) + '\n',
+  `${JSON.stringify({
+    sent,
+    replies: replies.total,
+    errors: replies.errors,
+    data: replies.data,
+    oack: replies.oack,
+    other: replies.other,
+    transferPorts: replies.transferPorts.size,
+    leakedContent,
+  })}\n`,
 );

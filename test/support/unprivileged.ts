@@ -26,7 +26,12 @@ export function makeUserHome(rootCache: string): UserHome {
   const cache = join(dir, 'cache');
   try {
     mkdirSync(cache);
-    for (const entry of ['apt-records.json', 'packages', 'images']) cpSync(join(rootCache, entry), join(cache, entry), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    for (const entry of ['apt-records.json', 'packages', 'images'])
+      cpSync(join(rootCache, entry), join(cache, entry), {
+        recursive: true,
+        preserveTimestamps: true,
+        verbatimSymlinks: true,
+      });
     for (const sub of ['home', 'tmp', 'results', 'run', 'dev']) mkdirSync(join(dir, sub));
     chownTree(dir, USER_UID);
   } catch (error) {
@@ -39,7 +44,13 @@ export function makeUserHome(rootCache: string): UserHome {
     cache,
     results: join(dir, 'results'),
     runtime,
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), XDG_RUNTIME_DIR: runtime, PXE_HIL_CACHE: cache },
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: join(dir, 'home'),
+      TMPDIR: join(dir, 'tmp'),
+      XDG_RUNTIME_DIR: runtime,
+      PXE_HIL_CACHE: cache,
+    },
   };
 }
 
@@ -65,11 +76,35 @@ export type AsUser = { tunMode?: '0666' | '0600'; freshRun?: boolean; env?: Reco
 
 /** Starts `hil ARGS` as the user (see above). */
 export function startHilAsUser(home: UserHome, args: string[], options: AsUser = {}): ResultPromise {
-  const env = { ...home.env, ...(options.freshRun ? { XDG_RUNTIME_DIR: `/run/user/${USER_UID}` } : {}), ...options.env };
+  const env = {
+    ...home.env,
+    ...(options.freshRun ? { XDG_RUNTIME_DIR: `/run/user/${USER_UID}` } : {}),
+    ...options.env,
+  };
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return execa(
     'unshare',
-    ['--mount', '--propagation', 'private', 'sh', '-c', AS_USER, 'hil-as-user', join(home.dir, 'dev'), options.tunMode ?? '0666', options.freshRun ? '1' : '0', String(USER_UID), 'env', '-i', ...envArgs, process.execPath, '--import', 'tsx', 'harness/cli/main.ts', ...args],
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      AS_USER,
+      'hil-as-user',
+      join(home.dir, 'dev'),
+      options.tunMode ?? '0666',
+      options.freshRun ? '1' : '0',
+      String(USER_UID),
+      'env',
+      '-i',
+      ...envArgs,
+      process.execPath,
+      '--import',
+      'tsx',
+      'harness/cli/main.ts',
+      ...args,
+    ],
     { cwd: REPO, reject: false, all: true, stdin: 'ignore', extendEnv: false },
   );
 }

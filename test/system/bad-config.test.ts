@@ -44,27 +44,42 @@ async function expectUsageError(args: string[], message: RegExp): Promise<void> 
 
 describe('bad input', () => {
   it('names an unknown target and lists the known ones', async () => {
-    await expectUsageError(['--target', 'no-such-board'], /^pxe-hil: unknown target 'no-such-board': no targets\/no-such-board\.ts\. Known targets: .*qemu-x86/);
+    await expectUsageError(
+      ['--target', 'no-such-board'],
+      /^pxe-hil: unknown target 'no-such-board': no targets\/no-such-board\.ts\. Known targets: .*qemu-x86/,
+    );
   });
 
   it('names the file and field of a missing field', async () => {
     const { network: _, ...withoutNetwork } = validTarget;
     writeTarget('broken', withoutNetwork);
-    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /broken\.ts: field 'network': is missing/);
+    await expectUsageError(
+      ['--target', 'broken', '--targets-dir', targetsDir],
+      /broken\.ts: field 'network': is missing/,
+    );
   });
 
   it('names a field of the wrong type', async () => {
     writeTarget('broken', { ...validTarget, power: { driver: 'qemu', memoryMiB: 'lots' } });
-    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /broken\.ts: field 'power\.memoryMiB': expected number, got string/);
+    await expectUsageError(
+      ['--target', 'broken', '--targets-dir', targetsDir],
+      /broken\.ts: field 'power\.memoryMiB': expected number, got string/,
+    );
   });
 
   it('names a bad MAC address', async () => {
     writeTarget('broken', { ...validTarget, network: { kind: 'qemu-tap', mac: '52:54:00:zz:00:01' } });
-    await expectUsageError(['--target', 'broken', '--targets-dir', targetsDir], /field 'network\.mac': expected a MAC address such as 52:54:00:12:34:56/);
+    await expectUsageError(
+      ['--target', 'broken', '--targets-dir', targetsDir],
+      /field 'network\.mac': expected a MAC address such as 52:54:00:12:34:56/,
+    );
   });
 
   it('names an unknown image', async () => {
-    await expectUsageError(['--target', 'qemu-x86', '--image', 'no-such-image'], /^pxe-hil: unknown image 'no-such-image'\. Known images: debian-netinstall, debian-netinstall-arm64, busybox, busybox-no-initrd$/);
+    await expectUsageError(
+      ['--target', 'qemu-x86', '--image', 'no-such-image'],
+      /^pxe-hil: unknown image 'no-such-image'\. Known images: debian-netinstall, debian-netinstall-arm64, busybox, busybox-no-initrd$/,
+    );
   });
 
   it('refuses an unknown option with the usage', async () => {
@@ -86,6 +101,9 @@ describe('bad input', () => {
   });
 
   it('asks for suites with --no-boot', async () => {
-    await expectUsageError(['--target', 'qemu-x86', '--no-boot'], /--no-boot runs suites on a target that is up: name them with --suite NAME/);
+    await expectUsageError(
+      ['--target', 'qemu-x86', '--no-boot'],
+      /--no-boot runs suites on a target that is up: name them with --suite NAME/,
+    );
   });
 });

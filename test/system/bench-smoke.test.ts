@@ -12,8 +12,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NO_RESIDUE, REPO, residueOf } from '../support/hil.js';
 
 type Summary = { median: number; min: number; max: number; runs: number[] };
-type Figure = { id: string; figure: string; unit: string; pxeHil: Summary; reference?: Summary & { name: string }; ratio?: number };
-type BenchResult = { mode: string; runs: number; image: string; figures: Figure[]; notMeasured: { figure: string; why: string }[]; benchId: string; jobIds: string[] };
+type Figure = {
+  id: string;
+  figure: string;
+  unit: string;
+  pxeHil: Summary;
+  reference?: Summary & { name: string };
+  ratio?: number;
+};
+type BenchResult = {
+  mode: string;
+  runs: number;
+  image: string;
+  figures: Figure[];
+  notMeasured: { figure: string; why: string }[];
+  benchId: string;
+  jobIds: string[];
+};
 
 /** The figures of --quick mode (console and power figures come from their own bench files, when present). */
 const QUICK_FIGURES = [
@@ -33,13 +48,18 @@ const QUICK_FIGURES = [
 const outDir = mkdtempSync(join(tmpdir(), 'hil-bench-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-const positive = (summary: Summary) => [summary.median, summary.min, summary.max, ...summary.runs].every((n) => Number.isFinite(n) && n > 0);
+const positive = (summary: Summary) =>
+  [summary.median, summary.min, summary.max, ...summary.runs].every((n) => Number.isFinite(n) && n > 0);
 
 describe('npm run bench -- --quick', () => {
   it('measures every figure as a positive number and leaves nothing behind', async () => {
     const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('hil-bench-')));
     const out = join(outDir, 'bench.json');
-    const run = await execa('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], { cwd: REPO, reject: false, all: true });
+    const run = await execa('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', out], {
+      cwd: REPO,
+      reject: false,
+      all: true,
+    });
     expect(run.exitCode, String(run.all)).toBe(0);
 
     const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
@@ -55,24 +75,33 @@ describe('npm run bench -- --quick', () => {
       }
     }
     // Every figure except the set-up and tear-down has its reference even in --quick mode (those compare with the skipped boot).
-    expect(result.figures.filter((f) => !f.reference).map((f) => f.id).filter((id) => !/^(console|power)\./.test(id))).toEqual([
-      'setup',
-      'teardown',
-      'memory.harness',
-      'memory.file-server',
-    ]);
+    expect(
+      result.figures
+        .filter((f) => !f.reference)
+        .map((f) => f.id)
+        .filter((id) => !/^(console|power)\./.test(id)),
+    ).toEqual(['setup', 'teardown', 'memory.harness', 'memory.file-server']);
     expect(result.notMeasured.map((n) => n.figure)).toContain('boot vs dnsmasq+pxelinux');
 
     // The table on stdout: a header, its rule and one row per figure and per figure not measured.
-    const table = String(run.stdout).split('\n').filter((line) => line.startsWith('| '));
+    const table = String(run.stdout)
+      .split('\n')
+      .filter((line) => line.startsWith('| '));
     expect(table[0]).toBe('| figure | pxe-hil | reference | ratio | goal | met? |');
     expect(table).toHaveLength(2 + result.figures.length + result.notMeasured.length);
 
     expect(result.jobIds).toHaveLength(1);
-    for (const id of [...result.jobIds, `${result.benchId}-seed`, `${result.benchId}-tftp`, `${result.benchId}-tftp-client`]) {
+    for (const id of [
+      ...result.jobIds,
+      `${result.benchId}-seed`,
+      `${result.benchId}-tftp`,
+      `${result.benchId}-tftp-client`,
+    ]) {
       expect(residueOf(id), id).toEqual(NO_RESIDUE);
     }
     // This run's temporary directories (named after its bench id) are gone; other benches on the host do not count.
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`hil-bench-${result.benchId}-`) && !before.has(f))).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`hil-bench-${result.benchId}-`) && !before.has(f))).toEqual(
+      [],
+    );
   }, 300_000);
 });

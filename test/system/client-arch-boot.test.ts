@@ -21,12 +21,27 @@ import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { biosPxeLoaders, ipxeChainLoaders } from '../../harness/images/pxe-loaders.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
 import { addClientHost, removeClientHost } from '../support/client-host.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, type LoggedEvent, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  type LoggedEvent,
+  writeTargetFile,
+} from '../support/hil.js';
 
 let targetsDir: string;
 let results: string;
 
-function writeTarget(name: string, mac: string, firmware: 'bios' | 'uefi', loader: 'auto' | 'chainload' | 'pxelinux'): void {
+function writeTarget(
+  name: string,
+  mac: string,
+  firmware: 'bios' | 'uefi',
+  loader: 'auto' | 'chainload' | 'pxelinux',
+): void {
   const target = {
     name,
     description: `${firmware} board, loader ${loader}`,
@@ -56,9 +71,10 @@ afterAll(() => {
   rmSync(results, { recursive: true, force: true });
 });
 
-const served = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'file-served').map((e) => `${e.protocol} ${e.path}`);
+const served = (logged: LoggedEvent[]) =>
+  logged.filter((e) => e.type === 'file-served').map((e) => `${e.protocol} ${e.path}`);
 
-describe('the job\'s dnsmasq offers each architecture its boot file', () => {
+describe("the job's dnsmasq offers each architecture its boot file", () => {
   const jobId = `arch${process.pid}`;
   const clientNs = `hil-${jobId}-client`;
   const mac = '52:54:00:ae:00:99';
@@ -71,14 +87,20 @@ describe('the job\'s dnsmasq offers each architecture its boot file', () => {
     busybox = join((await unpackPackage('busybox-static')).root, 'bin/busybox');
     workDir = mkdtempSync(join(tmpdir(), 'hil-arch-'));
     script = join(workDir, 'udhcpc-script');
-    writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "offered: $boot_file from $siaddr"\nexit 0\n', { mode: 0o755 });
+    writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "offered: $boot_file from $siaddr"\nexit 0\n', {
+      mode: 0o755,
+    });
     server = await PxeServer.start({
       jobId,
       workDir,
       bus: new EventBus(),
       board: { mac, ip: '10.42.0.10', hostname: 'board' },
       boot: { label: 'test', kernel: 'vmlinuz', cmdline: '' },
-      files: [{ name: 'vmlinuz', role: 'kernel', path: busybox }, ...(await biosPxeLoaders()), ...(await ipxeChainLoaders())],
+      files: [
+        { name: 'vmlinuz', role: 'kernel', path: busybox },
+        ...(await biosPxeLoaders()),
+        ...(await ipxeChainLoaders()),
+      ],
       loader: 'auto',
     });
     await addClientHost(server, clientNs, '0.0.0.0/32');
@@ -94,7 +116,25 @@ describe('the job\'s dnsmasq offers each architecture its boot file', () => {
 
   /** What dnsmasq offers a client sending these extra options (udhcpc -x). */
   async function offered(options: string[]): Promise<string> {
-    const args = ['netns', 'exec', clientNs, busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', script, ...options.flatMap((o) => ['-x', o])];
+    const args = [
+      'netns',
+      'exec',
+      clientNs,
+      busybox,
+      'udhcpc',
+      '-i',
+      'eth0',
+      '-n',
+      '-q',
+      '-f',
+      '-t',
+      '5',
+      '-T',
+      '1',
+      '-s',
+      script,
+      ...options.flatMap((o) => ['-x', o]),
+    ];
     const result = await execa('ip', args, { reject: false });
     return /^offered: .*$/m.exec(result.stdout)?.[0] ?? `no offer (exit ${result.exitCode}): ${result.stderr}`;
   }
@@ -108,9 +148,13 @@ describe('the job\'s dnsmasq offers each architecture its boot file', () => {
     ['no option 93', [], 'offered: pxelinux.0 from 10.42.0.1'],
     ['iPXE on BIOS', ['0x5d:0000', '0x4d:69505845'], 'offered: http://10.42.0.1/boot.ipxe from 10.42.0.1'],
     ['iPXE on x86-64 UEFI', ['0x5d:0007', '0x4d:69505845'], 'offered: http://10.42.0.1/boot.ipxe from 10.42.0.1'],
-  ])('%s', async (_name, options, expected) => {
-    expect(await offered(options)).toBe(expected);
-  }, 30_000);
+  ])(
+    '%s',
+    async (_name, options, expected) => {
+      expect(await offered(options)).toBe(expected);
+    },
+    30_000,
+  );
 });
 
 describe('boot file by client architecture, on QEMU boards', () => {
@@ -130,7 +174,12 @@ describe('boot file by client architecture, on QEMU boards', () => {
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
     // OVMF may abort its first transfer of grubx64.efi (it asks for the size first): only what was served counts.
-    expect(served(logged)).toEqual(['tftp grubx64.efi', 'tftp /grub/grub.cfg', 'tftp /vmlinuz', 'tftp /initrd.cpio.gz']);
+    expect(served(logged)).toEqual([
+      'tftp grubx64.efi',
+      'tftp /grub/grub.cfg',
+      'tftp /vmlinuz',
+      'tftp /initrd.cpio.gz',
+    ]);
     expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toContain('shell prompt');
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 600_000);
@@ -140,9 +189,17 @@ describe('boot file by client architecture, on QEMU boards', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
-    expect(served(logged)).toEqual(['http /boot.ipxe', 'tftp undionly.kpxe', 'http /boot.ipxe', 'http /vmlinuz', 'http /initrd.cpio.gz']);
+    expect(served(logged)).toEqual([
+      'http /boot.ipxe',
+      'tftp undionly.kpxe',
+      'http /boot.ipxe',
+      'http /vmlinuz',
+      'http /initrd.cpio.gz',
+    ]);
     // The ROM's lease, then undionly.kpxe's own before it fetches the script again.
-    const steps = logged.filter((e) => e.type === 'lease' || e.type === 'file-served').map((e) => (e.type === 'lease' ? 'lease' : String(e.path)));
+    const steps = logged
+      .filter((e) => e.type === 'lease' || e.type === 'file-served')
+      .map((e) => (e.type === 'lease' ? 'lease' : String(e.path)));
     expect(steps.slice(0, 5)).toEqual(['lease', '/boot.ipxe', 'undionly.kpxe', 'lease', '/boot.ipxe']);
     expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toContain('shell prompt');
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);

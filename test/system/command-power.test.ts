@@ -61,13 +61,20 @@ describe('command power driver', () => {
     await new CommandPower(config(), { cwd: dir }).cycle();
     expect(log()).toEqual(['off', 'on']);
     writeFileSync(join(dir, 'log'), '');
-    await new CommandPower(config({ cycle: 'echo on > state; echo "reset $HIL_POWER_ACTION" >> log' }), { cwd: dir }).cycle();
+    await new CommandPower(config({ cycle: 'echo on > state; echo "reset $HIL_POWER_ACTION" >> log' }), {
+      cwd: dir,
+    }).cycle();
     expect(log()).toEqual(['reset cycle']);
     expect(state()).toBe('on');
   });
 
   it('reports a failing command as a lab fault with the end of its stderr', async () => {
-    const power = new CommandPower(config({ off: 'echo relay 3 > /dev/null; echo "first line" >&2; echo "relay board not found on /dev/ttyUSB9" >&2; exit 4' }), { cwd: dir });
+    const power = new CommandPower(
+      config({
+        off: 'echo relay 3 > /dev/null; echo "first line" >&2; echo "relay board not found on /dev/ttyUSB9" >&2; exit 4',
+      }),
+      { cwd: dir },
+    );
     const error = await faultOf(power.off());
     expect(error).toBeInstanceOf(LabFault);
     expect(error.message).toBe('power off command failed (exit 4): first line | relay board not found on /dev/ttyUSB9');
@@ -75,10 +82,14 @@ describe('command power driver', () => {
 
   it('stops a command that hangs at its time-out, with everything it started', async () => {
     const marker = `hil-hang-${process.pid}-${Date.now()}`;
-    const power = new CommandPower(config({ on: `sleep 30 & echo ${marker} > /dev/null; wait`, timeoutS: 1 }), { cwd: dir });
+    const power = new CommandPower(config({ on: `sleep 30 & echo ${marker} > /dev/null; wait`, timeoutS: 1 }), {
+      cwd: dir,
+    });
     const error = await faultOf(power.on());
     expect(error).toBeInstanceOf(LabFault);
-    expect(error.message).toBe(`power on command did not finish within 1 s: sleep 30 & echo ${marker} > /dev/null; wait`);
+    expect(error.message).toBe(
+      `power on command did not finish within 1 s: sleep 30 & echo ${marker} > /dev/null; wait`,
+    );
     // The command's process group was killed: no shell with the marker and no sleep it started.
     const left = execaSync('pgrep', ['-f', marker], { reject: false }).stdout.trim();
     expect(left).toBe('');

@@ -8,7 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  readResult,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  writeTargetFile,
+} from '../support/hil.js';
 
 const BOARDS = [
   { name: 'conc-a', mac: '52:54:00:c0:00:0a' },
@@ -48,7 +58,9 @@ const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi;
 
 describe('concurrent jobs on one host', () => {
   it('boots three boards at once; each job serves only its own board', async () => {
-    const runs = await Promise.all(BOARDS.map((b) => hil(['--target', b.name, '--targets-dir', targetsDir, '--results', results])));
+    const runs = await Promise.all(
+      BOARDS.map((b) => hil(['--target', b.name, '--targets-dir', targetsDir, '--results', results])),
+    );
     for (const [i, board] of BOARDS.entries()) {
       const run = runs[i]!;
       expect(run.exitCode, `${board.name}: ${run.stdout}${run.stderr}`).toBe(0);

@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
-import { hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import {
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  readResult,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  startHil,
+} from '../support/hil.js';
 
 let results: string;
 let runtime: string;
@@ -27,7 +36,9 @@ afterAll(() => {
 });
 
 it('a running job serves its console to attached terminals', async () => {
-  const run = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], { env: { PXE_HIL_RUNTIME_DIR: runtime } });
+  const run = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], {
+    env: { PXE_HIL_RUNTIME_DIR: runtime },
+  });
   try {
     await checkShare(run);
   } finally {

@@ -27,8 +27,23 @@ let pair: PtyPair;
 let sim: IpmiSim;
 let downPort: number;
 
-const target = (name: string, power: unknown, console: unknown) => ({ name, image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:41' } });
-const bmcPower = (port: number) => ({ driver: 'ipmi', host: '127.0.0.1', port, username: 'docadmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], requestTimeoutS: 1, requestRetries: 1 });
+const target = (name: string, power: unknown, console: unknown) => ({
+  name,
+  image: 'busybox',
+  power,
+  console,
+  network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:41' },
+});
+const bmcPower = (port: number) => ({
+  driver: 'ipmi',
+  host: '127.0.0.1',
+  port,
+  username: 'docadmin',
+  passwordEnv: PASSWORD_ENV,
+  cipherSuites: [3],
+  requestTimeoutS: 1,
+  requestRetries: 1,
+});
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hil-doctor-'));
@@ -41,7 +56,12 @@ beforeAll(async () => {
   write(target('bmc-board', bmcPower(sim.port), { kind: 'ipmi-sol' }));
   write(target('dead-bmc-board', bmcPower(downPort), { kind: 'ipmi-sol' }));
   // Power commands that leave a mark if they ever run; only the status command may.
-  const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo off' };
+  const commands = {
+    driver: 'command',
+    on: `touch ${join(dir, 'powered-on')}`,
+    off: `touch ${join(dir, 'powered-off')}`,
+    status: 'echo off',
+  };
   write(target('serial-board', commands, { kind: 'serial', path: pair.b }));
   write(target('unplugged-board', commands, { kind: 'serial', path: join(dir, 'ttyUSB-gone') }));
 }, 60_000);
@@ -52,8 +72,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
-const doctor = (name: string, env: Record<string, string> = {}) => hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
+const doctor = (name: string, env: Record<string, string> = {}) =>
+  hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
 
 describe('hil doctor --target', { timeout: 120_000 }, () => {
   it.each([
@@ -88,9 +108,15 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     const run = await doctor('dead-bmc-board', { [PASSWORD_ENV]: PASSWORD });
     expect(run.exitCode, run.stdout + run.stderr).toBe(3);
     const lines = run.stdout.split('\n');
-    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`^FAIL power \\(ipmi\\) +IPMI BMC 127\\.0\\.0\\.1 did not answer 'chassis power status' after 1 attempts`));
-    expect(lines).toContain(`     fix: make BMC 127.0.0.1 reachable on UDP ${downPort} (is it powered and on the lab network?), or correct power.host/power.port in targets/dead-bmc-board.ts`);
-    expect(lines.find((l) => l.startsWith('FAIL console (ipmi-sol)'))).toContain(`IPMI BMC 127.0.0.1:${downPort} did not answer 'sol info'`);
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(
+      /^FAIL power \(ipmi\) +IPMI BMC 127\.0\.0\.1 did not answer 'chassis power status' after 1 attempts/,
+    );
+    expect(lines).toContain(
+      `     fix: make BMC 127.0.0.1 reachable on UDP ${downPort} (is it powered and on the lab network?), or correct power.host/power.port in targets/dead-bmc-board.ts`,
+    );
+    expect(lines.find((l) => l.startsWith('FAIL console (ipmi-sol)'))).toContain(
+      `IPMI BMC 127.0.0.1:${downPort} did not answer 'sol info'`,
+    );
     expect(run.stdout + run.stderr).not.toContain(PASSWORD);
   });
 
@@ -101,7 +127,9 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     const lines = run.stdout.split('\n');
     expect(lines).toContain(`FAIL secret ${PASSWORD_ENV} not set (the BMC password for 127.0.0.1)`);
     expect(lines).toContain(`     fix: export ${PASSWORD_ENV}=... (the BMC password for 127.0.0.1) before running hil`);
-    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(new RegExp(`not checked: ${PASSWORD_ENV} is not set$`));
+    expect(lines.find((l) => l.startsWith('FAIL power (ipmi)'))).toMatch(
+      new RegExp(`not checked: ${PASSWORD_ENV} is not set$`),
+    );
     expect(sim.calls()).toEqual([]);
   });
 
@@ -120,8 +148,12 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(3);
     const lines = run.stdout.split('\n');
     const path = join(dir, 'ttyUSB-gone');
-    expect(lines).toContain(`FAIL console (serial)     serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`);
-    expect(lines).toContain('     fix: plug the adapter in, or correct console.path in targets/unplugged-board.ts (see ls -l /dev/serial/by-id/)');
+    expect(lines).toContain(
+      `FAIL console (serial)     serial port ${path} does not exist: is the adapter plugged in? (see ls -l /dev/serial/by-id/)`,
+    );
+    expect(lines).toContain(
+      '     fix: plug the adapter in, or correct console.path in targets/unplugged-board.ts (see ls -l /dev/serial/by-id/)',
+    );
   });
 
   it('finds a lab interface in its namespace, and says which one is not there', async () => {
@@ -130,17 +162,40 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
     await execa('ip', ['netns', 'add', netns]);
     try {
       await execa('ip', ['-n', netns, 'link', 'add', 'lab0', 'type', 'bridge']);
-      const commands = { driver: 'command', on: `touch ${join(dir, 'powered-on')}`, off: `touch ${join(dir, 'powered-off')}`, status: 'echo on' };
-      const lab = (iface: string) => ({ kind: 'lab', interface: iface, netns, mode: 'proxy', serverAddress: '10.78.0.250/24', mac: '52:54:00:a1:00:42' });
-      for (const [name, iface] of [['lab-board', 'lab0'], ['miswired-board', 'lab9']] as const) {
-        writeTargetFile(targetsDir, { ...target(name, commands, { kind: 'serial', path: pair.b }), network: lab(iface) });
+      const commands = {
+        driver: 'command',
+        on: `touch ${join(dir, 'powered-on')}`,
+        off: `touch ${join(dir, 'powered-off')}`,
+        status: 'echo on',
+      };
+      const lab = (iface: string) => ({
+        kind: 'lab',
+        interface: iface,
+        netns,
+        mode: 'proxy',
+        serverAddress: '10.78.0.250/24',
+        mac: '52:54:00:a1:00:42',
+      });
+      for (const [name, iface] of [
+        ['lab-board', 'lab0'],
+        ['miswired-board', 'lab9'],
+      ] as const) {
+        writeTargetFile(targetsDir, {
+          ...target(name, commands, { kind: 'serial', path: pair.b }),
+          network: lab(iface),
+        });
       }
       const ok = await doctor('lab-board');
       expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
-      expect(ok.stdout.split('\n')).toContain(`ok   network (lab)        lab interface lab0 in namespace ${netns} exists (DOWN)`);
+      expect(ok.stdout.split('\n')).toContain(
+        `ok   network (lab)        lab interface lab0 in namespace ${netns} exists (DOWN)`,
+      );
       const bad = await doctor('miswired-board');
       expect(bad.exitCode, bad.stdout + bad.stderr).toBe(3);
-      expect(bad.stdout.split('\n').slice(-2)).toEqual([`FAIL network (lab)        lab interface lab9 does not exist in namespace ${netns}`, `     fix: correct network.interface in targets/miswired-board.ts (see: ip -n ${netns} -br link)`]);
+      expect(bad.stdout.split('\n').slice(-2)).toEqual([
+        `FAIL network (lab)        lab interface lab9 does not exist in namespace ${netns}`,
+        `     fix: correct network.interface in targets/miswired-board.ts (see: ip -n ${netns} -br link)`,
+      ]);
       expect(existsSync(join(dir, 'powered-on'))).toBe(false);
     } finally {
       await execa('ip', ['netns', 'del', netns], { reject: false });
@@ -174,10 +229,36 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
     consolePort = (consoleServer.address() as { port: number }).port;
     const write = (value: { name: string }) => writeTargetFile(targetsDir, value);
     const tcp = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port });
-    write(target('apc-board', { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: 4, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, retries: 0 }, tcp(consolePort)));
-    write(target('pdud-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${pdudaemonPort}`, pdu: 'rack-pdu', outlet: 2 }, tcp(consolePort)));
+    write(
+      target(
+        'apc-board',
+        {
+          driver: 'snmp-pdu',
+          host: '127.0.0.1',
+          port: agent.port,
+          profile: 'apc-rpdu',
+          outlet: 4,
+          auth: { version: '2c', communityEnv: COMMUNITY_ENV },
+          retries: 0,
+        },
+        tcp(consolePort),
+      ),
+    );
+    write(
+      target(
+        'pdud-board',
+        { driver: 'pdudaemon', url: `http://127.0.0.1:${pdudaemonPort}`, pdu: 'rack-pdu', outlet: 2 },
+        tcp(consolePort),
+      ),
+    );
     const closed = await freeTcpPort();
-    write(target('pdud-down-board', { driver: 'pdudaemon', url: `http://127.0.0.1:${closed}`, pdu: 'rack-pdu', outlet: 2, requestTimeoutS: 5 }, tcp(closed)));
+    write(
+      target(
+        'pdud-down-board',
+        { driver: 'pdudaemon', url: `http://127.0.0.1:${closed}`, pdu: 'rack-pdu', outlet: 2, requestTimeoutS: 5 },
+        tcp(closed),
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -202,7 +283,9 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
   it('finds pdudaemon listening, and switches nothing', async () => {
     const run = await doctor('pdud-board');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout.split('\n').find((l) => l.startsWith('ok   power (pdudaemon)'))).toMatch(new RegExp(`pdudaemon at http://127\\.0\\.0\\.1:${pdudaemonPort} answers \\(HTTP \\d+\\)`));
+    expect(run.stdout.split('\n').find((l) => l.startsWith('ok   power (pdudaemon)'))).toMatch(
+      new RegExp(`pdudaemon at http://127\\.0\\.0\\.1:${pdudaemonPort} answers \\(HTTP \\d+\\)`),
+    );
     expect(existsSync(join(pduDir, 'actions'))).toBe(false);
   });
 
@@ -210,8 +293,23 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
     const run = await doctor('pdud-down-board');
     expect(run.exitCode, run.stdout + run.stderr).toBe(3);
     const lines = run.stdout.split('\n');
-    expect(lines.filter((l) => l.startsWith('FAIL')).map((l) => l.split(/\s{2,}/)[0])).toEqual(['FAIL power (pdudaemon)', 'FAIL console (tcp)']);
-    expect(lines.some((l) => /^     fix: start pdudaemon with its HTTP listener at http:\/\/127\.0\.0\.1:\d+, or correct power\.url in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
-    expect(lines.some((l) => /^     fix: start the console server on 127\.0\.0\.1:\d+, or correct console\.host\/console\.port in targets\/pdud-down-board\.ts$/.test(l))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('FAIL')).map((l) => l.split(/\s{2,}/)[0])).toEqual([
+      'FAIL power (pdudaemon)',
+      'FAIL console (tcp)',
+    ]);
+    expect(
+      lines.some((l) =>
+        /^ {5}fix: start pdudaemon with its HTTP listener at http:\/\/127\.0\.0\.1:\d+, or correct power\.url in targets\/pdud-down-board\.ts$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      lines.some((l) =>
+        /^ {5}fix: start the console server on 127\.0\.0\.1:\d+, or correct console\.host\/console\.port in targets\/pdud-down-board\.ts$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
   });
 });

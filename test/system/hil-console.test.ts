@@ -68,11 +68,42 @@ async function tmux(...args: string[]): Promise<string> {
 }
 
 async function startConsole(extra: string[] = []): Promise<void> {
-  const command = ['env', `PXE_HIL_RUNTIME_DIR=${runtime}`, process.execPath, '--import', 'tsx', 'harness/cli/main.ts', 'console', '--target', 'lab-board', '--targets-dir', targets, ...extra]
+  const command = [
+    'env',
+    `PXE_HIL_RUNTIME_DIR=${runtime}`,
+    process.execPath,
+    '--import',
+    'tsx',
+    'harness/cli/main.ts',
+    'console',
+    '--target',
+    'lab-board',
+    '--targets-dir',
+    targets,
+    ...extra,
+  ]
     .map((word) => `'${word}'`)
     .join(' ');
   // The shell tmux runs the command with prints its exit status, which stays on the screen (remain-on-exit).
-  await tmux('new-session', '-d', '-s', 'hil', '-x', '120', '-y', '30', '-c', REPO, `${command}; echo "[exit status $?]"`, ';', 'set-option', '-t', 'hil', 'remain-on-exit', 'on');
+  await tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'hil',
+    '-x',
+    '120',
+    '-y',
+    '30',
+    '-c',
+    REPO,
+    `${command}; echo "[exit status $?]"`,
+    ';',
+    'set-option',
+    '-t',
+    'hil',
+    'remain-on-exit',
+    'on',
+  );
 }
 
 const screen = () => tmux('capture-pane', '-p', '-t', 'hil');
@@ -100,7 +131,9 @@ describe('hil console', () => {
     expect(board.received).toBe('echo hello\r');
     await tmux('send-keys', '-t', 'hil', 'C-]', 'b');
     // A pty has no break (a real UART has): the request reaches the port, which says so.
-    await waitForScreen(`[hil console: serial port ${pair.a} cannot send a break (Inappropriate ioctl for device, cannot set)]`);
+    await waitForScreen(
+      `[hil console: serial port ${pair.a} cannot send a break (Inappropriate ioctl for device, cannot set)]`,
+    );
     expect(board.received).toBe('echo hello\r');
     expect(await leave()).toBe('0');
     expect(await screen()).toContain('[hil console: left]');
@@ -108,7 +141,17 @@ describe('hil console', () => {
 
   it('shares the console of a running job instead of opening the port', async () => {
     // The "job": it holds the port through its ConsoleHub and shares it, as run-job does.
-    const hub = new ConsoleHub(new SerialPortConsole({ path: pair.a, baud: 115200, parity: 'none', dataBits: 8, stopBits: 1, flowControl: 'none' }), new EventBus());
+    const hub = new ConsoleHub(
+      new SerialPortConsole({
+        path: pair.a,
+        baud: 115200,
+        parity: 'none',
+        dataBits: 8,
+        stopBits: 1,
+        flowControl: 'none',
+      }),
+      new EventBus(),
+    );
     await hub.open({ raw: join(dir, 'console.raw'), text: join(dir, 'console.log') });
     cleanups.push(() => hub.close());
     const share = await shareConsole(hub, join(runtime, 'console-share.sock'));
@@ -116,7 +159,14 @@ describe('hil console', () => {
     mkdirSync(join(runtime, 'c0ffee01'));
     writeFileSync(
       join(runtime, 'c0ffee01', 'job.json'),
-      JSON.stringify({ jobId: 'c0ffee01', target: 'lab-board', pid: process.pid, build: 'lab-7', consoleEndpoint: `serial:${pair.a}`, consoleShare: share.socketPath }),
+      JSON.stringify({
+        jobId: 'c0ffee01',
+        target: 'lab-board',
+        pid: process.pid,
+        build: 'lab-7',
+        consoleEndpoint: `serial:${pair.a}`,
+        consoleShare: share.socketPath,
+      }),
     );
 
     await startConsole();
@@ -125,13 +175,25 @@ describe('hil console', () => {
     expect(await waitForScreen('you typed: uname -a')).toContain('uname -a\nyou typed: uname -a\nboard$');
     expect(board.received).toBe('uname -a\r');
     expect(await leave()).toBe('0');
-    await Deadline.in(10_000, 'the job to see the terminal detach').poll(() => (readFileSync(join(dir, 'console.log'), 'utf8').includes('a terminal detached') ? true : undefined));
+    await Deadline.in(10_000, 'the job to see the terminal detach').poll(() =>
+      readFileSync(join(dir, 'console.log'), 'utf8').includes('a terminal detached') ? true : undefined,
+    );
     await hub.close();
     cleanups.length = 0;
     await share.close();
     // The job kept reading all along: the board's answer is in the job's console log too.
-    const log = readFileSync(join(dir, 'console.log'), 'utf8').split('\n').map((l) => l.replace(/^\[\s*\d+\.\d{3}\] /, ''));
-    expect(log).toEqual(['--- pxe-hil: console connected: ' + `${pair.a} 115200 8N1 ---`, '--- pxe-hil: a terminal attached to the console ---', 'uname -a', 'you typed: uname -a', 'board$ ', '--- pxe-hil: a terminal detached from the console ---', '']);
+    const log = readFileSync(join(dir, 'console.log'), 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/^\[\s*\d+\.\d{3}\] /, ''));
+    expect(log).toEqual([
+      `--- pxe-hil: console connected: ${pair.a} 115200 8N1 ---`,
+      '--- pxe-hil: a terminal attached to the console ---',
+      'uname -a',
+      'you typed: uname -a',
+      'board$ ',
+      '--- pxe-hil: a terminal detached from the console ---',
+      '',
+    ]);
   });
 
   it('says why a QEMU target has no console outside a job', async () => {

@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  writeTargetFile,
+} from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 
 const PASSWORD_ENV = 'QEMU_IPMI_BMC_PASSWORD';
@@ -27,7 +36,15 @@ beforeAll(async () => {
     name: 'qemu-ipmi',
     description: 'QEMU board behind an IPMI BMC (ipmi_sim)',
     image: 'busybox',
-    power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0 },
+    power: {
+      driver: 'ipmi',
+      host: '127.0.0.1',
+      port: sim.port,
+      username: 'hiladmin',
+      passwordEnv: PASSWORD_ENV,
+      cipherSuites: [3],
+      offTimeS: 0,
+    },
     console: { kind: 'qemu-socket' },
     network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:17' },
   });
@@ -41,7 +58,9 @@ afterAll(async () => {
 
 describe('netboot of a board switched over IPMI', () => {
   it('sets PXE boot, cycles the power over IPMI, boots from the job, and powers off at the end', async () => {
-    const run = await hil(['--target', 'qemu-ipmi', '--targets-dir', targetsDir, '--results', results], { env: { [PASSWORD_ENV]: PASSWORD } });
+    const run = await hil(['--target', 'qemu-ipmi', '--targets-dir', targetsDir, '--results', results], {
+      env: { [PASSWORD_ENV]: PASSWORD },
+    });
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
@@ -50,7 +69,14 @@ describe('netboot of a board switched over IPMI', () => {
       ['cycle', 'done'],
       ['off', 'done'],
     ]);
-    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual([
+      'DHCP lease',
+      'kernel fetched',
+      'initrd fetched',
+      'Linux version',
+      'init started',
+      'shell prompt',
+    ]);
     // What the BMC was told, in order: PXE boot, off, on, and off at the end.
     expect(sim.sets()).toEqual(['set boot pxe', 'set power 0', 'set power 1', 'set power 0']);
     // The QEMU the BMC started carries the job id in its name: gone with the job, like everything else.

@@ -15,7 +15,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline, sleep } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  jobIdOf,
+  NO_RESIDUE,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  startHil,
+  writeTargetFile,
+} from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 import { freeTcpPort } from '../support/ports.js';
 
@@ -27,7 +36,6 @@ let sim: IpmiSim;
 let targetsDir: string;
 let results: string;
 
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hil-sol-board-'));
   const socket = join(dir, 'serial.sock');
@@ -35,13 +43,23 @@ beforeAll(async () => {
   // The BMC's end first (ipmi_sim connects when it starts), then the board's end (QEMU connects when powered on).
   let listening: () => void = () => {};
   const ready = new Promise<void>((resolve) => (listening = resolve));
-  bridge = startChild('socat', 'socat', ['-d', '-d', `TCP-LISTEN:${tcpPort},bind=127.0.0.1,reuseaddr`, `UNIX-LISTEN:${socket},unlink-early`], {
-    onStderrLine: (line) => {
-      if (line.includes('listening on')) listening();
+  bridge = startChild(
+    'socat',
+    'socat',
+    ['-d', '-d', `TCP-LISTEN:${tcpPort},bind=127.0.0.1,reuseaddr`, `UNIX-LISTEN:${socket},unlink-early`],
+    {
+      onStderrLine: (line) => {
+        if (line.includes('listening on')) listening();
+      },
     },
-  });
+  );
   await Deadline.in(10_000, 'socat to listen').race(ready);
-  sim = await IpmiSim.start('hiladmin', PASSWORD, { target: 'qemu-ipmi-sol', runtimeDir: runtimeRoot(), consoleSocket: socket }, { sol: `tcp:127.0.0.1:${tcpPort}` });
+  sim = await IpmiSim.start(
+    'hiladmin',
+    PASSWORD,
+    { target: 'qemu-ipmi-sol', runtimeDir: runtimeRoot(), consoleSocket: socket },
+    { sol: `tcp:127.0.0.1:${tcpPort}` },
+  );
   targetsDir = mkdtempSync(join(tmpdir(), 'hil-ipmi-sol-targets-'));
   results = resultsRoot();
   // The BMC answers 'chassis power on' only once its chassis control has started QEMU, seconds on a
@@ -50,7 +68,17 @@ beforeAll(async () => {
     name: 'qemu-ipmi-sol',
     description: 'QEMU board behind an IPMI BMC (ipmi_sim), console over SOL',
     image: 'busybox',
-    power: { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'hiladmin', passwordEnv: PASSWORD_ENV, cipherSuites: [3], offTimeS: 0, requestTimeoutS: 10, requestRetries: 1 },
+    power: {
+      driver: 'ipmi',
+      host: '127.0.0.1',
+      port: sim.port,
+      username: 'hiladmin',
+      passwordEnv: PASSWORD_ENV,
+      cipherSuites: [3],
+      offTimeS: 0,
+      requestTimeoutS: 10,
+      requestRetries: 1,
+    },
     console: { kind: 'ipmi-sol' },
     network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:18' },
   });
@@ -66,7 +94,9 @@ afterAll(async () => {
 
 describe('netboot of a board switched and watched over IPMI', () => {
   it('reaches the shell over SOL, with the password on no command line and in no log', async () => {
-    const child = startHil(['--target', 'qemu-ipmi-sol', '--targets-dir', targetsDir, '--results', results], { env: { [PASSWORD_ENV]: PASSWORD } });
+    const child = startHil(['--target', 'qemu-ipmi-sol', '--targets-dir', targetsDir, '--results', results], {
+      env: { [PASSWORD_ENV]: PASSWORD },
+    });
     // While the job runs, look at every command line on the host.
     let done = false;
     const activations = new Set<string>();
@@ -75,7 +105,8 @@ describe('netboot of a board switched and watched over IPMI', () => {
       while (!done) {
         const ps = await execa('ps', ['-eo', 'pid,args'], { reject: false });
         for (const line of ps.stdout.split('\n')) {
-          if (line.includes('sol activate') && line.includes(`-p ${sim.port} `)) activations.add(line.trim().split(' ')[0]!);
+          if (line.includes('sol activate') && line.includes(`-p ${sim.port} `))
+            activations.add(line.trim().split(' ')[0]!);
           if (line.includes(PASSWORD)) leaks.push(line);
         }
         await sleep(500);
@@ -88,8 +119,17 @@ describe('netboot of a board switched and watched over IPMI', () => {
     expect(result.exitCode, output).toBe(0);
     const resultsDir = resultsDirOf(String(result.stdout));
     const logged = events(resultsDir);
-    expect(logged.filter((e) => e.type === 'console').map((e) => [e.state, e.detail])).toEqual([['connected', `SOL hiladmin@127.0.0.1:${sim.port} (cipher suite 3)`]]);
-    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
+    expect(logged.filter((e) => e.type === 'console').map((e) => [e.state, e.detail])).toEqual([
+      ['connected', `SOL hiladmin@127.0.0.1:${sim.port} (cipher suite 3)`],
+    ]);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual([
+      'DHCP lease',
+      'kernel fetched',
+      'initrd fetched',
+      'Linux version',
+      'init started',
+      'shell prompt',
+    ]);
     expect(sim.sets()).toEqual(['set boot pxe', 'set power 0', 'set power 1', 'set power 0']);
     // One SOL session for the whole run, seen running, never with the password on its command line.
     expect(activations.size).toBe(1);

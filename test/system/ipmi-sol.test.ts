@@ -57,11 +57,17 @@ class Collector implements ConsoleSink {
     this.states.push(state);
   }
   async waitFor(text: string): Promise<void> {
-    await Deadline.in(30_000, `${JSON.stringify(text)} from the SOL console`).poll(() => (this.text.includes(text) ? true : undefined), 20);
+    await Deadline.in(30_000, `${JSON.stringify(text)} from the SOL console`).poll(
+      () => (this.text.includes(text) ? true : undefined),
+      20,
+    );
   }
 }
 
-async function openConsole(env: NodeJS.ProcessEnv = { [PASSWORD_ENV]: PASSWORD }, target = bmc): Promise<{ sol: IpmiSolConsole; sink: Collector }> {
+async function openConsole(
+  env: NodeJS.ProcessEnv = { [PASSWORD_ENV]: PASSWORD },
+  target = bmc,
+): Promise<{ sol: IpmiSolConsole; sink: Collector }> {
   const sol = new IpmiSolConsole(target, { env, backoff: { firstMs: 100, maxMs: 500 } });
   const sink = new Collector();
   await sol.open(sink);
@@ -97,7 +103,7 @@ async function roundTrip(sol: IpmiSolConsole, sink: Collector, tag: string): Pro
 }
 
 describe('IPMI SOL console', () => {
-  it('carries bytes both ways, without ipmitool\'s banner, and with the escape character as written', async () => {
+  it("carries bytes both ways, without ipmitool's banner, and with the escape character as written", async () => {
     const { sol, sink } = await openConsole();
     expect(sol.endpoint).toBe(`ipmi-sol:127.0.0.1:${sim.port}`);
     expect(sink.states).toEqual(['connected']);
@@ -127,7 +133,10 @@ describe('IPMI SOL console', () => {
     await roundTrip(sol, sink, 'before');
     const first = sol.sessionPid!;
     process.kill(first, 'SIGKILL');
-    await Deadline.in(60_000, 'the SOL console to reconnect').poll(() => (sink.states.length === 3 ? true : undefined), 50);
+    await Deadline.in(60_000, 'the SOL console to reconnect').poll(
+      () => (sink.states.length === 3 ? true : undefined),
+      50,
+    );
     expect(sink.states).toEqual(['connected', 'disconnected', 'connected']);
     expect(sol.sessionPid).not.toBe(first);
     await primeSession(sol);
@@ -136,16 +145,53 @@ describe('IPMI SOL console', () => {
 
   it('frees a session another client left active', async () => {
     // Another client holds the SOL session (its stdin stays open, so it stays).
-    const stale = startChild('stale sol', 'ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(sim.port), '-U', 'soladmin', '-E', '-C', '3', 'sol', 'activate'], {
-      env: { IPMI_PASSWORD: PASSWORD },
-      stdin: 'pipe',
-    });
+    const stale = startChild(
+      'stale sol',
+      'ipmitool',
+      [
+        '-I',
+        'lanplus',
+        '-H',
+        '127.0.0.1',
+        '-p',
+        String(sim.port),
+        '-U',
+        'soladmin',
+        '-E',
+        '-C',
+        '3',
+        'sol',
+        'activate',
+      ],
+      {
+        env: { IPMI_PASSWORD: PASSWORD },
+        stdin: 'pipe',
+      },
+    );
     cleanups.push(async () => void (await stale.stop(1000)));
     const blocked = await Deadline.in(30_000, 'the stale session to be active').poll(async () => {
-      const probe = await runBounded('ipmitool', ['-I', 'lanplus', '-H', '127.0.0.1', '-p', String(sim.port), '-U', 'soladmin', '-E', '-C', '3', 'sol', 'activate'], {
-        deadline: Deadline.in(15_000, 'ipmitool sol activate'),
-        env: { IPMI_PASSWORD: PASSWORD },
-      });
+      const probe = await runBounded(
+        'ipmitool',
+        [
+          '-I',
+          'lanplus',
+          '-H',
+          '127.0.0.1',
+          '-p',
+          String(sim.port),
+          '-U',
+          'soladmin',
+          '-E',
+          '-C',
+          '3',
+          'sol',
+          'activate',
+        ],
+        {
+          deadline: Deadline.in(15_000, 'ipmitool sol activate'),
+          env: { IPMI_PASSWORD: PASSWORD },
+        },
+      );
       return /already active/.test(probe.stderr) ? probe.stderr : undefined;
     }, 200);
     expect(blocked).toContain('SOL payload already active on another session');
@@ -155,12 +201,16 @@ describe('IPMI SOL console', () => {
   }, 120_000);
 
   it('says which variable is missing, and that a BMC does not answer, naming it', async () => {
-    expect(() => new IpmiSolConsole(bmc, { env: {} })).toThrow(`environment variable ${PASSWORD_ENV} is not set: it must hold the BMC password for 127.0.0.1 (SOL console)`);
+    expect(() => new IpmiSolConsole(bmc, { env: {} })).toThrow(
+      `environment variable ${PASSWORD_ENV} is not set: it must hold the BMC password for 127.0.0.1 (SOL console)`,
+    );
     const down = { ...bmc, port: sim.port + 1 };
     const sol = new IpmiSolConsole(down, { env: { [PASSWORD_ENV]: PASSWORD } });
     const error = await sol.open(new Collector()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LabFault);
-    expect((error as Error).message).toMatch(new RegExp(`^IPMI BMC 127\\.0\\.0\\.1:${down.port} did not answer \\(SOL\\)`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^IPMI BMC 127\\.0\\.0\\.1:${down.port} did not answer \\(SOL\\)`),
+    );
     expect((error as Error).message).not.toContain(PASSWORD);
   }, 120_000);
 });

@@ -52,7 +52,10 @@ function config(overrides: Partial<IpmiPowerConfig> = {}): IpmiPowerConfig {
   };
 }
 
-function driver(overrides: Partial<IpmiPowerConfig> = {}, password = PASSWORD): { power: IpmiPower; events: StepEvent[] } {
+function driver(
+  overrides: Partial<IpmiPowerConfig> = {},
+  password = PASSWORD,
+): { power: IpmiPower; events: StepEvent[] } {
   const bus = new EventBus();
   const events: StepEvent[] = [];
   bus.subscribe((event) => events.push(event));
@@ -126,7 +129,9 @@ describe('IPMI power against ipmi_sim', () => {
     const { power, events } = driver({}, wrong);
     const fault = await faultOf(power.status());
     expect(fault.exitCode).toBe(3);
-    expect(fault.message).toBe(`IPMI authentication failed for 127.0.0.1: check the user 'hiladmin' and the password in ${ENV_NAME}`);
+    expect(fault.message).toBe(
+      `IPMI authentication failed for 127.0.0.1: check the user 'hiladmin' and the password in ${ENV_NAME}`,
+    );
     expect(commands(events)).toHaveLength(1);
     expect(warnings(events)).toEqual([]);
     expect(fault.message).not.toContain(wrong);
@@ -166,7 +171,8 @@ describe('IPMI power against ipmi_sim', () => {
     while (!finished) {
       const ps = execaSync('ps', ['-eo', 'args']).stdout;
       snapshots.push(ps);
-      if (ps.split('\n').some((line) => line.startsWith('ipmitool ') && line.includes(`-p ${sim.port}`))) sawIpmitool = true;
+      if (ps.split('\n').some((line) => line.startsWith('ipmitool ') && line.includes(`-p ${sim.port}`)))
+        sawIpmitool = true;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await call;
@@ -176,6 +182,8 @@ describe('IPMI power against ipmi_sim', () => {
 
   it('refuses to start without the password variable, naming it', () => {
     expect(() => new IpmiPower(config(), { env: {} })).toThrow(UsageError);
-    expect(() => new IpmiPower(config(), { env: {} })).toThrow(`environment variable ${ENV_NAME} is not set: it must hold the BMC password for 127.0.0.1`);
+    expect(() => new IpmiPower(config(), { env: {} })).toThrow(
+      `environment variable ${ENV_NAME} is not set: it must hold the BMC password for 127.0.0.1`,
+    );
   });
 });

@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  writeTargetFile,
+} from '../support/hil.js';
 
 // Not "hil-<job id>" (8 hex digits): stale-job recovery never takes it for a job's namespace.
 const LAB = `hil-test-labd-${process.pid}`;
@@ -24,7 +33,15 @@ beforeAll(async () => {
   results = resultsRoot();
   await execa('ip', ['netns', 'add', LAB]);
   await execa('ip', ['-n', LAB, '-batch', '-'], {
-    input: ['link set lo up', `link add ${BRIDGE} type bridge forward_delay 0 stp_state 0`, `link set ${BRIDGE} up`, 'tuntap add dev tapd mode tap', `link set tapd master ${BRIDGE}`, 'link set tapd up', ''].join('\n'),
+    input: [
+      'link set lo up',
+      `link add ${BRIDGE} type bridge forward_delay 0 stp_state 0`,
+      `link set ${BRIDGE} up`,
+      'tuntap add dev tapd mode tap',
+      `link set tapd master ${BRIDGE}`,
+      'link set tapd up',
+      '',
+    ].join('\n'),
   });
   const target = {
     name: 'lab-dhcp',
@@ -32,7 +49,15 @@ beforeAll(async () => {
     image: 'busybox',
     power: { driver: 'qemu', memoryMiB: 512, accel: 'tcg', tap: { name: 'tapd', netns: LAB } },
     console: { kind: 'qemu-socket' },
-    network: { kind: 'lab', interface: BRIDGE, netns: LAB, mode: 'dhcp', serverAddress: '10.77.0.1/24', boardAddress: '10.77.0.20', mac: MAC },
+    network: {
+      kind: 'lab',
+      interface: BRIDGE,
+      netns: LAB,
+      mode: 'dhcp',
+      serverAddress: '10.77.0.1/24',
+      boardAddress: '10.77.0.20',
+      mac: MAC,
+    },
     timeoutScale: 3,
   };
   writeTargetFile(dir, target);
@@ -48,16 +73,35 @@ describe('a board on a boot VLAN, the job as its DHCP server', () => {
   it("gives the board its fixed address from a macvlan on the VLAN's interface and boots it", async () => {
     const run = await hil(['--target', 'lab-dhcp', '--targets-dir', dir, '--image', 'busybox', '--results', results]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/ready: namespace hil-[0-9a-f]{8}, DHCP on bootbr0 for 52:54:00:b7:00:1a, TFTP and http:\/\/10\.77\.0\.1\n/);
+    expect(run.stdout).toMatch(
+      /ready: namespace hil-[0-9a-f]{8}, DHCP on bootbr0 for 52:54:00:b7:00:1a, TFTP and http:\/\/10\.77\.0\.1\n/,
+    );
     const runDir = resultsDirOf(run.stdout);
     const logged = events(runDir);
     // iPXE's lease, then Linux's in the initramfs: both the board's fixed address.
-    expect(logged.filter((e) => e.type === 'lease').map((e) => `${e.mac} ${e.ip}`)).toEqual([`${MAC} 10.77.0.20`, `${MAC} 10.77.0.20`]);
-    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
-    expect([...new Set(logged.filter((e) => e.type === 'file-served').map((e) => String(e.client).replace(/:\d+$/, '')))]).toEqual(['10.77.0.20']);
+    expect(logged.filter((e) => e.type === 'lease').map((e) => `${e.mac} ${e.ip}`)).toEqual([
+      `${MAC} 10.77.0.20`,
+      `${MAC} 10.77.0.20`,
+    ]);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual([
+      'DHCP lease',
+      'kernel fetched',
+      'initrd fetched',
+      'Linux version',
+      'init started',
+      'shell prompt',
+    ]);
+    expect([
+      ...new Set(logged.filter((e) => e.type === 'file-served').map((e) => String(e.client).replace(/:\d+$/, ''))),
+    ]).toEqual(['10.77.0.20']);
     expect(residueOf(jobIdOf(runDir))).toEqual(NO_RESIDUE);
     const links = await execa('ip', ['-n', LAB, '-o', 'link', 'show']);
-    expect(links.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0]).sort()).toEqual([BRIDGE, 'lo', 'tapd']);
+    expect(
+      links.stdout
+        .split('\n')
+        .map((l) => l.split(': ')[1]?.split('@')[0])
+        .sort(),
+    ).toEqual([BRIDGE, 'lo', 'tapd']);
     const addresses = await execa('ip', ['-n', LAB, '-o', '-4', 'addr', 'show']);
     expect(addresses.stdout).not.toContain('10.77.0.1');
   }, 600_000);
@@ -72,6 +116,8 @@ describe('a board on a boot VLAN, the job as its DHCP server', () => {
     // Suites on a held job of such a target are refused the same way, before looking for the job.
     const attach = await hil(['--target', 'board1', '--no-boot', '--suite', 'smoke', '--results', results]);
     expect(attach.exitCode).toBe(2);
-    expect(attach.stderr).toContain("pxe-hil: --no-boot: suites over SSH need the board's address, which a proxyDHCP job does not give");
+    expect(attach.stderr).toContain(
+      "pxe-hil: --no-boot: suites over SSH need the board's address, which a proxyDHCP job does not give",
+    );
   }, 60_000);
 });

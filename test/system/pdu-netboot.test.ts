@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeRoot } from '../../harness/run/job-paths.js';
-import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  writeTargetFile,
+} from '../support/hil.js';
 import { Snmpd } from '../support/snmpd.js';
 
 const COMMUNITY_ENV = 'QEMU_PDU_COMMUNITY';
@@ -29,7 +38,15 @@ beforeAll(async () => {
     name: 'qemu-pdu',
     description: 'QEMU board on an APC PDU outlet (snmpd)',
     image: 'busybox',
-    power: { driver: 'snmp-pdu', host: '127.0.0.1', port: agent.port, profile: 'apc-rpdu', outlet: OUTLET, auth: { version: '2c', communityEnv: COMMUNITY_ENV }, offTimeS: 1 },
+    power: {
+      driver: 'snmp-pdu',
+      host: '127.0.0.1',
+      port: agent.port,
+      profile: 'apc-rpdu',
+      outlet: OUTLET,
+      auth: { version: '2c', communityEnv: COMMUNITY_ENV },
+      offTimeS: 1,
+    },
     console: { kind: 'qemu-socket' },
     network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:27' },
   });
@@ -43,7 +60,9 @@ afterAll(async () => {
 
 describe('netboot of a board on a PDU outlet switched over SNMP', () => {
   it('cycles the outlet over SNMP, boots from the job, and switches the outlet off at the end', async () => {
-    const run = await hil(['--target', 'qemu-pdu', '--targets-dir', targetsDir, '--results', results], { env: { [COMMUNITY_ENV]: COMMUNITY } });
+    const run = await hil(['--target', 'qemu-pdu', '--targets-dir', targetsDir, '--results', results], {
+      env: { [COMMUNITY_ENV]: COMMUNITY },
+    });
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
@@ -51,9 +70,20 @@ describe('netboot of a board on a PDU outlet switched over SNMP', () => {
       ['cycle', 'done'],
       ['off', 'done'],
     ]);
-    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
+    expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual([
+      'DHCP lease',
+      'kernel fetched',
+      'initrd fetched',
+      'Linux version',
+      'init started',
+      'shell prompt',
+    ]);
     // What the PDU was told for the board's outlet: off and on (the cycle), then off at the end.
-    expect(agent.sets().filter((set) => set.startsWith(CONTROL))).toEqual([`${CONTROL} integer 2`, `${CONTROL} integer 1`, `${CONTROL} integer 2`]);
+    expect(agent.sets().filter((set) => set.startsWith(CONTROL))).toEqual([
+      `${CONTROL} integer 2`,
+      `${CONTROL} integer 1`,
+      `${CONTROL} integer 2`,
+    ]);
     // The QEMU the PDU started carries the job id in its name: gone with the job, like everything else.
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
     expect(run.stdout + run.stderr).not.toContain(COMMUNITY);

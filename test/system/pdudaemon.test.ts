@@ -19,7 +19,6 @@ let daemon: Child;
 let port: number;
 const PDU = 'hil-test-pdu';
 
-
 const config = (overrides: Partial<PdudaemonPowerConfig> = {}): PdudaemonPowerConfig => ({
   driver: 'pdudaemon',
   url: `http://127.0.0.1:${port}`,
@@ -30,10 +29,14 @@ const config = (overrides: Partial<PdudaemonPowerConfig> = {}): PdudaemonPowerCo
   ...overrides,
 });
 
-const actions = () => (existsSync(join(dir, 'actions')) ? readFileSync(join(dir, 'actions'), 'utf8').trim().split('\n') : []);
+const actions = () =>
+  existsSync(join(dir, 'actions')) ? readFileSync(join(dir, 'actions'), 'utf8').trim().split('\n') : [];
 
 async function waitForActions(count: number): Promise<string[]> {
-  return Deadline.in(15_000, `pdudaemon to run ${count} outlet actions`).poll(() => (actions().length >= count ? actions() : undefined), 100);
+  return Deadline.in(15_000, `pdudaemon to run ${count} outlet actions`).poll(
+    () => (actions().length >= count ? actions() : undefined),
+    100,
+  );
 }
 
 beforeAll(async () => {
@@ -49,12 +52,16 @@ afterAll(async () => {
 });
 
 describe('pdudaemon power driver', () => {
-  it('builds the request of pdudaemon\'s HTTP API', () => {
-    expect(PdudaemonPower.requestUrl(config({ url: 'http://pdu-server:16421' }), 'reboot', 5)).toBe('http://pdu-server:16421/power/control/reboot?hostname=hil-test-pdu&port=3&delay=5');
-    expect(PdudaemonPower.requestUrl(config({ url: 'http://pdu-server:16421/', pdu: 'rack 2&x' }), 'on')).toBe('http://pdu-server:16421/power/control/on?hostname=rack+2%26x&port=3');
+  it("builds the request of pdudaemon's HTTP API", () => {
+    expect(PdudaemonPower.requestUrl(config({ url: 'http://pdu-server:16421' }), 'reboot', 5)).toBe(
+      'http://pdu-server:16421/power/control/reboot?hostname=hil-test-pdu&port=3&delay=5',
+    );
+    expect(PdudaemonPower.requestUrl(config({ url: 'http://pdu-server:16421/', pdu: 'rack 2&x' }), 'on')).toBe(
+      'http://pdu-server:16421/power/control/on?hostname=rack+2%26x&port=3',
+    );
   });
 
-  it('switches the outlet on and off, and cycles it with the off-time as pdudaemon\'s delay', async () => {
+  it("switches the outlet on and off, and cycles it with the off-time as pdudaemon's delay", async () => {
     const driver = new PdudaemonPower(config());
     expect(driver.description).toBe('pdudaemon hil-test-pdu outlet 3');
     await driver.on();
@@ -68,14 +75,20 @@ describe('pdudaemon power driver', () => {
   it('is a lab fault when pdudaemon does not know the PDU', async () => {
     const error = await new PdudaemonPower(config({ pdu: 'no-such-pdu' })).on().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LabFault);
-    expect((error as Error).message).toMatch(/^pdudaemon at http:\/\/127\.0\.0\.1:\d+ refused 'on' for no-such-pdu outlet 3 \(HTTP 500: Invalid request\)/);
+    expect((error as Error).message).toMatch(
+      /^pdudaemon at http:\/\/127\.0\.0\.1:\d+ refused 'on' for no-such-pdu outlet 3 \(HTTP 500: Invalid request\)/,
+    );
   });
 
   it('is a lab fault when nothing answers', async () => {
     const closed = await freeTcpPort();
-    const error = await new PdudaemonPower(config({ url: `http://127.0.0.1:${closed}`, requestTimeoutS: 2 })).off().catch((e: unknown) => e);
+    const error = await new PdudaemonPower(config({ url: `http://127.0.0.1:${closed}`, requestTimeoutS: 2 }))
+      .off()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LabFault);
-    expect((error as Error).message).toMatch(new RegExp(`^pdudaemon at http://127\\.0\\.0\\.1:${closed} did not answer 'off' for hil-test-pdu outlet 3`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^pdudaemon at http://127\\.0\\.0\\.1:${closed} did not answer 'off' for hil-test-pdu outlet 3`),
+    );
   });
 
   it('says that it cannot report the outlet state', async () => {

@@ -26,10 +26,33 @@ beforeAll(async () => {
   targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
   stateDir = mkdtempSync(join(tmpdir(), 'hil-power-state-'));
   sim = await IpmiSim.start('cliadmin', PASSWORD);
-  const write = (name: string, value: unknown) => writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(value)};\n`);
+  const write = (name: string, value: unknown) =>
+    writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(value)};\n`);
   const state = join(stateDir, 'state');
-  write('relay-board', board('relay-board', { driver: 'command', on: `echo on > ${state}`, off: `echo off > ${state}`, status: `cat ${state}`, offTimeS: 0 }));
-  write('bmc-board', board('bmc-board', { driver: 'ipmi', host: '127.0.0.1', port: sim.port, username: 'cliadmin', passwordEnv: 'CLI_TEST_BMC_PASSWORD', cipherSuites: [3], offTimeS: 0, requestTimeoutS: 1, requestRetries: 1 }));
+  write(
+    'relay-board',
+    board('relay-board', {
+      driver: 'command',
+      on: `echo on > ${state}`,
+      off: `echo off > ${state}`,
+      status: `cat ${state}`,
+      offTimeS: 0,
+    }),
+  );
+  write(
+    'bmc-board',
+    board('bmc-board', {
+      driver: 'ipmi',
+      host: '127.0.0.1',
+      port: sim.port,
+      username: 'cliadmin',
+      passwordEnv: 'CLI_TEST_BMC_PASSWORD',
+      cipherSuites: [3],
+      offTimeS: 0,
+      requestTimeoutS: 1,
+      requestRetries: 1,
+    }),
+  );
   write('vm-board', board('vm-board', { driver: 'qemu' }));
 });
 
@@ -40,7 +63,9 @@ afterAll(async () => {
 });
 
 const power = (target: string, action: string, env: Record<string, string> = {}) =>
-  hil(['power', '--target', target, action, '--targets-dir', targetsDir, '--lock-timeout', '5'], { env: { PXE_HIL_LOCK_DIR: stateDir, ...env } });
+  hil(['power', '--target', target, action, '--targets-dir', targetsDir, '--lock-timeout', '5'], {
+    env: { PXE_HIL_LOCK_DIR: stateDir, ...env },
+  });
 
 describe('hil power', { timeout: 90_000 }, () => {
   it('switches a board with power commands and prints its status', async () => {
@@ -66,7 +91,9 @@ describe('hil power', { timeout: 90_000 }, () => {
   it('names the missing password variable with exit 2', async () => {
     const run = await power('bmc-board', 'status');
     expect(run.exitCode).toBe(2);
-    expect(run.stderr.trim()).toBe('pxe-hil: environment variable CLI_TEST_BMC_PASSWORD is not set: it must hold the BMC password for 127.0.0.1');
+    expect(run.stderr.trim()).toBe(
+      'pxe-hil: environment variable CLI_TEST_BMC_PASSWORD is not set: it must hold the BMC password for 127.0.0.1',
+    );
   });
 
   it('refuses a QEMU board with a usage error', async () => {

@@ -24,7 +24,8 @@ let workDir: string;
 const jobId = `pxetest${process.pid}`;
 const clientNs = `hil-${jobId}-client`;
 
-const inClient = (args: string[], options: { reject?: boolean } = {}) => execa('ip', ['netns', 'exec', clientNs, ...args], { reject: options.reject ?? true });
+const inClient = (args: string[], options: { reject?: boolean } = {}) =>
+  execa('ip', ['netns', 'exec', clientNs, ...args], { reject: options.reject ?? true });
 
 beforeAll(async () => {
   busybox = join((await unpackPackage('busybox-static')).root, 'bin/busybox');
@@ -58,14 +59,20 @@ const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 describe('per-job PXE server', () => {
   it('serves the generated iPXE script over HTTP', async () => {
     const { stdout } = await inClient(['curl', '-sf', 'http://10.42.0.1/boot.ipxe']);
-    expect(stdout).toBe('#!ipxe\necho pxe-hil: booting test\nkernel http://10.42.0.1/vmlinuz initrd=initrd.gz console=ttyS0\ninitrd http://10.42.0.1/initrd.gz\nboot');
+    expect(stdout).toBe(
+      '#!ipxe\necho pxe-hil: booting test\nkernel http://10.42.0.1/vmlinuz initrd=initrd.gz console=ttyS0\ninitrd http://10.42.0.1/initrd.gz\nboot',
+    );
   });
 
   it('serves a file over TFTP byte for byte, and over HTTP', async () => {
     const expected = sha(readFileSync(kernelPath));
-    const tftp = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'tftp://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
+    const tftp = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'tftp://10.42.0.1/vmlinuz'], {
+      encoding: 'buffer',
+    });
     expect(sha(Buffer.from(tftp.stdout))).toBe(expected);
-    const http = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'http://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
+    const http = await execa('ip', ['netns', 'exec', clientNs, 'curl', '-sf', 'http://10.42.0.1/vmlinuz'], {
+      encoding: 'buffer',
+    });
     expect(sha(Buffer.from(http.stdout))).toBe(expected);
     const served = seen.filter((e) => e.type === 'file-served' && e.path.endsWith('vmlinuz'));
     expect(served.map((e) => e.type === 'file-served' && [e.protocol, e.role, e.bytes])).toEqual([
@@ -80,30 +87,48 @@ describe('per-job PXE server', () => {
   });
 
   it('refuses names outside its file table, path escapes and writes', async () => {
-    for (const url of ['tftp://10.42.0.1/etc/passwd', 'tftp://10.42.0.1/../../etc/passwd', 'http://10.42.0.1/../../etc/passwd', 'http://10.42.0.1/%2e%2e/etc/passwd']) {
+    for (const url of [
+      'tftp://10.42.0.1/etc/passwd',
+      'tftp://10.42.0.1/../../etc/passwd',
+      'http://10.42.0.1/../../etc/passwd',
+      'http://10.42.0.1/%2e%2e/etc/passwd',
+    ]) {
       const result = await inClient(['curl', '-sf', '--path-as-is', url], { reject: false });
       expect(result.exitCode, url).not.toBe(0);
       expect(result.stdout, url).toBe('');
     }
     const upload = await inClient(['sh', '-c', 'echo x | curl -sf -T - tftp://10.42.0.1/upload'], { reject: false });
     expect(upload.exitCode).not.toBe(0);
-    const post = await inClient(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', 'http://10.42.0.1/vmlinuz'], { reject: false });
+    const post = await inClient(
+      ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', 'http://10.42.0.1/vmlinuz'],
+      { reject: false },
+    );
     expect(post.stdout).toBe('405');
   });
 
-  it('gives a lease to the job\'s board and nothing to any other MAC', async () => {
+  it("gives a lease to the job's board and nothing to any other MAC", async () => {
     await execa('ip', ['-n', clientNs, 'addr', 'flush', 'dev', 'eth0']);
     await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', '52:54:00:99:99:99']);
-    const stranger = await inClient([busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '3', '-T', '1', '-s', '/bin/true'], { reject: false });
+    const stranger = await inClient(
+      [busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '3', '-T', '1', '-s', '/bin/true'],
+      { reject: false },
+    );
     expect(stranger.exitCode).not.toBe(0);
     expect(seen.some((e) => e.type === 'lease')).toBe(false);
-    expect(seen.some((e) => e.type === 'dhcp' && e.mac === '52:54:00:99:99:99' && e.message === 'DHCPDISCOVER')).toBe(true);
+    expect(seen.some((e) => e.type === 'dhcp' && e.mac === '52:54:00:99:99:99' && e.message === 'DHCPDISCOVER')).toBe(
+      true,
+    );
 
     await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', BOARD_MAC]);
-    const board = await inClient([busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', '/bin/true'], { reject: false });
+    const board = await inClient(
+      [busybox, 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', '/bin/true'],
+      { reject: false },
+    );
     expect(board.exitCode, board.stderr).toBe(0);
     expect(board.stderr + board.stdout).toMatch(/lease of 10\.42\.0\.10 obtained/);
-    expect(seen.filter((e) => e.type === 'lease')).toEqual([expect.objectContaining({ mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' })]);
+    expect(seen.filter((e) => e.type === 'lease')).toEqual([
+      expect.objectContaining({ mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' }),
+    ]);
   }, 30_000);
 
   it('removes its processes and namespace when stopped', async () => {

@@ -53,7 +53,12 @@ describe('crash recovery', () => {
     expect(dirs).toHaveLength(1);
     const staleId = dirs[0]!;
     const dir = join(env.PXE_HIL_RUNTIME_DIR!, staleId);
-    expect(JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8'))).toMatchObject({ jobId: staleId, target: 'qemu-x86', pid: harnessPid, netns: `hil-${staleId}` });
+    expect(JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8'))).toMatchObject({
+      jobId: staleId,
+      target: 'qemu-x86',
+      pid: harnessPid,
+      netns: `hil-${staleId}`,
+    });
     expect(existsSync(join(dir, 'qemu.pid')) && existsSync(join(dir, 'dnsmasq.pid'))).toBe(true);
     const residue = residueOf(staleId);
     expect(residue.namespaces).toEqual([`hil-${staleId}`]);
@@ -62,7 +67,11 @@ describe('crash recovery', () => {
 
     const next = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], { env });
     expect(next.exitCode, next.stdout + next.stderr).toBe(0);
-    expect(next.stdout).toMatch(new RegExp(`warning\\s+removed stale job ${staleId} of qemu-x86: stopped pids [0-9, ]+, deleted namespace hil-${staleId}, removed its directory`));
+    expect(next.stdout).toMatch(
+      new RegExp(
+        `warning\\s+removed stale job ${staleId} of qemu-x86: stopped pids [0-9, ]+, deleted namespace hil-${staleId}, removed its directory`,
+      ),
+    );
     expect(residueOf(staleId)).toEqual(NO_RESIDUE);
     expect(residueOf(jobIdOf(resultsDirOf(next.stdout)))).toEqual(NO_RESIDUE);
     expect(jobDirs()).toEqual([]);
@@ -77,18 +86,31 @@ describe('crash recovery', () => {
     const deadPid = dead.pid;
     await dead;
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, staleId), { recursive: true });
-    writeFileSync(join(env.PXE_HIL_RUNTIME_DIR!, staleId, 'job.json'), JSON.stringify({ jobId: staleId, target: 'some-board', pid: deadPid }));
+    writeFileSync(
+      join(env.PXE_HIL_RUNTIME_DIR!, staleId, 'job.json'),
+      JSON.stringify({ jobId: staleId, target: 'some-board', pid: deadPid }),
+    );
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, liveId), { recursive: true });
-    writeFileSync(join(env.PXE_HIL_RUNTIME_DIR!, liveId, 'job.json'), JSON.stringify({ jobId: liveId, target: 'some-board', pid: process.pid }));
+    writeFileSync(
+      join(env.PXE_HIL_RUNTIME_DIR!, liveId, 'job.json'),
+      JSON.stringify({ jobId: liveId, target: 'some-board', pid: process.pid }),
+    );
     await execa('ip', ['netns', 'add', netns]);
     // A process of the stale job inside its namespace (as the file server would be).
     const orphan = execa('ip', ['netns', 'exec', netns, 'sleep', '600'], { reject: false, detached: true });
     try {
-      await execa('sh', ['-c', `for i in $(seq 50); do [ -n "$(ip netns pids ${netns})" ] && exit 0; sleep 0.1; done; exit 1`]);
+      await execa('sh', [
+        '-c',
+        `for i in $(seq 50); do [ -n "$(ip netns pids ${netns})" ] && exit 0; sleep 0.1; done; exit 1`,
+      ]);
       const doctor = await hil(['doctor', '--cleanup'], { env });
-      expect(doctor.stdout).toContain(`cleanup: removed stale job ${staleId} of some-board: stopped pids ${orphan.pid}, deleted namespace ${netns}, removed its directory`);
+      expect(doctor.stdout).toContain(
+        `cleanup: removed stale job ${staleId} of some-board: stopped pids ${orphan.pid}, deleted namespace ${netns}, removed its directory`,
+      );
       expect(doctor.stdout).toMatch(/^ok {3}dnsmasq {14}\d+\.\d+/m);
-      expect(doctor.stdout).toMatch(/^ok {3}OVMF {17}\/usr\/share\/OVMF\/OVMF_CODE_4M\.fd \(UEFI QEMU boards, optional\)$/m);
+      expect(doctor.stdout).toMatch(
+        /^ok {3}OVMF {17}\/usr\/share\/OVMF\/OVMF_CODE_4M\.fd \(UEFI QEMU boards, optional\)$/m,
+      );
       const ended = await orphan;
       expect(ended.signal).toBe('SIGTERM');
       expect(residueOf(staleId)).toEqual(NO_RESIDUE);

@@ -9,7 +9,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import {
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  readResult,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  writeTargetFile,
+} from '../support/hil.js';
 
 const SECRET = 'tok-9f3a7c1e5b';
 let targetsDir: string;

@@ -15,7 +15,9 @@ let runDir: string;
 
 beforeAll(async () => {
   results = resultsRoot();
-  const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results], { env: { BUILD_TAG: 'jenkins-hil-report-42' } });
+  const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results], {
+    env: { BUILD_TAG: 'jenkins-hil-report-42' },
+  });
   expect(run.exitCode, run.stdout + run.stderr).toBe(0);
   runDir = resultsDirOf(run.stdout);
   expect(residueOf(jobIdOf(runDir))).toEqual(NO_RESIDUE);
@@ -32,22 +34,48 @@ describe('reports of a run', () => {
     const svg = join(runDir, 'timeline.svg');
     expect(execaSync('xmllint', ['--noout', svg], { reject: false }).exitCode).toBe(0);
     const text = readFileSync(svg, 'utf8');
-    for (const label of ['DHCP lease', 'kernel fetched', 'shell prompt', 'http vmlinuz', 'http initrd.cpio.gz', 'power cycle']) expect(text).toContain(`>${label}</text>`);
+    for (const label of [
+      'DHCP lease',
+      'kernel fetched',
+      'shell prompt',
+      'http vmlinuz',
+      'http initrd.cpio.gz',
+      'power cycle',
+    ])
+      expect(text).toContain(`>${label}</text>`);
   });
 
-  it('makes an Allure HTML report that lists the boot with its milestone steps, and the suite\'s tests', async () => {
+  it("makes an Allure HTML report that lists the boot with its milestone steps, and the suite's tests", async () => {
     const out = join(results, 'allure-report');
     const report = await hil(['report', '--results', results, '--out', out]);
     expect(report.exitCode, report.stdout + report.stderr).toBe(0);
     expect(existsSync(join(out, 'index.html'))).toBe(true);
-    const cases = readdirSync(join(out, 'data/test-cases')).map((f) => JSON.parse(readFileSync(join(out, 'data/test-cases', f), 'utf8')));
+    const cases = readdirSync(join(out, 'data/test-cases')).map((f) =>
+      JSON.parse(readFileSync(join(out, 'data/test-cases', f), 'utf8')),
+    );
     const boot = cases.find((c) => c.name === 'boot qemu-x86');
     expect(boot, 'the boot test case').toBeDefined();
     expect(boot.status).toBe('passed');
-    expect(boot.testStage.steps.map((s: { name: string }) => s.name)).toEqual(['DHCP lease', 'kernel fetched', 'initrd fetched', 'Linux version', 'init started', 'shell prompt']);
-    expect(boot.testStage.attachments.map((a: { name: string }) => a.name).sort()).toEqual(['PXE server log', 'boot timeline', 'console log', 'step events']);
+    expect(boot.testStage.steps.map((s: { name: string }) => s.name)).toEqual([
+      'DHCP lease',
+      'kernel fetched',
+      'initrd fetched',
+      'Linux version',
+      'init started',
+      'shell prompt',
+    ]);
+    expect(boot.testStage.attachments.map((a: { name: string }) => a.name).sort()).toEqual([
+      'PXE server log',
+      'boot timeline',
+      'console log',
+      'step events',
+    ]);
     expect(boot.labels).toContainEqual({ name: 'build', value: 'jenkins-hil-report-42' });
-    const suiteCases = cases.filter((c) => c.labels.some((l: { name: string; value: string }) => l.name === 'target' && l.value === 'qemu-x86') && c.name !== 'boot qemu-x86');
+    const suiteCases = cases.filter(
+      (c) =>
+        c.labels.some((l: { name: string; value: string }) => l.name === 'target' && l.value === 'qemu-x86') &&
+        c.name !== 'boot qemu-x86',
+    );
     expect(suiteCases.map((c) => c.name).sort()).toEqual([
       'has the memory of its target file',
       'reaches the harness HTTP server from the target',

@@ -29,7 +29,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const settings = (path: string): SerialSettings => ({ path, baud: 115200, parity: 'none', dataBits: 8, stopBits: 1, flowControl: 'none' });
+const settings = (path: string): SerialSettings => ({
+  path,
+  baud: 115200,
+  parity: 'none',
+  dataBits: 8,
+  stopBits: 1,
+  flowControl: 'none',
+});
 
 async function openHub(bus = new EventBus()): Promise<{ hub: ConsoleHub; bus: EventBus; events: StepEvent[] }> {
   const events: StepEvent[] = [];
@@ -50,7 +57,9 @@ describe('serial port console', () => {
   it('reads the board and types to it', async () => {
     const board = peer(pair!.b);
     const { hub, events } = await openHub();
-    expect(events.filter((e) => e.type === 'console').map((e) => (e as { detail?: string }).detail)).toEqual([`${pair!.a} 115200 8N1`]);
+    expect(events.filter((e) => e.type === 'console').map((e) => (e as { detail?: string }).detail)).toEqual([
+      `${pair!.a} 115200 8N1`,
+    ]);
     const session = new ConsoleExpect(hub);
     await board.write('U-Boot 2023.01 (Jan 01 2023)\r\nHit any key to stop autoboot:  3 ');
     const found = await session.expect(/Hit any key to stop autoboot/, { timeoutMs: 10_000 });
@@ -88,11 +97,17 @@ describe('serial port console', () => {
     cleanups.length = 0;
     board.close();
 
-    expect(readFileSync(join(dir, 'console.raw'), 'latin1')).toBe('before unplug\r\n' + payload);
+    expect(readFileSync(join(dir, 'console.raw'), 'latin1')).toBe(`before unplug\r\n${payload}`);
     const log = readFileSync(join(dir, 'console.log'), 'utf8');
     const lines = log.split('\n').map((line) => line.replace(/^\[\s*\d+\.\d{3}\] /, ''));
-    expect(lines.filter((l) => l.startsWith('after replug line'))).toEqual(Array.from({ length: 300 }, (_, i) => `after replug line ${i}`));
-    expect(lines.filter((l) => l.startsWith('--- pxe-hil: console')).map((l) => l.replace(/ \(again.*/, '').replace(/: \/\S+ went away.*/, ': went away'))).toEqual([
+    expect(lines.filter((l) => l.startsWith('after replug line'))).toEqual(
+      Array.from({ length: 300 }, (_, i) => `after replug line ${i}`),
+    );
+    expect(
+      lines
+        .filter((l) => l.startsWith('--- pxe-hil: console'))
+        .map((l) => l.replace(/ \(again.*/, '').replace(/: \/\S+ went away.*/, ': went away')),
+    ).toEqual([
       `--- pxe-hil: console connected: ${pair.a} 115200 8N1 ---`,
       `--- pxe-hil: console disconnected: went away`,
       `--- pxe-hil: console connected: ${pair.a} 115200 8N1`,
@@ -119,10 +134,15 @@ describe('serial port console', () => {
     await waitForHolder(holder.pid!, pair!.a);
     const second = new SerialPortConsole(settings(pair!.a));
     const first = (await second.open({ data: () => {}, state: () => {} }).catch((e: unknown) => e)) as Error;
-    expect(first.message).toBe(`serial port ${pair!.a} is in use by pid ${holder.pid} (flock); one job holds a port at a time (attach with: hil console --target <target>)`);
+    expect(first.message).toBe(
+      `serial port ${pair!.a} is in use by pid ${holder.pid} (flock); one job holds a port at a time (attach with: hil console --target <target>)`,
+    );
 
     mkdirSync(join(runtime, '0badf00d'), { recursive: true });
-    writeFileSync(join(runtime, '0badf00d', 'job.json'), JSON.stringify({ jobId: '0badf00d', target: 'board-7', pid: holder.pid, build: 'jenkins-lab-42' }));
+    writeFileSync(
+      join(runtime, '0badf00d', 'job.json'),
+      JSON.stringify({ jobId: '0badf00d', target: 'board-7', pid: holder.pid, build: 'jenkins-lab-42' }),
+    );
     const saved = process.env.PXE_HIL_RUNTIME_DIR;
     process.env.PXE_HIL_RUNTIME_DIR = runtime;
     try {
@@ -141,5 +161,7 @@ describe('serial port console', () => {
 async function waitForHolder(pid: number, path: string): Promise<void> {
   const { Deadline } = await import('../../harness/core/deadline.js');
   const { findPortHolders } = await import('../../harness/console/port-holder.js');
-  await Deadline.in(10_000, `pid ${pid} to open ${path}`).poll(async () => ((await findPortHolders(path)).some((h) => h.pid === pid) ? true : undefined));
+  await Deadline.in(10_000, `pid ${pid} to open ${path}`).poll(async () =>
+    (await findPortHolders(path)).some((h) => h.pid === pid) ? true : undefined,
+  );
 }

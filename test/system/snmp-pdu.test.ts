@@ -48,11 +48,17 @@ function config(overrides: Partial<SnmpPduConfig> = {}): SnmpPduConfig {
   };
 }
 
-function driver(overrides: Partial<SnmpPduConfig> = {}, community = COMMUNITY): { power: SnmpPduPower; events: StepEvent[] } {
+function driver(
+  overrides: Partial<SnmpPduConfig> = {},
+  community = COMMUNITY,
+): { power: SnmpPduPower; events: StepEvent[] } {
   const bus = new EventBus();
   const events: StepEvent[] = [];
   bus.subscribe((event) => events.push(event));
-  return { power: new SnmpPduPower(config(overrides), { bus, env: { [ENV_NAME]: community }, pollIntervalMs: 100 }), events };
+  return {
+    power: new SnmpPduPower(config(overrides), { bus, env: { [ENV_NAME]: community }, pollIntervalMs: 100 }),
+    events,
+  };
 }
 
 async function faultOf(promise: Promise<unknown>): Promise<LabFault> {
@@ -114,7 +120,9 @@ describe('SNMP PDU power against snmpd', () => {
     const wrong = `${COMMUNITY}-wrong`;
     const { power } = driver({ requestTimeoutS: 1, retries: 0 }, wrong);
     const fault = await faultOf(power.status());
-    expect(fault.message).toBe('PDU 127.0.0.1 did not answer SNMP get for outlet 3: not reachable, or it does not accept this community/user');
+    expect(fault.message).toBe(
+      'PDU 127.0.0.1 did not answer SNMP get for outlet 3: not reachable, or it does not accept this community/user',
+    );
     expect(fault.message).not.toContain(COMMUNITY);
   });
 
@@ -127,11 +135,15 @@ describe('SNMP PDU power against snmpd', () => {
   it('names a PDU nobody answers for', async () => {
     const { power } = driver({ port: await freeUdpPort(), requestTimeoutS: 1, retries: 0 });
     const fault = await faultOf(power.on());
-    expect(fault.message).toBe('PDU 127.0.0.1 did not answer SNMP set for outlet 3: not reachable, or it does not accept this community/user');
+    expect(fault.message).toBe(
+      'PDU 127.0.0.1 did not answer SNMP set for outlet 3: not reachable, or it does not accept this community/user',
+    );
   });
 
   it('refuses to start without the community variable', () => {
     expect(() => new SnmpPduPower(config(), { env: {} })).toThrow(UsageError);
-    expect(() => new SnmpPduPower(config(), { env: {} })).toThrow(`environment variable ${ENV_NAME} is not set: it must hold the SNMP community for PDU 127.0.0.1`);
+    expect(() => new SnmpPduPower(config(), { env: {} })).toThrow(
+      `environment variable ${ENV_NAME} is not set: it must hold the SNMP community for PDU 127.0.0.1`,
+    );
   });
 });

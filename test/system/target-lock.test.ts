@@ -49,25 +49,32 @@ describe('target locks', () => {
     const lines: string[] = [];
     let released = false;
     let interrupted = false;
-    const second = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results, '--lock-timeout', '120'], {
-      env,
-      onLine: (line, proc) => {
-        lines.push(line);
-        if (!released && /target qemu-x86 is locked by/.test(line)) {
-          released = true;
-          first.stdin?.write('release\n');
-        }
-        // Past the lock: this job holds the target now; stop it before it boots anything.
-        if (!interrupted && /images\s+preparing image/.test(line)) {
-          interrupted = true;
-          proc.kill('SIGINT');
-        }
+    const second = startHil(
+      ['--target', 'qemu-x86', '--image', 'busybox', '--results', results, '--lock-timeout', '120'],
+      {
+        env,
+        onLine: (line, proc) => {
+          lines.push(line);
+          if (!released && /target qemu-x86 is locked by/.test(line)) {
+            released = true;
+            first.stdin?.write('release\n');
+          }
+          // Past the lock: this job holds the target now; stop it before it boots anything.
+          if (!interrupted && /images\s+preparing image/.test(line)) {
+            interrupted = true;
+            proc.kill('SIGINT');
+          }
+        },
       },
-    });
+    );
     const run = await second;
     await first;
     const waited = lines.find((l) => l.includes('is locked by'))!;
-    expect(waited).toMatch(new RegExp(`warning\\s+target qemu-x86 is locked by pid ${first.pid}, jenkins-lab-42, since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z; waiting up to 120 s`));
+    expect(waited).toMatch(
+      new RegExp(
+        `warning\\s+target qemu-x86 is locked by pid ${first.pid}, jenkins-lab-42, since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z; waiting up to 120 s`,
+      ),
+    );
     expect(interrupted).toBe(true);
     expect(run.exitCode, String(run.all)).toBe(130);
   }, 60_000);
@@ -88,9 +95,16 @@ describe('target locks', () => {
   it('ends with exit 3 when the lock is not free within --lock-timeout', async () => {
     const { child: first } = await holder('qemu-x86', { BUILD_TAG: 'jenkins-lab-43' });
     try {
-      const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results, '--lock-timeout', '1'], { env });
+      const run = await hil(
+        ['--target', 'qemu-x86', '--image', 'busybox', '--results', results, '--lock-timeout', '1'],
+        { env },
+      );
       expect(run.exitCode, run.stdout + run.stderr).toBe(3);
-      expect(run.stdout).toMatch(new RegExp(`result\\s+LAB-FAULT \\(exit 3\\): target 'qemu-x86' is still locked by pid ${first.pid}, jenkins-lab-43, since [^ ]+ after 1 s; try again later or raise --lock-timeout`));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `result\\s+LAB-FAULT \\(exit 3\\): target 'qemu-x86' is still locked by pid ${first.pid}, jenkins-lab-43, since [^ ]+ after 1 s; try again later or raise --lock-timeout`,
+        ),
+      );
     } finally {
       first.stdin?.write('release\n');
       await first;

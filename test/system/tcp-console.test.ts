@@ -70,7 +70,11 @@ describe.each([
     const session = new ConsoleExpect(hub);
     await syncUp(board, session);
     await board.write('U-Boot 2023.01\r\n=> ');
-    expect(await session.expect('=> ', { timeoutMs: 10_000 })).toEqual({ match: '=> ', before: 'U-Boot 2023.01\n', groups: [] });
+    expect(await session.expect('=> ', { timeoutMs: 10_000 })).toEqual({
+      match: '=> ',
+      before: 'U-Boot 2023.01\n',
+      groups: [],
+    });
     board.received = '';
     session.sendLine('printenv bootcmd');
     await board.waitFor('printenv bootcmd\r');
@@ -101,7 +105,9 @@ describe.each([
     hub.write('typed while down\r');
     const back = bus.next('console', (e) => e.state === 'connected').promise;
     server = await Ser2net.start(dir, pair.a, port, telnet);
-    expect((await back).detail).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port}${telnet ? ' \\(telnet\\)' : ''} \\(again, after \\d+ attempts?`));
+    expect((await back).detail).toMatch(
+      new RegExp(`^127\\.0\\.0\\.1:${port}${telnet ? ' \\(telnet\\)' : ''} \\(again, after \\d+ attempts?`),
+    );
 
     await board.waitFor('typed while down\r');
     await syncUp(board, session);
@@ -116,7 +122,9 @@ describe.each([
     const lines = readFileSync(join(dir, 'console.log'), 'utf8')
       .split('\n')
       .map((line) => line.replace(/^\[\s*\d+\.\d{3}\] /, ''));
-    expect(lines.filter((l) => l.startsWith('after restart line'))).toEqual(Array.from({ length: 300 }, (_, i) => `after restart line ${i}`));
+    expect(lines.filter((l) => l.startsWith('after restart line'))).toEqual(
+      Array.from({ length: 300 }, (_, i) => `after restart line ${i}`),
+    );
     expect(lines.filter((l) => l.startsWith('--- pxe-hil: console')).map((l) => l.replace(/ \(again.*/, ''))).toEqual([
       `--- pxe-hil: console connected: 127.0.0.1:${port}${telnet ? ' (telnet)' : ''} ---`,
       '--- pxe-hil: console disconnected: the console server closed the connection ---',
@@ -129,5 +137,7 @@ it('says which console server did not answer', async () => {
   const source = new TcpConsole({ host: '127.0.0.1', port: await freeTcpPort(), telnet: false });
   const error = await source.open({ data: () => {}, state: () => {} }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(LabFault);
-  expect((error as Error).message).toMatch(/^console server 127\.0\.0\.1:\d+ refused or did not answer \(ECONNREFUSED\); is it running and is the port right\?$/);
+  expect((error as Error).message).toMatch(
+    /^console server 127\.0\.0\.1:\d+ refused or did not answer \(ECONNREFUSED\); is it running and is the port right\?$/,
+  );
 });

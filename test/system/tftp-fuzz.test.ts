@@ -36,11 +36,14 @@ const tsx = (script: string, ...args: string[]) =>
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** One TFTP packet from the client namespace; the reply decoded. */
-async function tftpPacket(packet: Buffer): Promise<{ op: number; code?: number; message?: string; bytes?: number; reply?: string }> {
+async function tftpPacket(
+  packet: Buffer,
+): Promise<{ op: number; code?: number; message?: string; bytes?: number; reply?: string }> {
   const result = await tsx('hostile-client.ts', 'tftp', '10.42.0.1', '69', packet.toString('hex'));
   return JSON.parse(result.stdout);
 }
-const rrq = (name: string, mode = 'octet') => Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${name}\0${mode}\0`, 'latin1')]);
+const rrq = (name: string, mode = 'octet') =>
+  Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${name}\0${mode}\0`, 'latin1')]);
 
 function processStatus(pid: number): { rssKiB: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -83,15 +86,39 @@ afterAll(async () => {
 describe('TFTP under hostile input', () => {
   it('answers each kind of bad request with the exact error and serves nothing', async () => {
     const cases: [string, Buffer, { op: number; code: number; message: string }][] = [
-      ['write request', Buffer.concat([Buffer.from([0, 2]), Buffer.from('upload\0octet\0')]), { op: 5, code: 2, message: 'read-only server' }],
+      [
+        'write request',
+        Buffer.concat([Buffer.from([0, 2]), Buffer.from('upload\0octet\0')]),
+        { op: 5, code: 2, message: 'read-only server' },
+      ],
       ['name outside the table', rrq('etc/passwd'), { op: 5, code: 1, message: "not in the job's file table" }],
       ['absolute path', rrq('/etc/passwd'), { op: 5, code: 1, message: "not in the job's file table" }],
       ['.. escape', rrq('../../etc/passwd'), { op: 5, code: 1, message: "not in the job's file table" }],
-      ['.. after a valid name', rrq('vmlinuz/../../etc/passwd'), { op: 5, code: 1, message: "not in the job's file table" }],
-      ['oversized packet', Buffer.concat([rrq('vmlinuz'), Buffer.alloc(600, 0x41), Buffer.from([0])]), { op: 5, code: 4, message: 'malformed or unsupported request' }],
-      ['no NUL terminator', Buffer.from([0, 1, 0x76, 0x6d, 0x6c, 0x69, 0x6e, 0x75, 0x78]), { op: 5, code: 4, message: 'malformed or unsupported request' }],
-      ['unknown opcode', Buffer.from([0, 9, 0x61, 0, 0x6f, 0]), { op: 5, code: 4, message: 'malformed or unsupported request' }],
-      ['netascii mode', rrq('vmlinuz', 'netascii'), { op: 5, code: 4, message: "mode 'netascii' is not served; use octet" }],
+      [
+        '.. after a valid name',
+        rrq('vmlinuz/../../etc/passwd'),
+        { op: 5, code: 1, message: "not in the job's file table" },
+      ],
+      [
+        'oversized packet',
+        Buffer.concat([rrq('vmlinuz'), Buffer.alloc(600, 0x41), Buffer.from([0])]),
+        { op: 5, code: 4, message: 'malformed or unsupported request' },
+      ],
+      [
+        'no NUL terminator',
+        Buffer.from([0, 1, 0x76, 0x6d, 0x6c, 0x69, 0x6e, 0x75, 0x78]),
+        { op: 5, code: 4, message: 'malformed or unsupported request' },
+      ],
+      [
+        'unknown opcode',
+        Buffer.from([0, 9, 0x61, 0, 0x6f, 0]),
+        { op: 5, code: 4, message: 'malformed or unsupported request' },
+      ],
+      [
+        'netascii mode',
+        rrq('vmlinuz', 'netascii'),
+        { op: 5, code: 4, message: "mode 'netascii' is not served; use octet" },
+      ],
     ];
     for (const [what, packet, expected] of cases) expect(await tftpPacket(packet), what).toEqual(expected);
     expect(seen.some((e) => e.type === 'file-served')).toBe(false);
@@ -123,29 +150,46 @@ describe('TFTP under hostile input', () => {
     expect(after.fds).toBe(before.fds);
     // Memory: bounded, not returned to the exact byte (the heap keeps its pages).
     expect(after.rssKiB).toBeLessThan(before.rssKiB + 64 * 1024);
-    process.stdout.write(`tftp fuzz: ${report.sent} packets, ${report.replies} replies; RSS ${before.rssKiB} -> ${after.rssKiB} KiB; fds ${before.fds} -> ${after.fds}\n`);
+    process.stdout.write(
+      `tftp fuzz: ${report.sent} packets, ${report.replies} replies; RSS ${before.rssKiB} -> ${after.rssKiB} KiB; fds ${before.fds} -> ${after.fds}\n`,
+    );
 
-    const again = await inClient(['curl', '-sf', '--tftp-blksize', '1024', 'tftp://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
+    const again = await inClient(['curl', '-sf', '--tftp-blksize', '1024', 'tftp://10.42.0.1/vmlinuz'], {
+      encoding: 'buffer',
+    });
     expect(again.exitCode).toBe(0);
     expect(sha(again.stdout as unknown as Uint8Array)).toBe(sha(kernel));
-    expect(seen.filter((e) => e.type === 'file-served' && e.path === 'vmlinuz' && e.bytes === kernel.length).length).toBeGreaterThanOrEqual(2);
+    expect(
+      seen.filter((e) => e.type === 'file-served' && e.path === 'vmlinuz' && e.bytes === kernel.length).length,
+    ).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
 
 describe('HTTP under hostile input', () => {
   it('refuses other methods and oversized headers, and closes slow and stalled clients', async () => {
-    const status = async (args: string[]) => (await inClient(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...args])).stdout;
+    const status = async (args: string[]) =>
+      (await inClient(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', ...args])).stdout;
     expect(await status(['-X', 'DELETE', 'http://10.42.0.1/vmlinuz'])).toBe('405');
     expect(await status(['-X', 'PUT', '--data', 'x', 'http://10.42.0.1/vmlinuz'])).toBe('405');
     expect(await status(['-H', `X-Big: ${'a'.repeat(20_000)}`, 'http://10.42.0.1/vmlinuz'])).toBe('431');
     expect(await status(['--path-as-is', 'http://10.42.0.1/../../etc/passwd'])).toBe('404');
 
-    const [slow, stalled] = await Promise.all([tsx('hostile-client.ts', 'slowloris', '10.42.0.1', '80'), tsx('hostile-client.ts', 'stalled', '10.42.0.1', '80', '/big')]);
+    const [slow, stalled] = await Promise.all([
+      tsx('hostile-client.ts', 'slowloris', '10.42.0.1', '80'),
+      tsx('hostile-client.ts', 'stalled', '10.42.0.1', '80', '/big'),
+    ]);
     expect(JSON.parse(slow.stdout)).toMatchObject({ closedBy: 'server', received: 'HTTP/1.1 408 Request Timeout' });
     const stalledResult = JSON.parse(stalled.stdout) as { closedBy: string; bytes: number };
     expect(stalledResult.closedBy).toBe('server');
     expect(stalledResult.bytes).toBeLessThan(32 * 1024 * 1024);
-    expect(seen).toContainEqual(expect.objectContaining({ type: 'file-failed', protocol: 'http', path: '/big', reason: 'connection closed before the end' }));
+    expect(seen).toContainEqual(
+      expect.objectContaining({
+        type: 'file-failed',
+        protocol: 'http',
+        path: '/big',
+        reason: 'connection closed before the end',
+      }),
+    );
 
     const ok = await inClient(['curl', '-sf', 'http://10.42.0.1/vmlinuz'], { encoding: 'buffer' });
     expect(sha(ok.stdout as unknown as Uint8Array)).toBe(sha(kernel));

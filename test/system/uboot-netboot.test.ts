@@ -11,14 +11,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import board from '../../targets/qemu-arm64-uboot.js';
-import { events, hil, jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, resultsRoot, type LoggedEvent, writeTargetFile } from '../support/hil.js';
+import {
+  events,
+  hil,
+  jobIdOf,
+  NO_RESIDUE,
+  readResult,
+  residueOf,
+  resultsDirOf,
+  resultsRoot,
+  type LoggedEvent,
+  writeTargetFile,
+} from '../support/hil.js';
 
 let targetsDir: string;
 let results: string;
 
 /** The board of targets/qemu-arm64-uboot.ts under another name, with its U-Boot part changed. */
 function writeTarget(name: string, mac: string, uboot: Record<string, unknown>): void {
-  const target = { ...board, name, network: { kind: 'qemu-tap', mac }, boot: { ...board.boot, uboot: { ...board.boot?.uboot, ...uboot } } };
+  const target = {
+    ...board,
+    name,
+    network: { kind: 'qemu-tap', mac },
+    boot: { ...board.boot, uboot: { ...board.boot?.uboot, ...uboot } },
+  };
   writeTargetFile(targetsDir, target);
 }
 
@@ -29,7 +45,12 @@ beforeAll(() => {
   writeTarget('uboot-typed', '52:54:00:a1:00:66', { mode: 'interactive' });
   writeTarget('uboot-wrong-file', '52:54:00:a1:00:67', {
     mode: 'interactive',
-    commands: ['setenv autoload no', 'dhcp', 'tftpboot ${kernel_addr_r} no-such-kernel', 'booti ${kernel_addr_r} - {fdtAddr}'],
+    commands: [
+      'setenv autoload no',
+      'dhcp',
+      'tftpboot ${kernel_addr_r} no-such-kernel',
+      'booti ${kernel_addr_r} - {fdtAddr}',
+    ],
   });
 });
 
@@ -38,11 +59,23 @@ afterAll(() => {
   rmSync(results, { recursive: true, force: true });
 });
 
-const BOOTED = ['U-Boot banner', 'DHCP lease', 'kernel fetched', 'initrd fetched', 'Starting kernel', 'Linux version', 'init started', 'installer: Select a language'];
+const BOOTED = [
+  'U-Boot banner',
+  'DHCP lease',
+  'kernel fetched',
+  'initrd fetched',
+  'Starting kernel',
+  'Linux version',
+  'init started',
+  'installer: Select a language',
+];
 const milestones = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'milestone').map((e) => e.name);
-const states = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'boot-state').map((e) => `${e.from}->${e.to}`);
-const served = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'file-served').map((e) => `${e.path} ${e.bytes}`);
-const loadedByUboot = (logged: LoggedEvent[]) => logged.filter((e) => e.type === 'bootloader-load').map((e) => `${e.file} ${e.bytes}`);
+const states = (logged: LoggedEvent[]) =>
+  logged.filter((e) => e.type === 'boot-state').map((e) => `${e.from}->${e.to}`);
+const served = (logged: LoggedEvent[]) =>
+  logged.filter((e) => e.type === 'file-served').map((e) => `${e.path} ${e.bytes}`);
+const loadedByUboot = (logged: LoggedEvent[]) =>
+  logged.filter((e) => e.type === 'bootloader-load').map((e) => `${e.file} ${e.bytes}`);
 const run = (target: string) => hil(['--target', target, '--targets-dir', targetsDir, '--results', results]);
 
 describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
@@ -58,7 +91,13 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
     // What U-Boot says it loaded is what the server says it sent.
     expect(loadedByUboot(logged)).toEqual(served(logged));
     expect(readResult(dir, 'pxe.log')).toMatch(/vendor class: U-Boot\.armv8/);
-    expect(states(logged)).toEqual(['unknown->off', 'off->bootloader', 'bootloader->kernel', 'kernel->shell', 'shell->off']);
+    expect(states(logged)).toEqual([
+      'unknown->off',
+      'off->bootloader',
+      'bootloader->kernel',
+      'kernel->shell',
+      'shell->off',
+    ]);
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 900_000);
 
@@ -81,14 +120,18 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
       'booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}: sent',
     ]);
     // Each file U-Boot loaded, in U-Boot's own words, matches what the server sent.
-    const loaded = logged.filter((e) => e.type === 'bootloader-command' && String(e.command).startsWith('tftpboot')).map((e) => e.detail);
+    const loaded = logged
+      .filter((e) => e.type === 'bootloader-command' && String(e.command).startsWith('tftpboot'))
+      .map((e) => e.detail);
     const sizes = logged.filter((e) => e.type === 'file-served').map((e) => Number(e.bytes));
-    expect(loaded).toEqual(sizes.map((bytes) => expect.stringMatching(new RegExp(`^Bytes transferred = ${bytes} \\(`))));
+    expect(loaded).toEqual(
+      sizes.map((bytes) => expect.stringMatching(new RegExp(`^Bytes transferred = ${bytes} \\(`))),
+    );
     expect(loadedByUboot(logged)).toEqual(served(logged));
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 900_000);
 
-  it('fails at once on a command for a file the server does not have, with U-Boot\'s error in the JUnit failure', async () => {
+  it("fails at once on a command for a file the server does not have, with U-Boot's error in the JUnit failure", async () => {
     const result = await run('uboot-wrong-file');
     expect(result.exitCode, result.stdout + result.stderr).toBe(1);
     const dir = resultsDirOf(result.stdout);
@@ -101,7 +144,9 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
       detail: "TFTP error: 'not in the job's file table' (1)",
     });
     const junit = readResult(dir, 'junit.xml');
-    expect(junit).toContain(`<failure message="U-Boot TFTP failed: TFTP error: 'not in the job's file table' (1)" type="U-Boot TFTP failed">`);
+    expect(junit).toContain(
+      `<failure message="U-Boot TFTP failed: TFTP error: 'not in the job's file table' (1)" type="U-Boot TFTP failed">`,
+    );
     expect(states(logged)).toEqual(['unknown->off', 'off->bootloader', 'bootloader->unknown', 'unknown->off']);
     expect(residueOf(jobIdOf(dir))).toEqual(NO_RESIDUE);
   }, 300_000);

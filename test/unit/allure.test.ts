@@ -19,7 +19,14 @@ const record: BootRecord = {
   durationMs: 9000,
   milestones: [
     { name: 'DHCP lease', status: 'passed', durationMs: 2000, t: 2500 },
-    { name: 'init started', status: 'failed', durationMs: 3000, type: 'kernel panic', message: 'kernel panic: VFS', detail: 'line 1\nline 2' },
+    {
+      name: 'init started',
+      status: 'failed',
+      durationMs: 3000,
+      type: 'kernel panic',
+      message: 'kernel panic: VFS',
+      detail: 'line 1\nline 2',
+    },
     { name: 'shell prompt', status: 'skipped', message: 'not reached' },
   ],
   artifacts: {},
@@ -30,10 +37,15 @@ describe('Allure results of a boot', () => {
     const log = join(dir, 'console.log');
     writeFileSync(log, 'hello console\n');
     const results = join(dir, 'allure-results');
-    const uuid = writeAllureResults(record, results, [
-      { name: 'console log', path: log, type: 'text/plain' },
-      { name: 'missing file', path: join(dir, 'nope.txt'), type: 'text/plain' },
-    ], { BUILD_TAG: 'jenkins-x-1', BUILD_URL: 'http://jenkins.invalid/job/x/1/' });
+    const uuid = writeAllureResults(
+      record,
+      results,
+      [
+        { name: 'console log', path: log, type: 'text/plain' },
+        { name: 'missing file', path: join(dir, 'nope.txt'), type: 'text/plain' },
+      ],
+      { BUILD_TAG: 'jenkins-x-1', BUILD_URL: 'http://jenkins.invalid/job/x/1/' },
+    );
     const result = JSON.parse(readFileSync(join(results, `${uuid}-result.json`), 'utf8'));
     expect(result.name).toBe('boot qemu-x86');
     expect(result.status).toBe('failed');
@@ -43,17 +55,41 @@ describe('Allure results of a boot', () => {
       ['init started', 'failed'],
       ['shell prompt', 'skipped'],
     ]);
-    expect(result.steps[0]).toMatchObject({ start: Date.parse('2026-01-01T00:00:00.500Z'), stop: Date.parse('2026-01-01T00:00:02.500Z') });
+    expect(result.steps[0]).toMatchObject({
+      start: Date.parse('2026-01-01T00:00:00.500Z'),
+      stop: Date.parse('2026-01-01T00:00:02.500Z'),
+    });
     expect(result.steps[1].statusDetails).toEqual({ message: 'kernel panic: VFS', trace: 'line 1\nline 2' });
-    expect(result.labels).toEqual(expect.arrayContaining([{ name: 'target', value: 'qemu-x86' }, { name: 'image', value: 'busybox' }, { name: 'build', value: 'jenkins-x-1' }]));
+    expect(result.labels).toEqual(
+      expect.arrayContaining([
+        { name: 'target', value: 'qemu-x86' },
+        { name: 'image', value: 'busybox' },
+        { name: 'build', value: 'jenkins-x-1' },
+      ]),
+    );
     expect(result.attachments).toHaveLength(1);
     expect(readFileSync(join(results, result.attachments[0].source), 'utf8')).toBe('hello console\n');
-    expect(JSON.parse(readFileSync(join(results, 'executor.json'), 'utf8'))).toMatchObject({ type: 'jenkins', buildName: 'jenkins-x-1' });
+    expect(JSON.parse(readFileSync(join(results, 'executor.json'), 'utf8'))).toMatchObject({
+      type: 'jenkins',
+      buildName: 'jenkins-x-1',
+    });
     expect(readdirSync(results).sort()).toHaveLength(4);
   });
 
   it('marks a lab fault as broken, not failed', () => {
-    const broken: BootRecord = { ...record, milestones: [{ name: 'DHCP lease', status: 'error', durationMs: 10, type: 'lab-fault', message: 'power on failed', detail: '' }] };
+    const broken: BootRecord = {
+      ...record,
+      milestones: [
+        {
+          name: 'DHCP lease',
+          status: 'error',
+          durationMs: 10,
+          type: 'lab-fault',
+          message: 'power on failed',
+          detail: '',
+        },
+      ],
+    };
     const uuid = writeAllureResults(broken, dir, [], {});
     expect(JSON.parse(readFileSync(join(dir, `${uuid}-result.json`), 'utf8')).status).toBe('broken');
   });

@@ -28,7 +28,7 @@ describe('AnsiStripper', () => {
 
   it('gives up on an escape that never ends instead of holding text forever', () => {
     const s = new AnsiStripper();
-    s.push('\x1b]' + 'a'.repeat(300));
+    s.push(`\x1b]${'a'.repeat(300)}`);
     expect(s.push('visible')).toBe('visible');
   });
 });

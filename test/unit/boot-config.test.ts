@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { pxelinuxConfigName, renderGrubConfig, renderIpxeScript, renderPxelinuxConfig } from '../../harness/pxe/boot-config.js';
+import {
+  pxelinuxConfigName,
+  renderGrubConfig,
+  renderIpxeScript,
+  renderPxelinuxConfig,
+} from '../../harness/pxe/boot-config.js';
 
 const entry = { label: 'busybox', kernel: 'linux', initrd: 'initrd.gz', cmdline: 'console=ttyS0,115200 quiet' };
 
@@ -47,12 +52,21 @@ describe('renderIpxeScript with a BIOS chainload', () => {
 describe('renderGrubConfig', () => {
   it('boots one entry at once, kernel and initrd from the TFTP root', () => {
     expect(renderGrubConfig(entry)).toBe(
-      ["set timeout=0", "menuentry 'busybox' {", '  linux /linux console=ttyS0,115200 quiet', '  initrd /initrd.gz', '}', ''].join('\n'),
+      [
+        'set timeout=0',
+        "menuentry 'busybox' {",
+        '  linux /linux console=ttyS0,115200 quiet',
+        '  initrd /initrd.gz',
+        '}',
+        '',
+      ].join('\n'),
     );
   });
 
   it('leaves out the initrd line without an initrd, and quotes out of the label', () => {
-    expect(renderGrubConfig({ label: "it's bare", kernel: 'vmlinuz', cmdline: '' })).toBe("set timeout=0\nmenuentry 'its bare' {\n  linux /vmlinuz\n}\n");
+    expect(renderGrubConfig({ label: "it's bare", kernel: 'vmlinuz', cmdline: '' })).toBe(
+      "set timeout=0\nmenuentry 'its bare' {\n  linux /vmlinuz\n}\n",
+    );
   });
 });
 

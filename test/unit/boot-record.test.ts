@@ -10,7 +10,13 @@ const milestones: MilestoneSpec[] = [
   { name: 'init started', console: /Run \S+ as init process/, timeoutS: 60 },
 ];
 
-const info = { target: 'qemu-x86', image: 'busybox', runId: 'run-1', milestones, artifacts: { 'console log': '/r/console.log' } };
+const info = {
+  target: 'qemu-x86',
+  image: 'busybox',
+  runId: 'run-1',
+  milestones,
+  artifacts: { 'console log': '/r/console.log' },
+};
 
 function setup() {
   const bus = new EventBus();
@@ -26,7 +32,12 @@ describe('BootRecorder', () => {
     expect(record.milestones).toEqual(
       milestones.map((m, i) => ({ name: m.name, status: 'passed', durationMs: 100 * (i + 1), t: events[i]!.t })),
     );
-    expect(record).toMatchObject({ target: 'qemu-x86', image: 'busybox', runId: 'run-1', artifacts: { 'console log': '/r/console.log' } });
+    expect(record).toMatchObject({
+      target: 'qemu-x86',
+      image: 'busybox',
+      runId: 'run-1',
+      artifacts: { 'console log': '/r/console.log' },
+    });
     expect(record.startedAt).toBe(bus.startedAt);
     expect(record.durationMs).toBeGreaterThanOrEqual(events[3]!.t);
   });
@@ -34,7 +45,12 @@ describe('BootRecorder', () => {
   it('fails the current milestone on a milestone timeout and skips the rest', () => {
     const { bus, recorder } = setup();
     const lease = bus.emit({ type: 'milestone', name: 'DHCP lease', durationMs: 1_200 });
-    const timeout = bus.emit({ type: 'milestone-timeout', name: 'kernel fetched', timeoutMs: 60_000, lastLines: ['iPXE 1.21', 'http://10.42.0.1/linux... Connection timed out'] });
+    const timeout = bus.emit({
+      type: 'milestone-timeout',
+      name: 'kernel fetched',
+      timeoutMs: 60_000,
+      lastLines: ['iPXE 1.21', 'http://10.42.0.1/linux... Connection timed out'],
+    });
     const record = recorder.finish(info);
     expect(record.milestones).toEqual([
       { name: 'DHCP lease', status: 'passed', durationMs: 1_200, t: lease.t },
@@ -59,10 +75,21 @@ describe('BootRecorder', () => {
       type: 'failure-pattern',
       name: 'kernel panic',
       line: 'Kernel panic - not syncing: VFS: Unable to mount root fs',
-      lastLines: ['[ 2.0] VFS: Cannot open root device', '[ 2.1] Kernel panic - not syncing: VFS: Unable to mount root fs'],
+      lastLines: [
+        '[ 2.0] VFS: Cannot open root device',
+        '[ 2.1] Kernel panic - not syncing: VFS: Unable to mount root fs',
+      ],
     });
-    const record = recorder.finish({ ...info, abortedBy: { type: 'interrupt', message: 'must not win over the failure' } });
-    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual(['DHCP lease: passed', 'kernel fetched: passed', 'Linux version: failed', 'init started: skipped']);
+    const record = recorder.finish({
+      ...info,
+      abortedBy: { type: 'interrupt', message: 'must not win over the failure' },
+    });
+    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual([
+      'DHCP lease: passed',
+      'kernel fetched: passed',
+      'Linux version: failed',
+      'init started: skipped',
+    ]);
     expect(record.milestones[2]).toEqual({
       name: 'Linux version',
       status: 'failed',
@@ -92,9 +119,20 @@ describe('BootRecorder', () => {
     const { bus, recorder } = setup();
     const lease = bus.emit({ type: 'milestone', name: 'DHCP lease', durationMs: 900 });
     const record = recorder.finish({ ...info, abortedBy: { type: 'lab fault', message: 'dnsmasq exited (code 2)' } });
-    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual(['DHCP lease: passed', 'kernel fetched: error', 'Linux version: skipped', 'init started: skipped']);
+    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual([
+      'DHCP lease: passed',
+      'kernel fetched: error',
+      'Linux version: skipped',
+      'init started: skipped',
+    ]);
     const current = record.milestones[1]!;
-    expect(current).toMatchObject({ name: 'kernel fetched', status: 'error', type: 'lab fault', message: 'dnsmasq exited (code 2)', detail: '' });
+    expect(current).toMatchObject({
+      name: 'kernel fetched',
+      status: 'error',
+      type: 'lab fault',
+      message: 'dnsmasq exited (code 2)',
+      detail: '',
+    });
     expect(current.status === 'error' && current.durationMs).toBeGreaterThanOrEqual(0);
     expect(current.status === 'error' && current.durationMs).toBeLessThanOrEqual(record.durationMs - lease.t);
     expect(record.milestones[2]).toEqual({ name: 'Linux version', status: 'skipped', message: 'not reached' });
@@ -105,7 +143,12 @@ describe('BootRecorder', () => {
     bus.emit({ type: 'milestone', name: 'DHCP lease', durationMs: 900 });
     bus.emit({ type: 'milestone', name: 'kernel fetched', durationMs: 100 });
     const record = recorder.finish(info);
-    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual(['DHCP lease: passed', 'kernel fetched: passed', 'Linux version: skipped', 'init started: skipped']);
+    expect(record.milestones.map((m) => `${m.name}: ${m.status}`)).toEqual([
+      'DHCP lease: passed',
+      'kernel fetched: passed',
+      'Linux version: skipped',
+      'init started: skipped',
+    ]);
   });
 
   it('ignores other events and stops listening when finished', () => {

@@ -54,7 +54,10 @@ describe('BootStates', () => {
     expect(states.state).toBe('unknown');
     states.poweredOff('power off');
     expect(states.state).toBe('off');
-    expect(moves.slice(2)).toEqual(["bootloader -> unknown: milestone 'DHCP lease' timed out", 'unknown -> off: power off']);
+    expect(moves.slice(2)).toEqual([
+      "bootloader -> unknown: milestone 'DHCP lease' timed out",
+      'unknown -> off: power off',
+    ]);
   });
 });
 
@@ -83,7 +86,14 @@ describe('followBootStates', () => {
     bus.emit({ type: 'stage', stage: 'suites', state: 'start' });
     bus.emit({ type: 'power', action: 'off', driver: 'qemu', result: 'done', durationMs: 1 });
     stop();
-    expect(seen).toEqual(['unknown->off', 'off->bootloader', 'bootloader->kernel', 'kernel->shell', 'shell->suites', 'suites->off']);
+    expect(seen).toEqual([
+      'unknown->off',
+      'off->bootloader',
+      'bootloader->kernel',
+      'kernel->shell',
+      'shell->suites',
+      'suites->off',
+    ]);
   });
 
   it('a failed bootloader command makes the state unknown; a run that fails with the board off leaves it off', () => {
@@ -91,7 +101,13 @@ describe('followBootStates', () => {
     const seen = transitions(bus);
     const { states, stop } = followBootStates(bus, milestones);
     bus.emit({ type: 'power', action: 'cycle', driver: 'qemu', result: 'done', durationMs: 1 });
-    bus.emit({ type: 'bootloader-command', command: 'tftpboot ${kernel_addr_r} nosuchfile', result: 'failed', durationMs: 1, detail: "TFTP error: 'File not found' (1)" });
+    bus.emit({
+      type: 'bootloader-command',
+      command: 'tftpboot ${kernel_addr_r} nosuchfile',
+      result: 'failed',
+      durationMs: 1,
+      detail: "TFTP error: 'File not found' (1)",
+    });
     expect(states.state).toBe('unknown');
     bus.emit({ type: 'power', action: 'off', driver: 'qemu', result: 'done', durationMs: 1 });
     bus.emit({ type: 'run-end', outcome: 'failed', exitCode: 1 });
@@ -103,7 +119,10 @@ describe('followBootStates', () => {
 describe('boot states on the timeline', () => {
   it('draws each state from its entry to the next transition, none for off and unknown', () => {
     const bus = new EventBus(0);
-    const at = (t: number, from: string, to: string, reason: string) => ({ ...bus.emit({ type: 'boot-state', from: from as 'off', to: to as 'off', reason }), t });
+    const at = (t: number, from: string, to: string, reason: string) => ({
+      ...bus.emit({ type: 'boot-state', from: from as 'off', to: to as 'off', reason }),
+      t,
+    });
     const rows = timelineRows([
       at(100, 'unknown', 'off', 'power cycle'),
       at(100, 'off', 'bootloader', 'power cycle: firmware starts'),

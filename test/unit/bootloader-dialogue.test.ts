@@ -6,7 +6,12 @@ import { ConsoleHub } from '../../harness/console/console-hub.js';
 import { ubootFailurePatterns } from '../../harness/console/patterns.js';
 import { TargetFailure } from '../../harness/core/errors.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
-import { answerPattern, openBootloaderDialogue, summary, type BootloaderPlan } from '../../harness/run/bootloader-dialogue.js';
+import {
+  answerPattern,
+  openBootloaderDialogue,
+  summary,
+  type BootloaderPlan,
+} from '../../harness/run/bootloader-dialogue.js';
 import { FeedConsole } from '../support/fake-console.js';
 
 /** A U-Boot prompt in miniature: echoes what is typed and answers from a table; `hanging` answers never give the prompt back. */
@@ -70,17 +75,30 @@ async function talk(uboot: ScriptedUboot, commands: string[]): Promise<{ error?:
   }
 }
 
-const commandEvents = () => events.flatMap((e) => (e.type === 'bootloader-command' ? [`${e.command}: ${e.result}${e.detail ? ` (${e.detail})` : ''}`] : []));
+const commandEvents = () =>
+  events.flatMap((e) =>
+    e.type === 'bootloader-command' ? [`${e.command}: ${e.result}${e.detail ? ` (${e.detail})` : ''}`] : [],
+  );
 
 describe('bootloader dialogue', () => {
   it('stops autoboot, types each command after the prompt, and only sends the last one', async () => {
     const uboot = new ScriptedUboot({
       dhcp: 'BOOTP broadcast 1\r\nDHCP client bound to address 10.42.0.10 (3 ms)\r\n',
-      'tftpboot ${kernel_addr_r} linux': "Filename 'linux'.\r\nLoading: ####\r\ndone\r\nBytes transferred = 32956352 (1f6dfc0 hex)\r\n",
+      'tftpboot ${kernel_addr_r} linux':
+        "Filename 'linux'.\r\nLoading: ####\r\ndone\r\nBytes transferred = 32956352 (1f6dfc0 hex)\r\n",
     });
-    const result = await talk(uboot, ['dhcp', 'tftpboot ${kernel_addr_r} linux', 'booti ${kernel_addr_r} - ${fdtcontroladdr}']);
+    const result = await talk(uboot, [
+      'dhcp',
+      'tftpboot ${kernel_addr_r} linux',
+      'booti ${kernel_addr_r} - ${fdtcontroladdr}',
+    ]);
     expect(result.error).toBeUndefined();
-    expect(uboot.written).toEqual([' ', 'dhcp\r', 'tftpboot ${kernel_addr_r} linux\r', 'booti ${kernel_addr_r} - ${fdtcontroladdr}\r']);
+    expect(uboot.written).toEqual([
+      ' ',
+      'dhcp\r',
+      'tftpboot ${kernel_addr_r} linux\r',
+      'booti ${kernel_addr_r} - ${fdtcontroladdr}\r',
+    ]);
     expect(commandEvents()).toEqual([
       '(autoboot stopped): ok',
       'dhcp: ok (DHCP client bound to address 10.42.0.10 (3 ms))',
@@ -89,28 +107,45 @@ describe('bootloader dialogue', () => {
     ]);
   });
 
-  it('fails at the first command U-Boot refuses, with U-Boot\'s words, and types nothing after it', async () => {
+  it("fails at the first command U-Boot refuses, with U-Boot's words, and types nothing after it", async () => {
     const uboot = new ScriptedUboot({
-      'tftpboot ${kernel_addr_r} nosuchfile': "Filename 'nosuchfile'.\r\nLoading: *\r\nTFTP error: 'File not found' (1)\r\nNot retrying...\r\n",
+      'tftpboot ${kernel_addr_r} nosuchfile':
+        "Filename 'nosuchfile'.\r\nLoading: *\r\nTFTP error: 'File not found' (1)\r\nNot retrying...\r\n",
     });
-    const result = await talk(uboot, ['tftpboot ${kernel_addr_r} nosuchfile', 'tftpboot ${ramdisk_addr_r} initrd.gz', 'booti']);
+    const result = await talk(uboot, [
+      'tftpboot ${kernel_addr_r} nosuchfile',
+      'tftpboot ${ramdisk_addr_r} initrd.gz',
+      'booti',
+    ]);
     expect(result.error).toBeInstanceOf(TargetFailure);
-    expect((result.error as Error).message).toBe("bootloader command 'tftpboot ${kernel_addr_r} nosuchfile' failed: TFTP error: 'File not found' (1)");
+    expect((result.error as Error).message).toBe(
+      "bootloader command 'tftpboot ${kernel_addr_r} nosuchfile' failed: TFTP error: 'File not found' (1)",
+    );
     expect(uboot.written).toEqual([' ', 'tftpboot ${kernel_addr_r} nosuchfile\r']);
     const failure = events.find((e) => e.type === 'failure-pattern');
     expect(failure).toMatchObject({ name: 'U-Boot TFTP failed', line: "TFTP error: 'File not found' (1)" });
   });
 
   it('fails on a retry loop that never gives the prompt back, as soon as U-Boot says so', async () => {
-    const uboot = new ScriptedUboot({}, { 'tftpboot ${kernel_addr_r} linux': 'Loading: T T T T T T T T T T \r\nRetry count exceeded; starting again\r\nUsing e1000#0 device\r\n' });
+    const uboot = new ScriptedUboot(
+      {},
+      {
+        'tftpboot ${kernel_addr_r} linux':
+          'Loading: T T T T T T T T T T \r\nRetry count exceeded; starting again\r\nUsing e1000#0 device\r\n',
+      },
+    );
     const result = await talk(uboot, ['tftpboot ${kernel_addr_r} linux', 'booti']);
-    expect((result.error as Error).message).toBe("bootloader command 'tftpboot ${kernel_addr_r} linux' failed: Retry count exceeded; starting again");
+    expect((result.error as Error).message).toBe(
+      "bootloader command 'tftpboot ${kernel_addr_r} linux' failed: Retry count exceeded; starting again",
+    );
     expect(uboot.written).toEqual([' ', 'tftpboot ${kernel_addr_r} linux\r']);
   });
 
   it('matches the prompt or a whole error line, whichever comes first', () => {
     const pattern = answerPattern('=> ', ubootFailurePatterns);
-    expect(pattern.exec("Loading: *\nTFTP error: 'File not found' (1)\nNot retrying...\n=> ")?.[0]).toBe("TFTP error: 'File not found' (1)\n");
+    expect(pattern.exec("Loading: *\nTFTP error: 'File not found' (1)\nNot retrying...\n=> ")?.[0]).toBe(
+      "TFTP error: 'File not found' (1)\n",
+    );
     expect(pattern.exec('Bytes transferred = 3 (3 hex)\n=> ')?.[0]).toBe('=> ');
     expect(pattern.exec("TFTP error: 'File not fo")).toBeNull();
   });

@@ -29,11 +29,15 @@ describe('archBootFiles', () => {
   });
 
   it("'chainload': the same files as 'auto'", () => {
-    expect(archBootFiles('chainload', ALL_LOADERS, 'http://10.42.0.1')).toEqual(archBootFiles('auto', ALL_LOADERS, 'http://10.42.0.1'));
+    expect(archBootFiles('chainload', ALL_LOADERS, 'http://10.42.0.1')).toEqual(
+      archBootFiles('auto', ALL_LOADERS, 'http://10.42.0.1'),
+    );
   });
 
   it('leaves out an architecture whose loader the job does not serve', () => {
-    expect(archBootFiles('auto', ['pxelinux.0', 'undionly.kpxe'], 'http://10.42.0.1')).toEqual([{ tag: 'arch-bios', codes: [0], over: 'tftp', file: 'undionly.kpxe' }]);
+    expect(archBootFiles('auto', ['pxelinux.0', 'undionly.kpxe'], 'http://10.42.0.1')).toEqual([
+      { tag: 'arch-bios', codes: [0], over: 'tftp', file: 'undionly.kpxe' },
+    ]);
     expect(archBootFiles('auto', ['vmlinuz'], 'http://10.42.0.1')).toEqual([]);
   });
 });

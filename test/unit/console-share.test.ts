@@ -3,7 +3,12 @@ import { encodeShareData, SHARE_BREAK, ShareDecoder } from '../../harness/consol
 
 describe('console share framing', () => {
   it('carries 0xff data and break requests, split anywhere', () => {
-    const wire = Buffer.concat([Buffer.from('ab'), encodeShareData(Buffer.from([0xff, 0x41])), SHARE_BREAK, Buffer.from('c')]);
+    const wire = Buffer.concat([
+      Buffer.from('ab'),
+      encodeShareData(Buffer.from([0xff, 0x41])),
+      SHARE_BREAK,
+      Buffer.from('c'),
+    ]);
     expect([...wire]).toEqual([0x61, 0x62, 0xff, 0xff, 0x41, 0xff, 0xf3, 0x63]);
     for (let cut = 0; cut <= wire.length; cut++) {
       const decoder = new ShareDecoder();

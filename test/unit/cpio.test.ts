@@ -18,7 +18,21 @@ type ParsedEntry = {
   data: Buffer;
 };
 
-const FIELDS = ['ino', 'mode', 'uid', 'gid', 'nlink', 'mtime', 'filesize', 'devmajor', 'devminor', 'rdevmajor', 'rdevminor', 'namesize', 'check'] as const;
+const FIELDS = [
+  'ino',
+  'mode',
+  'uid',
+  'gid',
+  'nlink',
+  'mtime',
+  'filesize',
+  'devmajor',
+  'devminor',
+  'rdevmajor',
+  'rdevminor',
+  'namesize',
+  'check',
+] as const;
 
 /** An independent reader for the newc format, strict about magic, hex fields and alignment. */
 function parseNewc(archive: Buffer): { entries: ParsedEntry[]; end: number } {
@@ -39,13 +53,19 @@ function parseNewc(archive: Buffer): { entries: ParsedEntry[]; end: number } {
     const name = archive.toString('utf8', nameStart, nameStart + namesize - 1);
     let cursor = nameStart + namesize;
     const namePadding = (4 - (cursor % 4)) % 4;
-    expect(archive.subarray(cursor, cursor + namePadding).every((b) => b === 0), 'name padding is NUL').toBe(true);
+    expect(
+      archive.subarray(cursor, cursor + namePadding).every((b) => b === 0),
+      'name padding is NUL',
+    ).toBe(true);
     cursor += namePadding;
     const data = archive.subarray(cursor, cursor + values.filesize!);
     expect(data.length, `data of ${name} is complete`).toBe(values.filesize);
     cursor += values.filesize!;
     const dataPadding = (4 - (cursor % 4)) % 4;
-    expect(archive.subarray(cursor, cursor + dataPadding).every((b) => b === 0), 'data padding is NUL').toBe(true);
+    expect(
+      archive.subarray(cursor, cursor + dataPadding).every((b) => b === 0),
+      'data padding is NUL',
+    ).toBe(true);
     cursor += dataPadding;
     offset = cursor;
     if (name === 'TRAILER!!!') return { entries, end: offset };
@@ -95,11 +115,31 @@ describe('cpioArchive', () => {
   });
 
   it('holds the entries in order, without leading slashes', () => {
-    expect(parsed.map((e) => e.name)).toEqual(['bin', 'dev', 'bin/busybox', 'bin/sh', 'dev/console', 'dev/ttyS0', 'init', 'empty', 'etc/motd-with-ünïcode']);
+    expect(parsed.map((e) => e.name)).toEqual([
+      'bin',
+      'dev',
+      'bin/busybox',
+      'bin/sh',
+      'dev/console',
+      'dev/ttyS0',
+      'init',
+      'empty',
+      'etc/motd-with-ünïcode',
+    ]);
   });
 
   it('gives type bits and permissions, with defaults 755 for dirs, 777 for symlinks and 644 otherwise', () => {
-    expect(parsed.map((e) => e.mode.toString(8))).toEqual(['40755', '40700', '100755', '120777', '20600', '20644', '100644', '100644', '100644']);
+    expect(parsed.map((e) => e.mode.toString(8))).toEqual([
+      '40755',
+      '40700',
+      '100755',
+      '120777',
+      '20600',
+      '20644',
+      '100644',
+      '100644',
+      '100644',
+    ]);
   });
 
   it('stores the file data exactly', () => {
@@ -138,7 +178,11 @@ describe('cpioArchive', () => {
 
   it('aligns every name length modulo 4', () => {
     // Names of 1..8 characters exercise every padding length of header + name.
-    const many: CpioEntry[] = Array.from({ length: 8 }, (_, i) => ({ path: 'abcdefgh'.slice(0, i + 1), type: 'file', data: Buffer.alloc(i, 0x41) }));
+    const many: CpioEntry[] = Array.from({ length: 8 }, (_, i) => ({
+      path: 'abcdefgh'.slice(0, i + 1),
+      type: 'file',
+      data: Buffer.alloc(i, 0x41),
+    }));
     const result = parseNewc(cpioArchive(many)).entries;
     expect(result.map((e) => e.name)).toEqual(['a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdefg', 'abcdefgh']);
     expect(result.map((e) => e.data.toString())).toEqual(['', 'A', 'AA', 'AAA', 'AAAA', 'AAAAA', 'AAAAAA', 'AAAAAAA']);
@@ -153,7 +197,17 @@ describe('cpioArchive', () => {
     const verbose = spawnSync('cpio', ['-tv'], { input: archive, encoding: 'utf8' });
     expect(verbose.status, verbose.stderr).toBe(0);
     const lines = verbose.stdout.split('\n').filter(Boolean);
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['drwxr-xr-x', 'drwx------', '-rwxr-xr-x', 'lrwxrwxrwx', 'crw-------', 'crw-r--r--', '-rw-r--r--', '-rw-r--r--', '-rw-r--r--']);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([
+      'drwxr-xr-x',
+      'drwx------',
+      '-rwxr-xr-x',
+      'lrwxrwxrwx',
+      'crw-------',
+      'crw-r--r--',
+      '-rw-r--r--',
+      '-rw-r--r--',
+      '-rw-r--r--',
+    ]);
     expect(lines[3]).toMatch(/ bin\/sh -> busybox$/);
   });
 });

@@ -73,7 +73,11 @@ describe('dnsmasqArguments', () => {
 
   it('gives every client one plain PXE boot file when there is no script', () => {
     const args = dnsmasqArguments(plan());
-    expect(withPrefix(args, '--dhcp-boot=')).toEqual(['--dhcp-boot=pxelinux.0,,10.42.0.1', '--dhcp-boot=tag:uboot,,,10.42.0.1', '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1']);
+    expect(withPrefix(args, '--dhcp-boot=')).toEqual([
+      '--dhcp-boot=pxelinux.0,,10.42.0.1',
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
   });
 
   const archBoots: ArchBoot[] = [
@@ -108,7 +112,9 @@ describe('dnsmasqArguments', () => {
       '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
     ]);
     // Only UEFI HTTP boot clients are told "HTTPClient".
-    expect(withPrefix(args, '--dhcp-option-force=')).toEqual(['--dhcp-option-force=tag:arch-efi-x64-http,option:vendor-class,HTTPClient']);
+    expect(withPrefix(args, '--dhcp-option-force=')).toEqual([
+      '--dhcp-option-force=tag:arch-efi-x64-http,option:vendor-class,HTTPClient',
+    ]);
   });
 
   it('in proxy mode gives each PXE ROM architecture its loader as a PXE boot service, and iPXE the script with a next server', () => {
@@ -118,11 +124,20 @@ describe('dnsmasqArguments', () => {
       '--pxe-service=tag:!ipxe,BC_EFI,pxe-hil,ipxe.efi,10.42.0.1',
       '--pxe-service=tag:!ipxe,X86-64_EFI,pxe-hil,ipxe.efi,10.42.0.1',
     ]);
-    expect(withPrefix(args, '--dhcp-boot=tag:ipxe,')).toEqual(['--dhcp-boot=tag:ipxe,http://10.42.0.1/boot.ipxe,,10.42.0.1']);
+    expect(withPrefix(args, '--dhcp-boot=tag:ipxe,')).toEqual([
+      '--dhcp-boot=tag:ipxe,http://10.42.0.1/boot.ipxe,,10.42.0.1',
+    ]);
   });
 
   it('without an iPXE script, the architecture lines apply to iPXE clients too', () => {
-    const args = dnsmasqArguments(plan({ archBoots: [{ tag: 'arch-bios', codes: [0], over: 'tftp', file: 'pxelinux.0' }, { tag: 'arch-efi-x64', codes: [7, 9], over: 'tftp', file: 'grubx64.efi' }] }));
+    const args = dnsmasqArguments(
+      plan({
+        archBoots: [
+          { tag: 'arch-bios', codes: [0], over: 'tftp', file: 'pxelinux.0' },
+          { tag: 'arch-efi-x64', codes: [7, 9], over: 'tftp', file: 'grubx64.efi' },
+        ],
+      }),
+    );
     expect(withPrefix(args, '--dhcp-boot=')).toEqual([
       '--dhcp-boot=tag:arch-bios,pxelinux.0,,10.42.0.1',
       '--dhcp-boot=tag:arch-efi-x64,grubx64.efi,,10.42.0.1',
@@ -149,7 +164,9 @@ describe('dnsmasqArguments', () => {
 
   it('stays root with its own group only when asked (a user namespace maps no other id)', () => {
     expect(dnsmasqArguments(plan()).filter((a) => a.startsWith('--user') || a.startsWith('--group'))).toEqual([]);
-    expect(dnsmasqArguments(plan({ runAs: 'root' })).filter((a) => a.startsWith('--user') || a.startsWith('--group'))).toEqual(['--user=root', '--group=']);
+    expect(
+      dnsmasqArguments(plan({ runAs: 'root' })).filter((a) => a.startsWith('--user') || a.startsWith('--group')),
+    ).toEqual(['--user=root', '--group=']);
   });
 
   it('is the same for the same plan', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EscapeKeys } from '../../harness/cli/console-command.js';
 
-const show = (actions: ReturnType<EscapeKeys['feed']>) => actions.map((a) => (a.kind === 'send' ? `send:${a.data.toString('latin1')}` : a.kind));
+const show = (actions: ReturnType<EscapeKeys['feed']>) =>
+  actions.map((a) => (a.kind === 'send' ? `send:${a.data.toString('latin1')}` : a.kind));
 
 describe('EscapeKeys', () => {
   it('passes typing through and stops at Ctrl-] q', () => {

@@ -30,7 +30,11 @@ describe('ConsoleExpect', () => {
     const waiting = session.expect(/(\S+) login: /, { timeoutMs: 5000 });
     source.feed('Debian GNU/Linux 12 board ttyS0\n\nboard ');
     source.feed('login: ');
-    await expect(waiting).resolves.toEqual({ match: 'board login: ', before: 'Debian GNU/Linux 12 board ttyS0\n\n', groups: ['board'] });
+    await expect(waiting).resolves.toEqual({
+      match: 'board login: ',
+      before: 'Debian GNU/Linux 12 board ttyS0\n\n',
+      groups: ['board'],
+    });
     session.close();
   });
 
@@ -80,7 +84,9 @@ describe('ConsoleExpect', () => {
     const timeout = error as ExpectTimeout;
     expect(timeout.pattern).toBe('/Starting kernel/');
     expect(timeout.lastLines).toEqual(['U-Boot 2023.01', 'DRAM:  1 GiB', 'Hit any key']);
-    expect(timeout.message).toBe('console did not show /Starting kernel/ within 0.0 s; last lines: "U-Boot 2023.01" | "DRAM:  1 GiB" | "Hit any key"');
+    expect(timeout.message).toBe(
+      'console did not show /Starting kernel/ within 0.0 s; last lines: "U-Boot 2023.01" | "DRAM:  1 GiB" | "Hit any key"',
+    );
     expect(timeout.exitCode).toBe(1);
   });
 

@@ -83,7 +83,17 @@ describe('lookup', () => {
   });
 
   it('never returns an entry that is not in the table', () => {
-    const requests = ['linux', '/initrd.gz', 'x', '../linux', '/boot.ipxe?a=b', '%2e%2e', 'pxelinux.0', '/etc/passwd', ''];
+    const requests = [
+      'linux',
+      '/initrd.gz',
+      'x',
+      '../linux',
+      '/boot.ipxe?a=b',
+      '%2e%2e',
+      'pxelinux.0',
+      '/etc/passwd',
+      '',
+    ];
     for (const requested of requests) {
       const found = lookup(table, requested);
       if (found !== undefined) expect(table).toContain(found);

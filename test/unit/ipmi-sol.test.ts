@@ -38,7 +38,10 @@ describe('SolBannerFilter', () => {
   }
 
   it('takes the banner out, even when it comes in pieces with board output behind it', () => {
-    expect(run(['[SOL Session oper', 'ational.  Use ~? for help]\nlogin: ', 'root'])).toEqual({ data: 'login: root', operational: 1 });
+    expect(run(['[SOL Session oper', 'ational.  Use ~? for help]\nlogin: ', 'root'])).toEqual({
+      data: 'login: root',
+      operational: 1,
+    });
   });
 
   it('waits while what came could still be the banner', () => {
@@ -46,22 +49,57 @@ describe('SolBannerFilter', () => {
   });
 
   it('passes on what is not the banner, and a banner later in the stream is board output', () => {
-    expect(run(['[ok] boot\n', '[SOL Session operational.  Use ~? for help]\n'])).toEqual({ data: '[ok] boot\n[SOL Session operational.  Use ~? for help]\n', operational: 1 });
+    expect(run(['[ok] boot\n', '[SOL Session operational.  Use ~? for help]\n'])).toEqual({
+      data: '[ok] boot\n[SOL Session operational.  Use ~? for help]\n',
+      operational: 1,
+    });
   });
 });
 
 describe('ipmi-sol console settings', () => {
-  const ipmiPower = { driver: 'ipmi', host: 'bmc-1.lab', port: 6230, username: 'admin', passwordEnv: 'BOARD1_BMC_PASSWORD', cipherSuites: [3, 17] };
-  const target = (power: object, console: object) => ({ name: 'board-1', image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' } });
+  const ipmiPower = {
+    driver: 'ipmi',
+    host: 'bmc-1.lab',
+    port: 6230,
+    username: 'admin',
+    passwordEnv: 'BOARD1_BMC_PASSWORD',
+    cipherSuites: [3, 17],
+  };
+  const target = (power: object, console: object) => ({
+    name: 'board-1',
+    image: 'busybox',
+    power,
+    console,
+    network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' },
+  });
 
-  it('shares the IPMI power driver\'s BMC when the console names none', () => {
+  it("shares the IPMI power driver's BMC when the console names none", () => {
     const loaded = validateTarget(target(ipmiPower, { kind: 'ipmi-sol' }), 'targets/board-1.ts');
-    expect(loaded.console).toEqual({ kind: 'ipmi-sol', host: 'bmc-1.lab', port: 6230, username: 'admin', passwordEnv: 'BOARD1_BMC_PASSWORD', cipherSuite: 3, kernelConsole: 'ttyS0,115200' });
+    expect(loaded.console).toEqual({
+      kind: 'ipmi-sol',
+      host: 'bmc-1.lab',
+      port: 6230,
+      username: 'admin',
+      passwordEnv: 'BOARD1_BMC_PASSWORD',
+      cipherSuite: 3,
+      kernelConsole: 'ttyS0,115200',
+    });
   });
 
   it('keeps its own BMC fields, with port 623 when it names its own host', () => {
-    const loaded = validateTarget(target(ipmiPower, { kind: 'ipmi-sol', host: 'bmc-2.lab', passwordEnv: 'SOL_PASSWORD', cipherSuite: 17 }), 'targets/board-1.ts');
-    expect(loaded.console).toEqual({ kind: 'ipmi-sol', host: 'bmc-2.lab', port: 623, username: 'admin', passwordEnv: 'SOL_PASSWORD', cipherSuite: 17, kernelConsole: 'ttyS0,115200' });
+    const loaded = validateTarget(
+      target(ipmiPower, { kind: 'ipmi-sol', host: 'bmc-2.lab', passwordEnv: 'SOL_PASSWORD', cipherSuite: 17 }),
+      'targets/board-1.ts',
+    );
+    expect(loaded.console).toEqual({
+      kind: 'ipmi-sol',
+      host: 'bmc-2.lab',
+      port: 623,
+      username: 'admin',
+      passwordEnv: 'SOL_PASSWORD',
+      cipherSuite: 17,
+      kernelConsole: 'ttyS0,115200',
+    });
   });
 
   it('names the missing fields when the power driver has no BMC', () => {
@@ -78,18 +116,38 @@ describe('ipmi-sol console settings', () => {
   });
 
   it('passes the password only by environment (-E)', () => {
-    expect(ipmitoolSessionArgs({ host: 'bmc-1.lab', port: 623, username: 'admin', passwordEnv: 'X_PW', cipherSuite: 3 })).toEqual(['-I', 'lanplus', '-H', 'bmc-1.lab', '-p', '623', '-U', 'admin', '-E', '-C', '3']);
+    expect(
+      ipmitoolSessionArgs({ host: 'bmc-1.lab', port: 623, username: 'admin', passwordEnv: 'X_PW', cipherSuite: 3 }),
+    ).toEqual(['-I', 'lanplus', '-H', 'bmc-1.lab', '-p', '623', '-U', 'admin', '-E', '-C', '3']);
   });
 });
 
 describe('secrets a target names', () => {
   const board = (power: object, console: object) =>
-    validateTarget({ name: 'board-1', image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' } }, 'targets/board-1.ts');
+    validateTarget(
+      { name: 'board-1', image: 'busybox', power, console, network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' } },
+      'targets/board-1.ts',
+    );
 
   it('lists the BMC password once when power and SOL share the BMC, and each SNMPv3 key', () => {
-    expect(secretsOf(board({ driver: 'ipmi', host: 'bmc-1', username: 'admin', passwordEnv: 'BMC_PW' }, { kind: 'ipmi-sol' }))).toEqual([{ name: 'BMC_PW', what: 'the BMC password for bmc-1' }]);
     expect(
-      secretsOf(board({ driver: 'snmp-pdu', host: 'pdu-1', profile: 'apc-rpdu', outlet: 2, auth: { version: '3', user: 'hil', authKeyEnv: 'PDU_AUTH', privKeyEnv: 'PDU_PRIV' } }, { kind: 'ipmi-sol', host: 'bmc-2', username: 'admin', passwordEnv: 'SOL_PW' })),
+      secretsOf(
+        board({ driver: 'ipmi', host: 'bmc-1', username: 'admin', passwordEnv: 'BMC_PW' }, { kind: 'ipmi-sol' }),
+      ),
+    ).toEqual([{ name: 'BMC_PW', what: 'the BMC password for bmc-1' }]);
+    expect(
+      secretsOf(
+        board(
+          {
+            driver: 'snmp-pdu',
+            host: 'pdu-1',
+            profile: 'apc-rpdu',
+            outlet: 2,
+            auth: { version: '3', user: 'hil', authKeyEnv: 'PDU_AUTH', privKeyEnv: 'PDU_PRIV' },
+          },
+          { kind: 'ipmi-sol', host: 'bmc-2', username: 'admin', passwordEnv: 'SOL_PW' },
+        ),
+      ),
     ).toEqual([
       { name: 'PDU_AUTH', what: 'the SNMPv3 authentication key of PDU pdu-1' },
       { name: 'PDU_PRIV', what: 'the SNMPv3 privacy key of PDU pdu-1' },

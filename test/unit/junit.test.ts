@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { BootRecord } from '../../harness/report/boot-record.js';
 import { renderJunit } from '../../harness/report/junit.js';
 
-const consoleLines = ['[    1.000] <6>Linux version 6.1 & friends', 'CDATA end ]]> inside', 'bell\x07 rang', 'VFS: Unable to mount root fs'].join('\n');
+const consoleLines = [
+  '[    1.000] <6>Linux version 6.1 & friends',
+  'CDATA end ]]> inside',
+  'bell\x07 rang',
+  'VFS: Unable to mount root fs',
+].join('\n');
 
 const record: BootRecord = {
   target: 'qemu-x86',
@@ -81,8 +86,16 @@ describe('renderJunit', () => {
   });
 
   it('names the testcases in order with their times', () => {
-    const testcases = [...xml.matchAll(/<testcase classname="boot\.qemu-x86" name="([^"]*)" time="([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect(testcases).toEqual(['01 DHCP lease 1.500', '02 kernel &lt;fetched&gt; 0.250', '03 Linux version 3.000', '04 init started 0.000', '05 prompt 0.000']);
+    const testcases = [...xml.matchAll(/<testcase classname="boot\.qemu-x86" name="([^"]*)" time="([^"]*)"/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    expect(testcases).toEqual([
+      '01 DHCP lease 1.500',
+      '02 kernel &lt;fetched&gt; 0.250',
+      '03 Linux version 3.000',
+      '04 init started 0.000',
+      '05 prompt 0.000',
+    ]);
   });
 
   it('escapes properties and names', () => {
@@ -115,20 +128,32 @@ describe('renderJunit', () => {
   });
 
   it('marks not-reached milestones skipped', () => {
-    expect(xml).toContain(['    <testcase classname="boot.qemu-x86" name="04 init started" time="0.000">', '      <skipped message="not reached"/>', '    </testcase>'].join('\n'));
+    expect(xml).toContain(
+      [
+        '    <testcase classname="boot.qemu-x86" name="04 init started" time="0.000">',
+        '      <skipped message="not reached"/>',
+        '    </testcase>',
+      ].join('\n'),
+    );
     expect(xpath(xml, 'string(//testcase[5]/skipped/@message)')).toBe('not reached');
   });
 
   it('renders an error with its message as the body when there is no console detail', () => {
     const errors = renderJunit(errorRecord);
     expect(errors).toContain(
-      ['    <testcase classname="boot.qemu-x86" name="01 DHCP lease" time="0.999">', '      <error message="dnsmasq exited" type="lab fault"><![CDATA[dnsmasq exited]]></error>', '    </testcase>'].join('\n'),
+      [
+        '    <testcase classname="boot.qemu-x86" name="01 DHCP lease" time="0.999">',
+        '      <error message="dnsmasq exited" type="lab fault"><![CDATA[dnsmasq exited]]></error>',
+        '    </testcase>',
+      ].join('\n'),
     );
     expect(errors).toContain('    <system-out><![CDATA[]]></system-out>');
   });
 
   it('lists the artifacts in system-out', () => {
-    expect(xpath(xml, 'string(//system-out)')).toBe('console log: /results/run-42/console.log\njunit: /results/run-42/junit.xml');
+    expect(xpath(xml, 'string(//system-out)')).toBe(
+      'console log: /results/run-42/console.log\njunit: /results/run-42/junit.xml',
+    );
   });
 
   it('starts with the XML declaration and ends with a newline', () => {

@@ -58,7 +58,9 @@ describe('dnsmasqArguments in the two lab modes', () => {
 
   it("in 'proxy' mode gives PXE ROMs a PXE service for pxelinux, and iPXE its script URL with the server as next server", () => {
     const args = dnsmasqArguments(plan({ mode: 'proxy' }));
-    expect(withPrefix(args, '--pxe-service=')).toEqual(['--pxe-service=tag:!ipxe,x86PC,pxe-hil,pxelinux,192.168.10.250']);
+    expect(withPrefix(args, '--pxe-service=')).toEqual([
+      '--pxe-service=tag:!ipxe,x86PC,pxe-hil,pxelinux,192.168.10.250',
+    ]);
     // Without a next server iPXE does not take the proxy offer as it is (it would ask again on port 4011).
     // U-Boot and Arm UEFI clients keep their own lines, after the x86 ones (dnsmasq takes the last match).
     expect(withPrefix(args, '--dhcp-boot=')).toEqual([
@@ -70,7 +72,9 @@ describe('dnsmasqArguments in the two lab modes', () => {
   });
 
   it("in 'dhcp' mode gives iPXE the script URL alone, as before", () => {
-    expect(withPrefix(dnsmasqArguments(plan({ mode: 'dhcp' })), '--dhcp-boot=tag:ipxe')).toEqual(['--dhcp-boot=tag:ipxe,http://192.168.10.250/boot.ipxe']);
+    expect(withPrefix(dnsmasqArguments(plan({ mode: 'dhcp' })), '--dhcp-boot=tag:ipxe')).toEqual([
+      '--dhcp-boot=tag:ipxe,http://192.168.10.250/boot.ipxe',
+    ]);
   });
 
   it("in 'proxy' mode sends no router advertisement even with an IPv6 prefix", () => {
@@ -82,11 +86,15 @@ describe('dnsmasqArguments in the two lab modes', () => {
 
 describe('parseDhcpLog of proxy replies', () => {
   it('reads a proxy offer to a board', () => {
-    expect(parseDhcpLog('dnsmasq-dhcp[812]: 2045771839 PXE(lab0) 52:54:00:B7:00:0A proxy')).toEqual([{ kind: 'proxy-offer', mac: '52:54:00:b7:00:0a', ignored: false }]);
+    expect(parseDhcpLog('dnsmasq-dhcp[812]: 2045771839 PXE(lab0) 52:54:00:B7:00:0A proxy')).toEqual([
+      { kind: 'proxy-offer', mac: '52:54:00:b7:00:0a', ignored: false },
+    ]);
   });
 
   it('reads an ignored client', () => {
-    expect(parseDhcpLog('dnsmasq-dhcp[812]: 2045771839 PXE(lab0) 52:54:00:b7:00:0c proxy-ignored')).toEqual([{ kind: 'proxy-offer', mac: '52:54:00:b7:00:0c', ignored: true }]);
+    expect(parseDhcpLog('dnsmasq-dhcp[812]: 2045771839 PXE(lab0) 52:54:00:b7:00:0c proxy-ignored')).toEqual([
+      { kind: 'proxy-offer', mac: '52:54:00:b7:00:0c', ignored: true },
+    ]);
   });
 });
 
@@ -94,34 +102,101 @@ describe('the lab network plan', () => {
   const net = planLabNetwork('0badcafe', { interface: 'enp3s0', mode: 'proxy', serverAddress: '192.168.10.250/24' });
 
   it("serves from a macvlan named lab0 in the job's namespace, with the target's address", () => {
-    expect(net).toEqual({ kind: 'lab', netns: 'hil-0badcafe', interface: 'lab0', parent: 'enp3s0', parentNetns: undefined, mode: 'proxy', serverIp: '192.168.10.250', prefixLength: 24 });
+    expect(net).toEqual({
+      kind: 'lab',
+      netns: 'hil-0badcafe',
+      interface: 'lab0',
+      parent: 'enp3s0',
+      parentNetns: undefined,
+      mode: 'proxy',
+      serverIp: '192.168.10.250',
+      prefixLength: 24,
+    });
   });
 
   it('creates the macvlan in bridge mode on the lab interface, directly inside the job namespace', () => {
-    expect(macvlanCommand(net)).toEqual(['link', 'add', 'link', 'enp3s0', 'name', 'lab0', 'netns', 'hil-0badcafe', 'type', 'macvlan', 'mode', 'bridge']);
+    expect(macvlanCommand(net)).toEqual([
+      'link',
+      'add',
+      'link',
+      'enp3s0',
+      'name',
+      'lab0',
+      'netns',
+      'hil-0badcafe',
+      'type',
+      'macvlan',
+      'mode',
+      'bridge',
+    ]);
   });
 
   it('finds the lab interface in its own namespace when the target names one', () => {
-    const inNs = planLabNetwork('0badcafe', { interface: 'labbr0', netns: 'hil-test-lab-1', mode: 'proxy', serverAddress: '192.168.77.251/24' });
-    expect(macvlanCommand(inNs)).toEqual(['-n', 'hil-test-lab-1', 'link', 'add', 'link', 'labbr0', 'name', 'lab0', 'netns', 'hil-0badcafe', 'type', 'macvlan', 'mode', 'bridge']);
+    const inNs = planLabNetwork('0badcafe', {
+      interface: 'labbr0',
+      netns: 'hil-test-lab-1',
+      mode: 'proxy',
+      serverAddress: '192.168.77.251/24',
+    });
+    expect(macvlanCommand(inNs)).toEqual([
+      '-n',
+      'hil-test-lab-1',
+      'link',
+      'add',
+      'link',
+      'labbr0',
+      'name',
+      'lab0',
+      'netns',
+      'hil-0badcafe',
+      'type',
+      'macvlan',
+      'mode',
+      'bridge',
+    ]);
   });
 
   it('gives only the macvlan an address', () => {
-    expect(labNetworkCommands(net)).toEqual(['link set lo up', 'addr add 192.168.10.250/24 dev lab0', 'link set lab0 up']);
+    expect(labNetworkCommands(net)).toEqual([
+      'link set lo up',
+      'addr add 192.168.10.250/24 dev lab0',
+      'link set lab0 up',
+    ]);
   });
 
   it.each([
-    [{ serverIp: '192.168.10.250', prefixLength: 24 }, { netmask: '255.255.255.0', subnet: '192.168.10.0' }],
-    [{ serverIp: '10.20.35.7', prefixLength: 20 }, { netmask: '255.255.240.0', subnet: '10.20.32.0' }],
-    [{ serverIp: '172.16.5.130', prefixLength: 25 }, { netmask: '255.255.255.128', subnet: '172.16.5.128' }],
-    [{ serverIp: '10.1.2.3', prefixLength: 8 }, { netmask: '255.0.0.0', subnet: '10.0.0.0' }],
+    [
+      { serverIp: '192.168.10.250', prefixLength: 24 },
+      { netmask: '255.255.255.0', subnet: '192.168.10.0' },
+    ],
+    [
+      { serverIp: '10.20.35.7', prefixLength: 20 },
+      { netmask: '255.255.240.0', subnet: '10.20.32.0' },
+    ],
+    [
+      { serverIp: '172.16.5.130', prefixLength: 25 },
+      { netmask: '255.255.255.128', subnet: '172.16.5.128' },
+    ],
+    [
+      { serverIp: '10.1.2.3', prefixLength: 8 },
+      { netmask: '255.0.0.0', subnet: '10.0.0.0' },
+    ],
   ])('derives netmask and subnet of %j', (address, expected) => {
     expect(subnetOf(address)).toEqual(expected);
   });
 });
 
-function labTarget(network: Record<string, unknown>, power: Record<string, unknown> = { driver: 'command', on: 'true', off: 'true' }): Record<string, unknown> {
-  return { name: 'board-1', image: 'busybox', power, console: { kind: 'serial', path: '/dev/ttyUSB0' }, network: { kind: 'lab', mac: '52:54:00:AB:00:01', ...network } };
+function labTarget(
+  network: Record<string, unknown>,
+  power: Record<string, unknown> = { driver: 'command', on: 'true', off: 'true' },
+): Record<string, unknown> {
+  return {
+    name: 'board-1',
+    image: 'busybox',
+    power,
+    console: { kind: 'serial', path: '/dev/ttyUSB0' },
+    network: { kind: 'lab', mac: '52:54:00:AB:00:01', ...network },
+  };
 }
 
 function usageErrorOf(fn: () => unknown): string {
@@ -136,7 +211,12 @@ function usageErrorOf(fn: () => unknown): string {
 
 describe('network kind lab in a target', () => {
   it('accepts a proxy-mode board', () => {
-    expect(validateTarget(labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '192.168.10.250/24' }), 'targets/board-1.ts').network).toEqual({
+    expect(
+      validateTarget(
+        labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '192.168.10.250/24' }),
+        'targets/board-1.ts',
+      ).network,
+    ).toEqual({
       kind: 'lab',
       interface: 'enp3s0',
       mode: 'proxy',
@@ -146,36 +226,81 @@ describe('network kind lab in a target', () => {
   });
 
   it('accepts a dhcp-mode board on a VLAN interface with its fixed address', () => {
-    const network = validateTarget(labTarget({ interface: 'enp3s0.42', mode: 'dhcp', serverAddress: '10.42.7.1/24', boardAddress: '10.42.7.20' }), 'targets/board-1.ts').network;
-    expect(network).toEqual({ kind: 'lab', interface: 'enp3s0.42', mode: 'dhcp', serverAddress: '10.42.7.1/24', boardAddress: '10.42.7.20', mac: '52:54:00:ab:00:01' });
+    const network = validateTarget(
+      labTarget({ interface: 'enp3s0.42', mode: 'dhcp', serverAddress: '10.42.7.1/24', boardAddress: '10.42.7.20' }),
+      'targets/board-1.ts',
+    ).network;
+    expect(network).toEqual({
+      kind: 'lab',
+      interface: 'enp3s0.42',
+      mode: 'dhcp',
+      serverAddress: '10.42.7.1/24',
+      boardAddress: '10.42.7.20',
+      mac: '52:54:00:ab:00:01',
+    });
   });
 
   it('needs the board address in dhcp mode', () => {
-    expect(usageErrorOf(() => validateTarget(labTarget({ interface: 'enp3s0', mode: 'dhcp', serverAddress: '10.42.7.1/24' }), 'targets/board-1.ts'))).toBe(
+    expect(
+      usageErrorOf(() =>
+        validateTarget(
+          labTarget({ interface: 'enp3s0', mode: 'dhcp', serverAddress: '10.42.7.1/24' }),
+          'targets/board-1.ts',
+        ),
+      ),
+    ).toBe(
       "targets/board-1.ts: field 'network.boardAddress': is missing: in 'dhcp' mode the job gives the board this fixed address (for example 192.168.10.20)",
     );
   });
 
   it('refuses a board address in proxy mode', () => {
-    expect(usageErrorOf(() => validateTarget(labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '10.42.7.1/24', boardAddress: '10.42.7.20' }), 'targets/board-1.ts'))).toBe(
+    expect(
+      usageErrorOf(() =>
+        validateTarget(
+          labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '10.42.7.1/24', boardAddress: '10.42.7.20' }),
+          'targets/board-1.ts',
+        ),
+      ),
+    ).toBe(
       "targets/board-1.ts: field 'network.boardAddress': is not used in 'proxy' mode (the lab's DHCP server gives the address): remove it",
     );
   });
 
   it('needs the prefix length on the server address', () => {
-    expect(usageErrorOf(() => validateTarget(labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '192.168.10.250' }), 'targets/board-1.ts'))).toBe(
+    expect(
+      usageErrorOf(() =>
+        validateTarget(
+          labTarget({ interface: 'enp3s0', mode: 'proxy', serverAddress: '192.168.10.250' }),
+          'targets/board-1.ts',
+        ),
+      ),
+    ).toBe(
       "targets/board-1.ts: field 'network.serverAddress': expected an address with its prefix length such as 192.168.10.250/24",
     );
   });
 
   it('refuses an interface name longer than Linux allows', () => {
-    expect(usageErrorOf(() => validateTarget(labTarget({ interface: 'enp3s0f0np0.1234', mode: 'proxy', serverAddress: '192.168.10.250/24' }), 'targets/board-1.ts'))).toBe(
+    expect(
+      usageErrorOf(() =>
+        validateTarget(
+          labTarget({ interface: 'enp3s0f0np0.1234', mode: 'proxy', serverAddress: '192.168.10.250/24' }),
+          'targets/board-1.ts',
+        ),
+      ),
+    ).toBe(
       "targets/board-1.ts: field 'network.interface': expected an interface name such as enp3s0 or enp3s0.42 (at most 15 characters)",
     );
   });
 
   it('needs a QEMU board on a lab network to name its tap', () => {
-    expect(usageErrorOf(() => validateTarget(labTarget({ interface: 'labbr0', mode: 'proxy', serverAddress: '192.168.77.251/24' }, { driver: 'qemu' }), 'targets/board-1.ts'))).toBe(
+    expect(
+      usageErrorOf(() =>
+        validateTarget(
+          labTarget({ interface: 'labbr0', mode: 'proxy', serverAddress: '192.168.77.251/24' }, { driver: 'qemu' }),
+          'targets/board-1.ts',
+        ),
+      ),
+    ).toBe(
       "targets/board-1.ts: field 'power.tap': is missing: a QEMU board on a lab network needs the tap device on that network (power.tap)",
     );
   });
@@ -202,13 +327,14 @@ describe('the targets directory', () => {
 });
 
 describe('server addresses on one lab interface', () => {
-  const labTarget = (name: string, serverAddress: string, mac: string) => `export default ${JSON.stringify({
-    name,
-    image: 'busybox',
-    power: { driver: 'command', on: 'true', off: 'true' },
-    console: { kind: 'tcp', host: '127.0.0.1', port: 7000 },
-    network: { kind: 'lab', interface: 'enp3s0', mode: 'proxy', serverAddress, mac },
-  })};\n`;
+  const labTarget = (name: string, serverAddress: string, mac: string) =>
+    `export default ${JSON.stringify({
+      name,
+      image: 'busybox',
+      power: { driver: 'command', on: 'true', off: 'true' },
+      console: { kind: 'tcp', host: '127.0.0.1', port: 7000 },
+      network: { kind: 'lab', interface: 'enp3s0', mode: 'proxy', serverAddress, mac },
+    })};\n`;
 
   it('refuses a target whose server address another target on the same interface has, naming both files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hil-targets-'));

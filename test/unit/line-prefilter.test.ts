@@ -15,7 +15,7 @@ describe('LinePrefilter', () => {
     expect(filter.mayMatch('x data abort\nnext line')).toBe(true); // $ is still a line's end
   });
 
-  it('keeps each pattern\'s flags and anchors', () => {
+  it("keeps each pattern's flags and anchors", () => {
     const filter = new LinePrefilter([/^error:/i, /panic$/]);
     expect(filter.mayMatch('ok\nERROR: disk\nok')).toBe(true);
     expect(filter.mayMatch('ok\nthe error: is here\nok')).toBe(false);
@@ -29,7 +29,7 @@ describe('LinePrefilter', () => {
     expect(new LinePrefilter([/(?<word>x)/, /(?<word>y)/]).mayMatch('nothing')).toBe(true);
   });
 
-  it('leaves the watcher\'s results the same, at every read size', () => {
+  it("leaves the watcher's results the same, at every read size", () => {
     const extra: FailurePattern[] = [
       { name: 'anchored', console: /^FATAL: .*/ },
       { name: 'case', console: /watchdog timeout/i },
@@ -54,11 +54,10 @@ describe('LinePrefilter', () => {
       );
       const results = [];
       for (let at = 0; at < text.length; at += size) results.push(...watcher.feedConsole(text.slice(at, at + size)));
-      expect(results.map((r) => (r.kind === 'milestone' ? r.milestone.name : `${r.pattern.name}: ${r.line}`)), `reads of ${size}`).toEqual([
-        'banner',
-        'init',
-        'case: WATCHDOG TIMEOUT on cpu 0',
-      ]);
+      expect(
+        results.map((r) => (r.kind === 'milestone' ? r.milestone.name : `${r.pattern.name}: ${r.line}`)),
+        `reads of ${size}`,
+      ).toEqual(['banner', 'init', 'case: WATCHDOG TIMEOUT on cpu 0']);
     }
   });
 });

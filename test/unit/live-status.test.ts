@@ -4,7 +4,10 @@ import { attachLiveView, statusLine, wantsLiveView } from '../../harness/report/
 
 const tty = (isTTY: boolean, columns = 80) => {
   const written: string[] = [];
-  return { stream: { isTTY, columns, write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream, written };
+  return {
+    stream: { isTTY, columns, write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream,
+    written,
+  };
 };
 
 describe('live view', () => {
@@ -17,9 +20,9 @@ describe('live view', () => {
   });
 
   it('shows the stage, progress and how long the run has waited', () => {
-    expect(statusLine({ stage: 'boot', waitingFor: "reached 'DHCP lease'", since: 2000, milestones: 1, total: 6 }, 5500)).toBe(
-      "     5.5 s  boot [1/6]: reached 'DHCP lease' (3.5 s)",
-    );
+    expect(
+      statusLine({ stage: 'boot', waitingFor: "reached 'DHCP lease'", since: 2000, milestones: 1, total: 6 }, 5500),
+    ).toBe("     5.5 s  boot [1/6]: reached 'DHCP lease' (3.5 s)");
   });
 
   it('prints event lines above the status line and leaves none after the result', () => {

@@ -10,7 +10,8 @@ const milestones: MilestoneSpec[] = [
   { name: 'prompt', console: /hil-small# /, timeoutS: 10 },
 ];
 
-const names = (results: { kind: string; milestone?: { name: string } }[]) => results.map((r) => r.milestone?.name ?? r.kind);
+const names = (results: { kind: string; milestone?: { name: string } }[]) =>
+  results.map((r) => r.milestone?.name ?? r.kind);
 
 describe('MilestoneWatcher', () => {
   it('passes milestones in order, from events and console text', () => {
@@ -19,7 +20,11 @@ describe('MilestoneWatcher', () => {
     expect(names(w.feedFileServed('kernel'))).toEqual([]);
     expect(names(w.feedLease())).toEqual(['lease']);
     expect(names(w.feedFileServed('kernel'))).toEqual(['kernel']);
-    expect(names(w.feedConsole('Linux version 6.1.0-56 (gcc)\nRun /init as init process\nhil-small# '))).toEqual(['banner', 'init', 'prompt']);
+    expect(names(w.feedConsole('Linux version 6.1.0-56 (gcc)\nRun /init as init process\nhil-small# '))).toEqual([
+      'banner',
+      'init',
+      'prompt',
+    ]);
     expect(w.done).toBe(true);
   });
 
@@ -45,7 +50,9 @@ describe('MilestoneWatcher', () => {
 
   it('counts a milestone that came before the failure in the same read', () => {
     const w = new MilestoneWatcher(milestones.slice(2), defaultFailurePatterns);
-    const results = w.feedConsole('Linux version 6.1 x\nBUG: kernel NULL pointer dereference\nRun /init as init process\n');
+    const results = w.feedConsole(
+      'Linux version 6.1 x\nBUG: kernel NULL pointer dereference\nRun /init as init process\n',
+    );
     expect(names(results)).toEqual(['banner', 'failure']);
   });
 

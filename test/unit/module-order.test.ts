@@ -17,6 +17,8 @@ describe('moduleLoadOrder', () => {
   });
 
   it('names a dependency the image does not carry', () => {
-    expect(() => moduleLoadOrder(new Map([['virtio', ko('virtio_ring')]]))).toThrow('kernel module virtio needs virtio_ring, which the image does not carry');
+    expect(() => moduleLoadOrder(new Map([['virtio', ko('virtio_ring')]]))).toThrow(
+      'kernel module virtio needs virtio_ring, which the image does not carry',
+    );
   });
 });

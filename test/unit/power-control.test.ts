@@ -44,7 +44,7 @@ function rawRequest(path: string, line: string): Promise<string> {
       socket.destroy();
       resolve(reply);
     });
-    socket.write(line + '\n');
+    socket.write(`${line}\n`);
   });
 }
 
@@ -72,8 +72,14 @@ describe('job power control', () => {
   it('refuses what is not a request, with the reason', async () => {
     const control = await servePowerControl(new EventBus(), new BoardInMemory(), join(dir, 'power.sock'));
     try {
-      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), 'cycle please'))).toEqual({ ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' });
-      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), '{"action":"explode"}'))).toEqual({ ok: false, error: "unknown action 'explode': on, off, cycle or status" });
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), 'cycle please'))).toEqual({
+        ok: false,
+        error: 'not JSON: send {"action":"on|off|cycle|status"}',
+      });
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), '{"action":"explode"}'))).toEqual({
+        ok: false,
+        error: "unknown action 'explode': on, off, cycle or status",
+      });
       await expect(requestPower(join(dir, 'nothing.sock'), 'status')).rejects.toThrow(/ENOENT/);
     } finally {
       await control.close();

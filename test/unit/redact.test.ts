@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearSecrets, redact, redactValue, registerSecret, registerSecretsFromEnv, StreamRedactor } from '../../harness/core/redact.js';
+import {
+  clearSecrets,
+  redact,
+  redactValue,
+  registerSecret,
+  registerSecretsFromEnv,
+  StreamRedactor,
+} from '../../harness/core/redact.js';
 
 afterEach(() => clearSecrets());
 
@@ -9,8 +16,14 @@ describe('redact', () => {
     registerSecret('hunter2pw-long');
     registerSecret('ab');
     registerSecretsFromEnv(['HIL_X', 'HIL_UNSET'], { HIL_X: 'c0mmunity' });
-    expect(redact('pw=hunter2pw-long, again hunter2pw, snmp c0mmunity, ab stays')).toBe('pw=***, again ***, snmp ***, ab stays');
-    expect(redactValue({ a: ['x hunter2pw'], t: 3, d: { s: 'c0mmunity' } })).toEqual({ a: ['x ***'], t: 3, d: { s: '***' } });
+    expect(redact('pw=hunter2pw-long, again hunter2pw, snmp c0mmunity, ab stays')).toBe(
+      'pw=***, again ***, snmp ***, ab stays',
+    );
+    expect(redactValue({ a: ['x hunter2pw'], t: 3, d: { s: 'c0mmunity' } })).toEqual({
+      a: ['x ***'],
+      t: 3,
+      d: { s: '***' },
+    });
   });
 
   it('masks a secret cut across chunks at every position', () => {
@@ -18,7 +31,9 @@ describe('redact', () => {
     const text = 'before s3cr3t-token after\n';
     for (let cut = 0; cut <= text.length; cut++) {
       const r = new StreamRedactor();
-      expect(r.push(text.slice(0, cut)) + r.push(text.slice(cut)) + r.flush(), `cut at ${cut}`).toBe('before *** after\n');
+      expect(r.push(text.slice(0, cut)) + r.push(text.slice(cut)) + r.flush(), `cut at ${cut}`).toBe(
+        'before *** after\n',
+      );
     }
   });
 

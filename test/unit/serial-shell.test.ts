@@ -34,7 +34,9 @@ function fakeShellConsole(respond: (command: string) => { output: string; status
 
 describe('SerialShell', () => {
   it('returns the output and exit status of a command, not the echo of the command line', async () => {
-    const { console, typed } = fakeShellConsole((command) => (command === 'uname -r' ? { output: '6.1.0-56-cloud-amd64', status: 0 } : { output: '', status: 3 }));
+    const { console, typed } = fakeShellConsole((command) =>
+      command === 'uname -r' ? { output: '6.1.0-56-cloud-amd64', status: 0 } : { output: '', status: 3 },
+    );
     const shell = new SerialShell(console);
     expect(await shell.run('uname -r')).toEqual({ output: '6.1.0-56-cloud-amd64', exitCode: 0 });
     expect(await shell.run('(exit 3)')).toEqual({ output: '', exitCode: 3 });
@@ -48,7 +50,9 @@ describe('SerialShell', () => {
     const shell = new SerialShell(console);
     const results = await Promise.all(['echo a', 'echo b', 'echo c'].map((c) => shell.run(c)));
     expect(results.map((r) => r.output)).toEqual(['ECHO A', 'ECHO B', 'ECHO C']);
-    expect(new Set(typed.map((t) => /HIL-BEG''IN-([0-9a-f]+)|HIL-BEGIN''-([0-9a-f]+)/.exec(t)?.slice(1).find(Boolean))).size).toBe(3);
+    expect(
+      new Set(typed.map((t) => /HIL-BEG''IN-([0-9a-f]+)|HIL-BEGIN''-([0-9a-f]+)/.exec(t)?.slice(1).find(Boolean))).size,
+    ).toBe(3);
     shell.close();
   });
 

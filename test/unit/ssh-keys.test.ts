@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, makeClientKey, publicKeyBlob } from '../../harness/images/ssh-keys.js';
 
-const { utils } = createRequire(import.meta.url)('ssh2') as { utils: { parseKey: (key: string) => { type: string; getPublicSSH: () => Buffer } | Error } };
+const { utils } = createRequire(import.meta.url)('ssh2') as {
+  utils: { parseKey: (key: string) => { type: string; getPublicSSH: () => Buffer } | Error };
+};
 
 describe('client keys', () => {
   it('makes an ECDSA P-256 key that ssh2 loads, with the matching public line', () => {
@@ -15,14 +17,16 @@ describe('client keys', () => {
     if (parsed instanceof Error) throw parsed;
     expect(parsed.type).toBe('ecdsa-sha2-nistp256');
     expect(parsed.getPublicSSH().equals(publicKeyBlob(key.publicLine))).toBe(true);
-    expect(key.publicLine).toMatch(/^ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABB[A-Za-z0-9+/]+=* test$/);
+    expect(key.publicLine).toMatch(
+      /^ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABB[A-Za-z0-9+/]+=* test$/,
+    );
   });
 
   it('gives the fingerprint OpenSSH prints for the same key', () => {
     const key = makeClientKey();
     const dir = mkdtempSync(join(tmpdir(), 'hil-key-'));
     try {
-      writeFileSync(join(dir, 'key.pub'), key.publicLine + '\n');
+      writeFileSync(join(dir, 'key.pub'), `${key.publicLine}\n`);
       const printed = execaSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'key.pub')]).stdout.split(' ')[1];
       expect(fingerprint(publicKeyBlob(key.publicLine))).toBe(printed);
     } finally {

@@ -43,6 +43,8 @@ describe('suites by name or path', () => {
   });
 
   it('rejects a suite that does not exist with a usage error', () => {
-    expect(() => resolveSuite('no-such-suite')).toThrow("no suite 'no-such-suite': expected a name of a file suites/<name>.test.ts or the path of a .test.ts file");
+    expect(() => resolveSuite('no-such-suite')).toThrow(
+      "no suite 'no-such-suite': expected a name of a file suites/<name>.test.ts or the path of a .test.ts file",
+    );
   });
 });

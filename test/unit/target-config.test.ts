@@ -8,6 +8,7 @@ import { UsageError } from '../../harness/core/errors.js';
 const FILE = 'targets/board-1.ts';
 
 /** A minimal valid target; a fresh copy each call so tests can mutate it. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests break the target in every field
 function minimal(): Record<string, any> {
   return {
     name: 'board-1',
@@ -52,7 +53,15 @@ describe('validateTarget', () => {
       description: '',
       image: 'busybox',
       kernelArgs: '',
-      power: { driver: 'qemu', memoryMiB: 1024, cpus: 1, nic: 'virtio-net-pci', accel: 'auto', firmware: 'bios', extraArgs: [] },
+      power: {
+        driver: 'qemu',
+        memoryMiB: 1024,
+        cpus: 1,
+        nic: 'virtio-net-pci',
+        accel: 'auto',
+        firmware: 'bios',
+        extraArgs: [],
+      },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
       network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' },
       boot: { loader: 'auto' },
@@ -66,14 +75,30 @@ describe('validateTarget', () => {
       ...minimal(),
       description: 'a board',
       kernelArgs: 'quiet',
-      power: { driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'bios', extraArgs: ['-no-hpet'] },
+      power: {
+        driver: 'qemu',
+        memoryMiB: 2048,
+        cpus: 2,
+        nic: 'e1000',
+        accel: 'tcg',
+        firmware: 'bios',
+        extraArgs: ['-no-hpet'],
+      },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyAMA0,115200n8' },
       boot: { loader: 'pxelinux' },
       powerOffAtEnd: false,
       timeoutScale: 2.5,
     };
     const result = validateTarget(target, FILE, 'board-1');
-    expect(result.power).toEqual({ driver: 'qemu', memoryMiB: 2048, cpus: 2, nic: 'e1000', accel: 'tcg', firmware: 'bios', extraArgs: ['-no-hpet'] });
+    expect(result.power).toEqual({
+      driver: 'qemu',
+      memoryMiB: 2048,
+      cpus: 2,
+      nic: 'e1000',
+      accel: 'tcg',
+      firmware: 'bios',
+      extraArgs: ['-no-hpet'],
+    });
     expect(result.console.kernelConsole).toBe('ttyAMA0,115200n8');
     expect(result.boot).toEqual({ loader: 'pxelinux' });
     expect(result.powerOffAtEnd).toBe(false);
@@ -82,7 +107,7 @@ describe('validateTarget', () => {
     expect(result.kernelArgs).toBe('quiet');
   });
 
-  it("refuses an OVMF board without virtio-net-pci, naming the field", () => {
+  it('refuses an OVMF board without virtio-net-pci, naming the field', () => {
     const target = { ...minimal(), power: { driver: 'qemu', nic: 'e1000', firmware: 'uefi' } };
     expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
       "targets/board-1.ts: field 'power.nic': must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)",
@@ -100,25 +125,33 @@ describe('validateTarget', () => {
   });
 
   it('rejects a default export that is not an object', () => {
-    expect(usageErrorOf(() => validateTarget('qemu', FILE, 'board-1'))).toBe("targets/board-1.ts: field '(top level)': expected object, got string");
+    expect(usageErrorOf(() => validateTarget('qemu', FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field '(top level)': expected object, got string",
+    );
   });
 
   it('names a missing top-level field', () => {
     const target = minimal();
     delete target.image;
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'image': is missing (expected string)");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'image': is missing (expected string)",
+    );
   });
 
   it('names a missing nested field', () => {
     const target = minimal();
     delete target.network.mac;
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'network.mac': is missing (expected string)");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'network.mac': is missing (expected string)",
+    );
   });
 
   it('names a missing section', () => {
     const target = minimal();
     delete target.network;
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'network': is missing (expected object)");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'network': is missing (expected object)",
+    );
   });
 
   it('names a field of the wrong type, the type expected and the type given', () => {
@@ -140,13 +173,17 @@ describe('validateTarget', () => {
   it('names a section of the wrong type', () => {
     const target = minimal();
     target.power = 'qemu';
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'power': expected object, got string");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'power': expected object, got string",
+    );
   });
 
   it('names a boolean of the wrong type', () => {
     const target = minimal();
     target.powerOffAtEnd = 'yes';
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'powerOffAtEnd': expected boolean, got string");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'powerOffAtEnd': expected boolean, got string",
+    );
   });
 
   // BUG (harness/config/load-target.ts:61): the given type is `typeof issue.input`, and typeof null is 'object',
@@ -154,7 +191,9 @@ describe('validateTarget', () => {
   it('names null as null, not as an object', () => {
     const target = minimal();
     target.power = null;
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'power': expected object, got null");
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'power': expected object, got null",
+    );
   });
 
   it('names a number out of range', () => {
@@ -181,13 +220,16 @@ describe('validateTarget', () => {
     );
   });
 
-  it.each(['52:54:00:ab:00', '52-54-00-ab-00-01', '52:54:00:ab:00:0g', '5254.00ab.0001', ''])('rejects the bad MAC %j', (mac) => {
-    const target = minimal();
-    target.network.mac = mac;
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
-      "targets/board-1.ts: field 'network.mac': expected a MAC address such as 52:54:00:12:34:56",
-    );
-  });
+  it.each(['52:54:00:ab:00', '52-54-00-ab-00-01', '52:54:00:ab:00:0g', '5254.00ab.0001', ''])(
+    'rejects the bad MAC %j',
+    (mac) => {
+      const target = minimal();
+      target.network.mac = mac;
+      expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+        "targets/board-1.ts: field 'network.mac': expected a MAC address such as 52:54:00:12:34:56",
+      );
+    },
+  );
 
   it('names a bad enum value, lists the allowed ones and shows the value given', () => {
     const target = minimal();
@@ -208,7 +250,9 @@ describe('validateTarget', () => {
   it('names an unknown power driver', () => {
     const target = minimal();
     target.power.driver = 'telnet-relay';
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toMatch(/^targets\/board-1\.ts: field 'power\.driver': .*'qemu'/);
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toMatch(
+      /^targets\/board-1\.ts: field 'power\.driver': .*'qemu'/,
+    );
   });
 
   it('accepts an IPMI board that names its password variable, and fills in the defaults', () => {
@@ -233,14 +277,24 @@ describe('validateTarget', () => {
 
   it('refuses a password written into the target file', () => {
     const target = minimal();
-    target.power = { driver: 'ipmi', host: '10.0.0.5', username: 'admin', passwordEnv: 'BOARD1_BMC_PASSWORD', password: 'secret' };
-    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe("targets/board-1.ts: field 'power': unknown field(s) 'password': remove or correct the spelling");
+    target.power = {
+      driver: 'ipmi',
+      host: '10.0.0.5',
+      username: 'admin',
+      passwordEnv: 'BOARD1_BMC_PASSWORD',
+      password: 'secret',
+    };
+    expect(usageErrorOf(() => validateTarget(target, FILE, 'board-1'))).toBe(
+      "targets/board-1.ts: field 'power': unknown field(s) 'password': remove or correct the spelling",
+    );
   });
 
   it('names a target name that is not lower-case letters, digits and dashes', () => {
     const target = minimal();
     target.name = 'Board_1';
-    expect(usageErrorOf(() => validateTarget(target, FILE))).toBe("targets/board-1.ts: field 'name': expected lower-case letters, digits and dashes");
+    expect(usageErrorOf(() => validateTarget(target, FILE))).toBe(
+      "targets/board-1.ts: field 'name': expected lower-case letters, digits and dashes",
+    );
   });
 
   it('names every problem on the same line', () => {
@@ -321,7 +375,9 @@ describe('loadTarget', () => {
 
   it('reports a name that does not match the file', async () => {
     const message = await asyncUsageErrorOf(loadTarget('misnamed', dir));
-    expect(message).toBe(`${join(dir, 'misnamed.ts')}: field 'name' is 'other-name' but the file is named 'misnamed.ts'; make them the same`);
+    expect(message).toBe(
+      `${join(dir, 'misnamed.ts')}: field 'name' is 'other-name' but the file is named 'misnamed.ts'; make them the same`,
+    );
   });
 });
 

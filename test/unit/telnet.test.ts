@@ -32,9 +32,22 @@ describe('TelnetCodec', () => {
     const stream = Buffer.from([
       ...SER2NET_GREETING,
       ...Buffer.from('U-Boot 2023.01'),
-      IAC, IAC, // a data byte 0xff
-      IAC, SB, 44, 1, 0, 0, 0x1c, 0x20, IAC, IAC, IAC, SE, // a subnegotiation, skipped whole
-      IAC, 241, // NOP
+      IAC,
+      IAC, // a data byte 0xff
+      IAC,
+      SB,
+      44,
+      1,
+      0,
+      0,
+      0x1c,
+      0x20,
+      IAC,
+      IAC,
+      IAC,
+      SE, // a subnegotiation, skipped whole
+      IAC,
+      241, // NOP
       ...Buffer.from('\r\n=> '),
     ]);
     const expected = Buffer.concat([Buffer.from('U-Boot 2023.01'), Buffer.from([0xff]), Buffer.from('\r\n=> ')]);

@@ -31,14 +31,42 @@ describe('parseReadRequest', () => {
 describe('negotiate', () => {
   const options = (entries: [string, string][]) => new Map(entries);
   it('caps blksize and windowsize, answers tsize with the size', () => {
-    expect([...negotiate(options([['blksize', '65464'], ['tsize', '0'], ['windowsize', '64']]), 1234)]).toEqual([
+    expect([
+      ...negotiate(
+        options([
+          ['blksize', '65464'],
+          ['tsize', '0'],
+          ['windowsize', '64'],
+        ]),
+        1234,
+      ),
+    ]).toEqual([
       ['blksize', '1468'],
       ['tsize', '1234'],
       ['windowsize', '16'],
     ]);
   });
   it('ignores values out of range or not numbers, and options it does not know', () => {
-    expect([...negotiate(options([['blksize', '7'], ['windowsize', '0'], ['tsize', '5'], ['timeout', '3'], ['blksize2', '9']]), 10)]).toEqual([]);
-    expect([...negotiate(options([['blksize', '1e3'], ['windowsize', '-1']]), 10)]).toEqual([]);
+    expect([
+      ...negotiate(
+        options([
+          ['blksize', '7'],
+          ['windowsize', '0'],
+          ['tsize', '5'],
+          ['timeout', '3'],
+          ['blksize2', '9'],
+        ]),
+        10,
+      ),
+    ]).toEqual([]);
+    expect([
+      ...negotiate(
+        options([
+          ['blksize', '1e3'],
+          ['windowsize', '-1'],
+        ]),
+        10,
+      ),
+    ]).toEqual([]);
   });
 });

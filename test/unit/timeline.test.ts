@@ -13,8 +13,25 @@ const events: StepEvent[] = [
   { type: 'lease', mac: '52:54:00:00:00:01', ip: '10.42.0.10', t: 2700, at },
   { type: 'milestone', name: 'DHCP lease', durationMs: 2100, t: 2700, at },
   { type: 'file-requested', protocol: 'tftp', path: 'vmlinuz', client: '10.42.0.10:1', t: 3000, at },
-  { type: 'file-served', protocol: 'tftp', path: 'vmlinuz', role: 'kernel', client: '10.42.0.10:1', bytes: 14_000_000, durationMs: 5000, t: 8000, at },
-  { type: 'failure-pattern', name: 'kernel panic', line: 'Kernel panic - not syncing: <VFS> & more', lastLines: [], t: 9000, at },
+  {
+    type: 'file-served',
+    protocol: 'tftp',
+    path: 'vmlinuz',
+    role: 'kernel',
+    client: '10.42.0.10:1',
+    bytes: 14_000_000,
+    durationMs: 5000,
+    t: 8000,
+    at,
+  },
+  {
+    type: 'failure-pattern',
+    name: 'kernel panic',
+    line: 'Kernel panic - not syncing: <VFS> & more',
+    lastLines: [],
+    t: 9000,
+    at,
+  },
 ];
 
 describe('boot timeline', () => {
@@ -24,7 +41,13 @@ describe('boot timeline', () => {
       { label: 'DHCP 10.42.0.10', start: 2600, end: 2700, kind: 'dhcp' },
       { label: 'DHCP lease', start: 600, end: 2700, kind: 'milestone' },
       { label: 'tftp vmlinuz', start: 3000, end: 8000, kind: 'file', note: '14.0 MB' },
-      { label: 'kernel panic', start: 2700, end: 9000, kind: 'failure', note: 'Kernel panic - not syncing: <VFS> & more' },
+      {
+        label: 'kernel panic',
+        start: 2700,
+        end: 9000,
+        kind: 'failure',
+        note: 'Kernel panic - not syncing: <VFS> & more',
+      },
     ]);
   });
 

@@ -37,8 +37,12 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
   });
 
   it('serves the named device tree as dtb/<fdtfile> and boots with it, typed at the prompt', async () => {
-    const boot = await prepareUbootBoot(options({ mode: 'interactive', fdtfile: 'rockchip/rk3399-rock-pi-4b.dtb', commandTimeoutS: 60 }, '/cache/dtbs'));
-    expect(boot.files).toEqual([{ name: 'dtb/rockchip/rk3399-rock-pi-4b.dtb', role: 'other', path: '/cache/dtbs/rockchip/rk3399-rock-pi-4b.dtb' }]);
+    const boot = await prepareUbootBoot(
+      options({ mode: 'interactive', fdtfile: 'rockchip/rk3399-rock-pi-4b.dtb', commandTimeoutS: 60 }, '/cache/dtbs'),
+    );
+    expect(boot.files).toEqual([
+      { name: 'dtb/rockchip/rk3399-rock-pi-4b.dtb', role: 'other', path: '/cache/dtbs/rockchip/rk3399-rock-pi-4b.dtb' },
+    ]);
     expect(boot.entry.fdt).toBe('dtb/rockchip/rk3399-rock-pi-4b.dtb');
     expect(boot.dialogue).toEqual({
       interrupt: 'Hit any key to stop autoboot',
@@ -82,6 +86,8 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
 
   it('refuses a device tree the image does not ship, saying how to fix it', async () => {
     await expect(prepareUbootBoot(options({ fdtfile: 'board.dtb' }))).rejects.toThrow(UsageError);
-    await expect(prepareUbootBoot(options({ fdtfile: 'board.dtb' }))).rejects.toThrow(/names device tree 'board\.dtb', but image debian-netinstall-arm64 ships no device trees\. Fix: /);
+    await expect(prepareUbootBoot(options({ fdtfile: 'board.dtb' }))).rejects.toThrow(
+      /names device tree 'board\.dtb', but image debian-netinstall-arm64 ships no device trees\. Fix: /,
+    );
   });
 });

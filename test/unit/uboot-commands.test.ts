@@ -15,11 +15,17 @@ import {
   type UbootFacts,
 } from '../../harness/pxe/uboot-commands.js';
 
-const entry = { label: 'debian-netinstall-arm64 on board', kernel: 'linux', initrd: 'initrd.gz', cmdline: 'console=ttyAMA0,115200' };
-const facts = (fdtfile?: string): UbootFacts => ubootFacts({ entry, serverIp: '10.42.0.1', boardIp: '10.42.0.10', mac: '52:54:00:a1:00:64', fdtfile });
+const entry = {
+  label: 'debian-netinstall-arm64 on board',
+  kernel: 'linux',
+  initrd: 'initrd.gz',
+  cmdline: 'console=ttyAMA0,115200',
+};
+const facts = (fdtfile?: string): UbootFacts =>
+  ubootFacts({ entry, serverIp: '10.42.0.1', boardIp: '10.42.0.10', mac: '52:54:00:a1:00:64', fdtfile });
 
 describe('U-Boot commands', () => {
-  it('typed at the prompt: DHCP without autoload, then kernel and initrd over TFTP and booti on U-Boot\'s own tree', () => {
+  it("typed at the prompt: DHCP without autoload, then kernel and initrd over TFTP and booti on U-Boot's own tree", () => {
     expect(renderUbootCommands(undefined, facts(), 'typed')).toEqual([
       'setenv autoload no',
       'dhcp',
@@ -31,7 +37,7 @@ describe('U-Boot commands', () => {
     ]);
   });
 
-  it('with a device tree: loads dtb/<fdtfile> before the initrd (so ${filesize} is the initrd\'s) and boots with it', () => {
+  it("with a device tree: loads dtb/<fdtfile> before the initrd (so ${filesize} is the initrd's) and boots with it", () => {
     const commands = renderUbootCommands(undefined, facts('rockchip/rk3399-rock-pi-4b.dtb'), 'script');
     expect(commands).toEqual([
       'setenv serverip 10.42.0.1',
@@ -43,19 +49,29 @@ describe('U-Boot commands', () => {
     ]);
   });
 
-  it('fills the job\'s facts into a target\'s own commands and leaves U-Boot\'s variables alone', () => {
-    expect(renderUbootCommand('tftpboot ${loadaddr} {serverIp}:{kernel}; setenv ethaddr {mac}; echo {boardIp} {initrd}', facts())).toBe(
-      'tftpboot ${loadaddr} 10.42.0.1:linux; setenv ethaddr 52:54:00:a1:00:64; echo 10.42.0.10 initrd.gz',
-    );
+  it("fills the job's facts into a target's own commands and leaves U-Boot's variables alone", () => {
+    expect(
+      renderUbootCommand(
+        'tftpboot ${loadaddr} {serverIp}:{kernel}; setenv ethaddr {mac}; echo {boardIp} {initrd}',
+        facts(),
+      ),
+    ).toBe('tftpboot ${loadaddr} 10.42.0.1:linux; setenv ethaddr 52:54:00:a1:00:64; echo 10.42.0.10 initrd.gz');
   });
 
   it('refuses a fact it does not know, naming the ones it does', () => {
     expect(() => renderUbootCommand('tftpboot {kernelAddr} x', facts())).toThrow(UsageError);
-    expect(() => renderUbootCommand('tftpboot {kernelAddr} x', facts())).toThrow(/names \{kernelAddr\}, which is not a job fact\. Fix: use one of \{serverIp\}, \{boardIp\}/);
+    expect(() => renderUbootCommand('tftpboot {kernelAddr} x', facts())).toThrow(
+      /names \{kernelAddr\}, which is not a job fact\. Fix: use one of \{serverIp\}, \{boardIp\}/,
+    );
   });
 
   it('renders a boot script: an echo naming the boot, then the commands', () => {
-    expect(renderUbootScript("img on 'board'", ['tftpboot ${kernel_addr_r} linux', 'booti ${kernel_addr_r} - ${fdtcontroladdr}'])).toBe(
+    expect(
+      renderUbootScript("img on 'board'", [
+        'tftpboot ${kernel_addr_r} linux',
+        'booti ${kernel_addr_r} - ${fdtcontroladdr}',
+      ]),
+    ).toBe(
       "echo 'pxe-hil: booting img on board'\ntftpboot ${kernel_addr_r} linux\nbooti ${kernel_addr_r} - ${fdtcontroladdr}\n",
     );
   });
@@ -111,7 +127,10 @@ describe('DHCP for U-Boot and Arm UEFI clients', () => {
   // dnsmasq takes the last matching --dhcp-boot line: the Arm lines come after the x86 ones.
   it('gives U-Boot its script and Arm UEFI clients no file, after the x86 lines', () => {
     const lines = bootLines(dnsmasqArguments({ ...plan, ubootScript: 'boot.scr.uimg' }));
-    expect(lines.slice(-2)).toEqual(['--dhcp-boot=tag:uboot,boot.scr.uimg,,10.42.0.1', '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1']);
+    expect(lines.slice(-2)).toEqual([
+      '--dhcp-boot=tag:uboot,boot.scr.uimg,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
     expect(lines.slice(0, -2).every((l) => !/uboot|arm-efi/.test(l))).toBe(true);
   });
 

@@ -27,8 +27,11 @@ const BOOT = [
 const reached = (text: string, chunk: number) => {
   const watcher = new MilestoneWatcher(ubootMilestones(), ubootFailurePatterns);
   const results = [];
-  for (let i = 0; i < text.length; i += chunk) results.push(...watcher.feedConsole(text.slice(i, i + chunk).replace(/\r/g, '')));
-  return results.map((r) => (r.kind === 'milestone' ? `${r.milestone.name}: ${r.text}` : `failure ${r.pattern.name}: ${r.line}`));
+  for (let i = 0; i < text.length; i += chunk)
+    results.push(...watcher.feedConsole(text.slice(i, i + chunk).replace(/\r/g, '')));
+  return results.map((r) =>
+    r.kind === 'milestone' ? `${r.milestone.name}: ${r.text}` : `failure ${r.pattern.name}: ${r.line}`,
+  );
 };
 
 describe('U-Boot patterns', () => {
@@ -58,7 +61,10 @@ describe('U-Boot patterns', () => {
   ])('names the failure in %j', (line, name) => {
     const watcher = new MilestoneWatcher(ubootMilestones(), ubootFailurePatterns);
     const results = watcher.feedConsole(`U-Boot 2023.01 (Jan 01 2023)\n${line}\n`);
-    expect(results.map((r) => (r.kind === 'failure' ? `${r.pattern.name}: ${r.line}` : r.milestone.name))).toEqual(['U-Boot banner', `${name}: ${line.trim()}`]);
+    expect(results.map((r) => (r.kind === 'failure' ? `${r.pattern.name}: ${r.line}` : r.milestone.name))).toEqual([
+      'U-Boot banner',
+      `${name}: ${line.trim()}`,
+    ]);
   });
 });
 

@@ -17,7 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { ConsoleHub } from '../harness/console/console-hub.js';
 import type { ConsoleSink, ConsoleSource } from '../harness/console/console.js';
 import { MilestoneWatcher } from '../harness/console/milestone-watcher.js';
-import { defaultFailurePatterns, ubootFailurePatterns, type FailurePattern } from '../harness/console/patterns.js';
+import type { FailurePattern } from '../harness/core/boot.js';
+import { defaultFailurePatterns, ubootFailurePatterns } from '../harness/images/boot-patterns.js';
 import { EventBus } from '../harness/core/events.js';
 
 const TOTAL_BYTES = 32 * 1024 * 1024;

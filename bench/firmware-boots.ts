@@ -10,7 +10,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Target } from '../harness/config/target.js';
-import { loadRunConfig } from '../harness/run/run-job.js';
+import { loadRunConfig } from '../harness/cli/run-config.js';
 import { bootHarness } from './boot-harness.js';
 import { summarize } from './support.js';
 

@@ -18,7 +18,7 @@ import { bootSeedWay, type SeedBoot } from './boot-seed.js';
 import { figure, renderTable, type Figure } from './figures.js';
 import { BENCH_ID, interrupted } from './support.js';
 import { measureTftp, tftpFigures } from './tftp.js';
-import { loadRunConfig } from '../harness/run/run-job.js';
+import { loadRunConfig } from '../harness/cli/run-config.js';
 import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
 
 const BOOT_TIMEOUT_MS = 600_000;

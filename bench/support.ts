@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { AnsiStripper } from '../harness/console/ansi.js';
 import { MilestoneWatcher } from '../harness/console/milestone-watcher.js';
-import type { FailurePattern } from '../harness/console/patterns.js';
+import type { FailurePattern } from '../harness/core/boot.js';
 import type { Deadline } from '../harness/core/deadline.js';
 import type { ImageDefinition } from '../harness/images/image.js';
 

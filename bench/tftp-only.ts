@@ -8,7 +8,7 @@
  * Run: npm run bench:tftp [-- --runs N] [-- --quick]
  */
 import { parseArgs } from 'node:util';
-import { loadRunConfig } from '../harness/run/run-job.js';
+import { loadRunConfig } from '../harness/cli/run-config.js';
 import { renderTable } from './figures.js';
 import { measureTftp, tftpFigures } from './tftp.js';
 

@@ -2,19 +2,17 @@
  * The suites that run on a booted target (`hil --suite NAME`), apart from the
  * harness's own tests: the root vitest.config.ts includes only test/. The
  * harness names the suite files in PXE_HIL_SUITE_FILES (absolute paths, one a
- * line), the job in PXE_HIL_JOB (the job.json path), and where the reports go:
+ * line), the job in PXE_HIL_SUITE_CONTEXT (harness/run/suite-context.ts), and where the reports go:
  * PXE_HIL_SUITE_JUNIT (vitest's JUnit XML) and PXE_HIL_ALLURE_RESULTS (the
  * run's allure-results, beside the boot's own result).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { readSuiteContext, SUITE_CONTEXT_ENV } from '../harness/run/suite-context.js';
 
 const env = process.env;
 const files = env.PXE_HIL_SUITE_FILES?.split('\n').filter(Boolean);
-const job = env.PXE_HIL_JOB
-  ? (JSON.parse(readFileSync(env.PXE_HIL_JOB, 'utf8')) as { target: string; image?: string; runId: string })
-  : undefined;
+const job = env[SUITE_CONTEXT_ENV] ? readSuiteContext(env) : undefined;
 
 type Reporter = string | [string, Record<string, unknown>];
 const reporters: Reporter[] = ['default'];

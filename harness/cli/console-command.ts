@@ -1,7 +1,7 @@
 /**
  * `hil console --target NAME [--read-only]`: the target's console in this
  * terminal. When a job holds the target, its console is shared (the job's
- * console-share.sock, found through <runtime dir>/<job>/job.json) instead
+ * console-share.sock, found through the job's record, core/job-record.ts) instead
  * of fought over; otherwise the console is opened here, and held exclusively
  * while this runs.
  *
@@ -17,7 +17,7 @@ import type { Target } from '../config/target.js';
 import type { ConsoleSource } from '../console/console.js';
 import { encodeShareData, SHARE_BREAK } from '../console/console-share.js';
 import { createConsole } from '../console/create-console.js';
-import { runningJobs, type JobState } from '../console/port-holder.js';
+import { type JobRecord, liveJobs } from '../core/job-record.js';
 import { LabFault, UsageError } from '../core/errors.js';
 
 export const ESCAPE = 0x1d; // Ctrl-]
@@ -80,9 +80,9 @@ export async function consoleCommand(
   options: { readOnly: boolean },
   terminal: Terminal = process,
 ): Promise<number> {
-  const job = (await runningJobs()).find(
-    (j) => j.target === target.name && j.consoleShare && existsSync(j.consoleShare),
-  );
+  const job = liveJobs({ target: target.name })
+    .map(({ record }) => record)
+    .find((record) => record.consoleShare && existsSync(record.consoleShare));
   const attachment = job ? await attachToJob(job, terminal) : await openHere(target, terminal);
   const { stdin, stderr } = terminal;
   const say = (message: string) => stderr.write(`\r\n[hil console: ${message}]\r\n`);
@@ -127,7 +127,7 @@ export async function consoleCommand(
   return 0;
 }
 
-async function attachToJob(job: JobState, terminal: Terminal): Promise<Attachment> {
+async function attachToJob(job: JobRecord, terminal: Terminal): Promise<Attachment> {
   const path = job.consoleShare!;
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect(path);

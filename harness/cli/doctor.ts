@@ -175,7 +175,7 @@ export async function doctor(options: { cleanup: boolean; write: (text: string) 
     for (const report of reports) options.write(`cleanup: ${describeRecovery(report)}\n`);
     if (reports.length === 0) options.write('cleanup: no stale jobs\n');
   } else {
-    const stale = await findStaleJobs();
+    const stale = findStaleJobs();
     if (stale.length > 0)
       options.write(
         `warn stale jobs         ${stale.map((j) => `${j.jobId}${j.target ? ` (${j.target})` : ''}`).join(', ')}\n     fix: npm run hil -- doctor --cleanup\n`,

@@ -14,7 +14,6 @@
  * fault, 128+n interrupted by signal n.
  */
 import { parseArgs } from 'node:util';
-import { images } from '../../fixtures/images/index.js';
 import { listTargets, loadTarget } from '../config/load-target.js';
 import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
@@ -27,7 +26,9 @@ import { doctorTarget } from './target-doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
-import { loadRunConfig, resolveImage, runJob } from '../run/run-job.js';
+import { runJob } from '../run/run-job.js';
+import { loadRunConfig } from './run-config.js';
+import { loadImage, loadImages } from '../images/load-image.js';
 import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
 import { runInUserNamespace } from '../run/rootless.js';
@@ -45,7 +46,8 @@ const USAGE = `usage:
 
 options for a run:
   --target NAME        target file targets/NAME.ts (required)
-  --image NAME         boot image instead of the target's own (${Object.keys(images).join(', ')})
+  --image NAME|PATH    boot image instead of the target's own: a file of --images-dir, or an image file's path
+  --images-dir DIR     where image files are (default: the fixtures/images folder of pxe-hil)
   --results DIR        where results go (default hil-results); a run writes DIR/<target>/<run id>/
   --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
   --lock-timeout S     how long to wait for a target another job holds (default 600)
@@ -67,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       'run-id': { type: 'string' },
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
+      'images-dir': { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
       suite: { type: 'string', multiple: true },
       'keep-up': { type: 'boolean', default: false },
@@ -95,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.passed;
     }
     case 'images': {
-      const wanted = values.image ? [resolveImage(values.image)] : Object.values(images);
+      const wanted = values.image
+        ? [await loadImage(values.image, values['images-dir'])]
+        : await loadImages(values['images-dir']);
       for (const image of wanted) {
         const prepared = await image.prepare();
         process.stdout.write(
@@ -146,6 +151,7 @@ async function runCommand(values: {
   'run-id'?: string;
   'lock-timeout'?: string;
   'targets-dir'?: string;
+  'images-dir'?: string;
   suite?: string[];
   'keep-up'?: boolean;
   'no-boot'?: boolean;
@@ -156,7 +162,12 @@ async function runCommand(values: {
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0)
     throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
-  const { target, image } = await loadRunConfig(values.target, values.image, values['targets-dir']);
+  const { target, image } = await loadRunConfig(
+    values.target,
+    values.image,
+    values['targets-dir'],
+    values['images-dir'],
+  );
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
@@ -184,7 +195,6 @@ async function runCommand(values: {
   if (values['no-boot']) {
     const attached = await runSuitesOnRunningJob({
       target,
-      images,
       suiteFiles,
       resultsRoot: values.results ?? 'hil-results',
       runId: values['run-id'],

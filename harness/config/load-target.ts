@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { solBmcOf } from '../console/ipmi-sol.js';
+import { solBmcOf } from './sol-bmc.js';
 import { UsageError } from '../core/errors.js';
 import { targetSchema, type Target } from './target.js';
 

@@ -2,7 +2,8 @@
 import type { Target } from '../config/target.js';
 import { UsageError } from '../core/errors.js';
 import type { ConsoleSource } from './console.js';
-import { IpmiSolConsole, solBmcOf } from './ipmi-sol.js';
+import { solBmcOf } from '../config/sol-bmc.js';
+import { IpmiSolConsole } from './ipmi-sol.js';
 import { QemuSocketConsole } from './qemu-socket.js';
 import { SerialPortConsole } from './serial-port.js';
 import { TcpConsole } from './tcp.js';

@@ -22,14 +22,13 @@
  */
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
-import { startChild, type Child } from '../core/process.js';
-import { registerSecret } from '../core/redact.js';
-import { redact, runBounded, tailOf } from '../power/bounded-command.js';
+import { runBounded, startChild, tailOf, type Child } from '../core/process.js';
+import { redact, registerSecret } from '../core/redact.js';
 import { classifyIpmitoolFailure } from '../power/ipmi.js';
-import type { Target } from '../config/target.js';
-import { ReconnectingConsole, type Backoff, type ConsoleLink, type LinkHandlers } from './reconnecting.js';
+import type { SolBmc } from '../config/sol-bmc.js';
 
-export type SolBmc = { host: string; port: number; username: string; passwordEnv: string; cipherSuite: number };
+export type { SolBmc };
+import { ReconnectingConsole, type Backoff, type ConsoleLink, type LinkHandlers } from './reconnecting.js';
 
 /** ipmitool's escape character for the session; writes are escaped, so any byte would do. */
 export const SOL_ESCAPE = '~';
@@ -37,30 +36,6 @@ export const SOL_ESCAPE = '~';
 const ACTIVATE_TIMEOUT_MS = 30_000;
 /** How long one short ipmitool command (sol deactivate, sol info) may take. */
 const COMMAND_TIMEOUT_MS = 20_000;
-
-/**
- * The BMC of an `ipmi-sol` console: its own fields, else those of the target's IPMI power driver.
- * Throws a UsageError naming the missing field when neither gives it.
- */
-export function solBmcOf(console: Extract<Target['console'], { kind: 'ipmi-sol' }>, power?: Target['power']): SolBmc {
-  const bmc = power?.driver === 'ipmi' ? power : undefined;
-  const host = console.host ?? bmc?.host;
-  const username = console.username ?? bmc?.username;
-  const passwordEnv = console.passwordEnv ?? bmc?.passwordEnv;
-  const missing = [!host && 'host', !username && 'username', !passwordEnv && 'passwordEnv'].filter(Boolean);
-  if (!host || !username || !passwordEnv) {
-    throw new UsageError(
-      `console 'ipmi-sol' needs ${missing.join(', ')}: set them in the console, or use the 'ipmi' power driver whose BMC it then shares`,
-    );
-  }
-  return {
-    host,
-    port: console.port ?? (console.host === undefined ? bmc?.port : undefined) ?? 623,
-    username,
-    passwordEnv,
-    cipherSuite: console.cipherSuite ?? bmc?.cipherSuites[0] ?? 3,
-  };
-}
 
 /** The password of a BMC from the environment; a UsageError naming the variable when it is not set. */
 export function solPassword(bmc: SolBmc, env: NodeJS.ProcessEnv = process.env): string {

@@ -8,7 +8,7 @@
  * are matched per line, so a line is judged once.
  */
 import { LinePrefilter } from './line-prefilter.js';
-import type { FailurePattern, FileRole, MilestoneSpec } from './patterns.js';
+import type { FailurePattern, FileRole, MilestoneSpec } from '../core/boot.js';
 
 export type WatchResult =
   | { kind: 'milestone'; milestone: MilestoneSpec; text: string }

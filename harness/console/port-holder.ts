@@ -1,8 +1,8 @@
 /**
  * Who holds a serial port: the process holding the lock on the device
  * (/proc/locks), else the processes with the device open (/proc/<pid>/fd),
- * and, when one of them is a job of this harness, which job (its job.json in
- * the runtime directory). Used to make "port is busy" errors say who to ask.
+ * and, when one of them is a job of this harness, which job (its record,
+ * core/job-record.ts). Used to make "port is busy" errors say who to ask.
  * Only the pid and the program's name are shown, never a command line, which
  * could carry a secret.
  *
@@ -11,37 +11,12 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runtimeRoot } from '../run/job-paths.js';
+import { type JobRecord, liveJobs } from '../core/job-record.js';
 
-export type JobState = {
-  jobId: string;
-  target: string;
-  pid: number;
-  runId?: string;
-  build?: string;
-  consoleEndpoint?: string;
-  consoleShare?: string;
-};
-
-export type PortHolder = { pid: number; program: string; job?: JobState };
-
-/** The jobs of this host whose process is still alive, from <runtime dir>/<job>/job.json. */
-export async function runningJobs(root = runtimeRoot()): Promise<JobState[]> {
-  if (!existsSync(root)) return [];
-  const jobs: JobState[] = [];
-  for (const entry of await readdir(root).catch(() => [] as string[])) {
-    try {
-      const state = JSON.parse(await readFile(join(root, entry, 'job.json'), 'utf8')) as JobState;
-      if (typeof state.pid === 'number' && alive(state.pid)) jobs.push(state);
-    } catch {
-      // not a job directory, or one being written
-    }
-  }
-  return jobs;
-}
+export type PortHolder = { pid: number; program: string; job?: JobRecord };
 
 export async function findPortHolders(devicePath: string): Promise<PortHolder[]> {
-  const jobs = await runningJobs();
+  const jobs = liveJobs().map(({ record }) => record);
   const pids = (await lockingPids(devicePath)) ?? (await openingPids(devicePath));
   const holders: PortHolder[] = [];
   for (const pid of pids) {
@@ -101,13 +76,4 @@ export function describeHolders(holders: readonly PortHolder[]): string {
       return `${who}, job ${h.job.jobId} on target ${h.job.target}${h.job.build ? `, build ${h.job.build}` : ''}`;
     })
     .join('; ');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

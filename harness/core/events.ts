@@ -3,7 +3,7 @@
  * here, and every reporter (terminal, JUnit, event log, timeline) subscribes;
  * nothing else prints.
  */
-import type { BootState, FileRole } from '../console/patterns.js';
+import type { BootState, FileRole } from './boot.js';
 
 export type Stage =
   | 'config'

@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { Deadline, sleep } from './deadline.js';
+import { Deadline, sleep, TimeoutError } from './deadline.js';
 
 export type ChildExit = { exitCode: number | undefined; signal: string | undefined };
 
@@ -66,7 +66,7 @@ export class Child {
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -132,6 +132,80 @@ export async function run(
     throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${detail}`);
   }
   return result.stdout;
+}
+
+/**
+ * Runs one short command (ipmitool, a lab's shell command) to its end or to a
+ * deadline, whichever comes first. The command runs in its own process group,
+ * so a time-out ends it and everything it started, by its pid. Extra
+ * environment (a BMC password) goes to the child's environment only, never
+ * onto its command line.
+ */
+export type CommandOutcome = {
+  /** null when the command was stopped at its deadline or by a signal. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+};
+
+export type BoundedOptions = {
+  deadline: Deadline;
+  /** Added to the inherited environment of the child only. */
+  env?: Record<string, string>;
+  /** Run through `sh -c` (for lab commands written as one line). */
+  shell?: boolean;
+  cwd?: string;
+};
+
+export async function runBounded(
+  file: string,
+  args: readonly string[],
+  options: BoundedOptions,
+): Promise<CommandOutcome> {
+  const started = performance.now();
+  const [program, argv] = options.shell ? ['/bin/sh', ['-c', file, ...args]] : [file, [...args]];
+  const subprocess = execa(program, argv, {
+    env: options.env,
+    cwd: options.cwd,
+    detached: true,
+    cleanup: true,
+    reject: false,
+    stdin: 'ignore',
+    stripFinalNewline: true,
+  });
+  try {
+    const result = await options.deadline.race(subprocess);
+    return {
+      exitCode: result.exitCode ?? null,
+      stdout: String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      timedOut: false,
+      durationMs: performance.now() - started,
+    };
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, 'SIGKILL');
+    const result = await subprocess;
+    return {
+      exitCode: null,
+      stdout: String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      timedOut: true,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+/** The last `lines` non-empty lines of a command's output, joined for a one-line message. */
+export function tailOf(text: string, lines = 3): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' | ');
 }
 
 export { sleep };

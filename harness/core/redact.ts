@@ -30,10 +30,12 @@ function ordered(): string[] {
   return [...secrets].sort((a, b) => b.length - a.length);
 }
 
-export function redact(text: string): string {
-  if (secrets.size === 0) return text;
+/** `text` with every registered secret, and each of `also` (a password at hand), replaced by '***'. */
+export function redact(text: string, also: readonly (string | undefined)[] = []): string {
+  const extra = also.filter((value): value is string => Boolean(value));
+  if (secrets.size === 0 && extra.length === 0) return text;
   let out = text;
-  for (const secret of ordered()) if (out.includes(secret)) out = out.split(secret).join(MASK);
+  for (const secret of [...ordered(), ...extra]) if (out.includes(secret)) out = out.split(secret).join(MASK);
   return out;
 }
 

@@ -9,18 +9,12 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../core/errors.js';
+import { cacheDir } from '../core/paths.js';
 
 export type UnpackedPackage = { name: string; version: string; root: string };
-
-/** Where images and packages are cached: $PXE_HIL_CACHE, else $XDG_CACHE_HOME/pxe-hil, else ~/.cache/pxe-hil. */
-export function cacheDir(): string {
-  if (process.env.PXE_HIL_CACHE) return process.env.PXE_HIL_CACHE;
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pxe-hil');
-}
 
 type PackageRecord = { version: string; depends: string[] };
 

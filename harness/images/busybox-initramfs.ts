@@ -13,10 +13,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cacheDir, resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
+import { cacheDir } from '../core/paths.js';
+import { resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
 import { cpioArchive, type CpioEntry } from './cpio.js';
 import { programsWithLibraries, type ProgramSet } from './package-programs.js';
-import { fingerprint, makeClientKey, makeDropbearHostKey, publicKeyBlob } from './ssh-keys.js';
+import { fingerprint, makeClientKey, makeDropbearHostKey, publicKeyBlob } from '../ssh/ssh-keys.js';
 
 export const SMALL_IMAGE_PROMPT = 'hil-small# ';
 

@@ -3,7 +3,7 @@
  * the kernel command line, and the milestones and failure patterns that say
  * whether it booted.
  */
-import type { FailurePattern, MilestoneSpec } from '../console/patterns.js';
+import type { FailurePattern, MilestoneSpec } from '../core/boot.js';
 
 export type PreparedImage = {
   kernel: string;
@@ -37,6 +37,8 @@ export type ImageDefinition = {
   milestones: MilestoneSpec[];
   failurePatterns: readonly FailurePattern[];
   prepare(): Promise<PreparedImage>;
+  /** The image file it was loaded from (set by load-image.ts), so a later run can load it again. */
+  file?: string;
 };
 
 export function defineImage(definition: ImageDefinition): ImageDefinition {

@@ -10,7 +10,7 @@
  * iPXE docs "chainloading" (undionly.kpxe keeps the ROM's UNDI driver; ipxe.efi has its own drivers).
  */
 import { join } from 'node:path';
-import type { ServedFile } from '../pxe/file-table.js';
+import type { ServedFile } from '../core/boot.js';
 import { unpackPackage } from './apt-packages.js';
 
 export async function biosPxeLoaders(): Promise<ServedFile[]> {

@@ -18,7 +18,7 @@
 import { Deadline, sleep } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
-import { runBounded, tailOf } from './bounded-command.js';
+import { runBounded, tailOf } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
 
 export type CommandPowerConfig = {

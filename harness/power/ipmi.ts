@@ -21,7 +21,8 @@
 import { Deadline, sleep } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
-import { redact, runBounded, tailOf, type CommandOutcome } from './bounded-command.js';
+import { redact } from '../core/redact.js';
+import { runBounded, tailOf, type CommandOutcome } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
 
 export type IpmiPowerConfig = {

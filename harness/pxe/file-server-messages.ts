@@ -3,7 +3,7 @@
  * the job's network namespace so that its sockets (and TFTP's per-transfer
  * sockets) are bound there.
  */
-import type { FileRole } from '../console/patterns.js';
+import type { FileRole } from '../core/boot.js';
 import type { FileProtocol } from '../core/events.js';
 import type { FileTable } from './file-table.js';
 

@@ -5,11 +5,9 @@
  */
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
-import type { FileRole } from '../console/patterns.js';
+import type { FileRole, ServedFile } from '../core/boot.js';
 
-export type ServedFile =
-  | { name: string; role: FileRole; path: string }
-  | { name: string; role: FileRole; content: string; encoding?: 'utf8' | 'base64' };
+export type { ServedFile };
 
 export type FileTable = readonly ServedFile[];
 

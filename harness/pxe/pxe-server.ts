@@ -13,7 +13,7 @@ import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
-import { cacheDir } from '../images/apt-packages.js';
+import { cacheDir } from '../core/paths.js';
 import { archBootFiles, type LoaderChoice } from './client-arch.js';
 import {
   pxelinuxConfigName,
@@ -35,7 +35,7 @@ import {
 } from './lab-network.js';
 import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
-import { inUserNamespace } from '../run/rootless-check.js';
+import { inUserNamespace } from '../core/user-namespace.js';
 
 export type BootLoaderChoice = LoaderChoice;
 

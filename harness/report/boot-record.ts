@@ -2,7 +2,7 @@
  * The record of one boot, built from step events: each milestone passed,
  * failed or not reached, with its time; the reporters render it.
  */
-import type { MilestoneSpec } from '../console/patterns.js';
+import type { MilestoneSpec } from '../core/boot.js';
 import type { EventBus, StepEvent } from '../core/events.js';
 
 export type MilestoneRecord =

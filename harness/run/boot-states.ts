@@ -9,7 +9,7 @@
  * 'unknown' the only way on is power-off: the next action never starts from
  * a guess. A job starts in 'unknown' too, so its first power action is an off.
  */
-import type { BootState } from '../console/patterns.js';
+import type { BootState } from '../core/boot.js';
 import type { EventBus } from '../core/events.js';
 
 const ORDER: readonly BootState[] = ['off', 'bootloader', 'kernel', 'shell', 'suites'];

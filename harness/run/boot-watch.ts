@@ -6,7 +6,7 @@
  */
 import { MilestoneWatcher, type WatchResult } from '../console/milestone-watcher.js';
 import type { ConsoleHub } from '../console/console-hub.js';
-import type { FailurePattern, MilestoneSpec } from '../console/patterns.js';
+import type { FailurePattern, MilestoneSpec } from '../core/boot.js';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
 

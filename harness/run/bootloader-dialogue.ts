@@ -14,7 +14,7 @@
  * interrupt-then-prompt dialogue).
  */
 import { ConsoleExpect, ExpectTimeout, type ExpectConsole } from '../console/expect.js';
-import type { FailurePattern } from '../console/patterns.js';
+import type { FailurePattern } from '../core/boot.js';
 import { TargetFailure } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 
@@ -34,12 +34,14 @@ export type BootloaderPlan = {
 /** How long the prompt may take to show after autoboot is stopped. */
 const PROMPT_TIMEOUT_MS = 30_000;
 
+export type BootloaderDialogue = { run(signal: AbortSignal): Promise<void>; close(): void };
+
 /** Opens the dialogue now (so nothing the board prints from here on is missed); `run` drives it. */
 export function openBootloaderDialogue(
   console: ExpectConsole,
   bus: EventBus,
   plan: BootloaderPlan,
-): { run(signal: AbortSignal): Promise<void>; close(): void } {
+): BootloaderDialogue {
   const reader = new ConsoleExpect(console, { lineEnding: '\r' });
   return {
     run: (signal) => drive(reader, bus, plan, signal),

@@ -13,12 +13,12 @@
  * Reference: ip-netns(8) (pids, identify, delete), proc(5) (/proc/<pid>/cmdline).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deadline, sleep } from '../core/deadline.js';
 import { run } from '../core/process.js';
 import { listNamespaces, NETNS_PREFIX } from '../pxe/netns.js';
-import { runtimeRoot } from './job-paths.js';
+import { isProcessAlive, staleJobs } from '../core/job-record.js';
 
 export type StaleJob = {
   jobId: string;
@@ -37,50 +37,18 @@ export type RecoveryReport = {
   dirRemoved: boolean;
 };
 
-type JobState = { jobId?: string; target?: string; pid?: number; runId?: string; netns?: string };
-
 const PID_FILES = ['qemu.pid', 'dnsmasq.pid'];
 
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function readJobState(dir: string): JobState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as JobState;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Jobs under the runtime root whose harness is gone; only those of `target` when given. */
-export async function findStaleJobs(options: { target?: string; root?: string } = {}): Promise<StaleJob[]> {
-  const root = options.root ?? runtimeRoot();
-  if (!existsSync(root)) return [];
-  const stale: StaleJob[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !/^[0-9a-f]{8}$/.test(entry.name)) continue;
-    const dir = join(root, entry.name);
-    const state = readJobState(dir);
-    // A directory without job.json is a job in its first milliseconds, or one killed in them: left alone.
-    if (!state || typeof state.pid !== 'number') continue;
-    if (options.target !== undefined && state.target !== options.target) continue;
-    if (isRunning(state.pid)) continue;
-    stale.push({
-      jobId: entry.name,
-      dir,
-      target: state.target,
-      harnessPid: state.pid,
-      runId: state.runId,
-      netns: `${NETNS_PREFIX}${entry.name}`,
-    });
-  }
-  return stale;
+export function findStaleJobs(options: { target?: string; root?: string } = {}): StaleJob[] {
+  return staleJobs(options).map(({ dir, record }) => ({
+    jobId: record.jobId,
+    dir,
+    target: record.target,
+    harnessPid: record.pid,
+    runId: record.runId,
+    netns: `${NETNS_PREFIX}${record.jobId}`,
+  }));
 }
 
 /** Pids of the processes in a namespace (empty when it does not exist). */
@@ -108,7 +76,7 @@ export async function jobProcesses(job: StaleJob): Promise<number[]> {
     const path = join(job.dir, file);
     if (!existsSync(path)) continue;
     const pid = Number(readFileSync(path, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 1 && isRunning(pid) && commandLine(pid).includes(job.jobId)) pids.add(pid);
+    if (Number.isInteger(pid) && pid > 1 && isProcessAlive(pid) && commandLine(pid).includes(job.jobId)) pids.add(pid);
   }
   pids.delete(process.pid);
   return [...pids];
@@ -120,7 +88,7 @@ export async function cleanupJob(job: StaleJob, graceMs = 3000): Promise<Recover
   for (const pid of pids) signal(pid, 'SIGTERM');
   try {
     await Deadline.in(graceMs, `the processes of stale job ${job.jobId} to exit`).poll(
-      () => (pids.every((pid) => !isRunning(pid)) ? true : undefined),
+      () => (pids.every((pid) => !isProcessAlive(pid)) ? true : undefined),
       100,
     );
   } catch {
@@ -147,7 +115,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 /** Finds and removes stale jobs (of one target, or all); returns what was done for each. */
 export async function recoverStaleJobs(options: { target?: string; root?: string } = {}): Promise<RecoveryReport[]> {
   const reports: RecoveryReport[] = [];
-  for (const job of await findStaleJobs(options)) reports.push(await cleanupJob(job));
+  for (const job of findStaleJobs(options)) reports.push(await cleanupJob(job));
   return reports;
 }
 

@@ -16,7 +16,7 @@ import { constants } from 'node:os';
 import { execa } from 'execa';
 import { LabFault } from '../core/errors.js';
 import { run } from '../core/process.js';
-import { runtimeRoot } from './job-paths.js';
+import { runtimeRoot } from '../core/paths.js';
 import {
   describeRootlessProblem,
   readHostFacts,

@@ -3,7 +3,7 @@
  * port (a forwarder socket in the job's work directory), wait until the
  * target lets the harness log in with the pinned host key, then run the named
  * vitest suites in a child process against it. The suites find the target
- * through PXE_HIL_JOB, the path of the job's job.json. Results go to
+ * through PXE_HIL_SUITE_CONTEXT (suite-context.ts). Results go to
  * suites-junit.xml (vitest's JUnit reporter) and suites.log in the run's
  * results directory.
  *
@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import type { EventBus } from '../core/events.js';
 import type { PreparedImage } from '../images/image.js';
 import { startSshForwarder } from '../ssh/forwarder.js';
 import { waitForSsh } from '../ssh/ssh-login.js';
+import { SUITE_CONTEXT_ENV, type SuiteContext, writeSuiteContext } from './suite-context.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SUITES_DIR = join(REPO, 'suites');
@@ -32,30 +33,6 @@ const VITEST = join(createRequire(import.meta.url).resolve('vitest/package.json'
 
 /** How long the target has after its boot milestones to let the harness log in over SSH (times the target's timeoutScale). */
 export const SSH_READY_TIMEOUT_MS = 60_000;
-
-/** The environment variable that names the job.json of the target a suite runs against. */
-export const JOB_ENV = 'PXE_HIL_JOB';
-
-/** What a suite reads from job.json (written by the run; the SSH part by this stage). */
-export type JobFile = {
-  jobId: string;
-  target: string;
-  runId: string;
-  netns: string;
-  mac: string;
-  boardIp: string;
-  serverIp: string;
-  consoleSocket: string;
-  /** The job's console, shared (harness/console/console-share.ts). */
-  consoleShare?: string;
-  /** The job's power control socket (harness/run/power-control.ts). */
-  powerControl?: string;
-  image?: string;
-  kernelRelease?: string;
-  memoryMiB?: number;
-  sshSocket?: string;
-  ssh?: { user: string; hostKey: string; hostKeyFingerprint: string; clientKeyPath: string };
-};
 
 /** A suite name (suites/NAME.test.ts) or a path to a .test.ts file; a UsageError when there is no such file. */
 export function resolveSuite(nameOrPath: string, cwd = process.cwd()): string {
@@ -104,7 +81,11 @@ export async function runSuites(options: {
   boardIp: string;
   target: Target;
   prepared: PreparedImage;
-  imageName: string;
+  /** The job's facts a suite sees (suite-context.ts), but for the SSH login this stage adds. */
+  job: Pick<
+    SuiteContext,
+    'jobId' | 'target' | 'runId' | 'image' | 'mac' | 'serverIp' | 'consoleShare' | 'powerControl'
+  >;
   suiteFiles: string[];
   resultsDir: string;
   /** The SSH forwarder's socket in the job's directory; another name lets a second run share a job. */
@@ -113,16 +94,14 @@ export async function runSuites(options: {
 }): Promise<SuiteCounts[]> {
   const { bus, signal, prepared } = options;
   if (!prepared.ssh)
-    throw new UsageError(`image '${options.imageName}' runs no SSH server; suites need one (use --image busybox)`);
+    throw new UsageError(`image '${options.job.image}' runs no SSH server; suites need one (use --image busybox)`);
   const ssh = prepared.ssh;
 
-  const jobPath = join(options.workDir, 'job.json');
   const socketPath = join(options.workDir, options.sshSocketName ?? 'ssh.sock');
-  const job = JSON.parse(await readFile(jobPath, 'utf8')) as JobFile;
-  const updated: JobFile = {
-    ...job,
+  const contextPath = join(options.workDir, `suites-${process.pid}.json`);
+  await writeSuiteContext(contextPath, {
+    ...options.job,
     boardIp: options.boardIp,
-    image: options.imageName,
     kernelRelease: prepared.kernelRelease,
     memoryMiB: options.target.power.driver === 'qemu' ? options.target.power.memoryMiB : undefined,
     sshSocket: socketPath,
@@ -132,8 +111,7 @@ export async function runSuites(options: {
       hostKeyFingerprint: ssh.hostKeyFingerprint,
       clientKeyPath: ssh.clientKeyPath,
     },
-  };
-  await writeFile(jobPath, `${JSON.stringify(updated)}\n`);
+  });
 
   const forwarder = await startSshForwarder({
     netns: options.netns,
@@ -170,7 +148,7 @@ export async function runSuites(options: {
       fingerprint: ssh.hostKeyFingerprint,
       durationMs: bus.now() - started,
     });
-    return await runVitest({ ...options, jobPath });
+    return await runVitest({ ...options, contextPath });
   } finally {
     await forwarder.stop();
   }
@@ -181,7 +159,7 @@ async function runVitest(options: {
   signal: AbortSignal;
   suiteFiles: string[];
   resultsDir: string;
-  jobPath: string;
+  contextPath: string;
 }): Promise<SuiteCounts[]> {
   const { bus } = options;
   const junitPath = join(options.resultsDir, 'suites-junit.xml');
@@ -193,7 +171,7 @@ async function runVitest(options: {
   const child = execa(process.execPath, [VITEST, 'run', '--config', SUITES_CONFIG], {
     cwd: REPO,
     env: {
-      [JOB_ENV]: options.jobPath,
+      [SUITE_CONTEXT_ENV]: options.contextPath,
       PXE_HIL_SUITE_FILES: options.suiteFiles.join('\n'),
       PXE_HIL_SUITE_JUNIT: junitPath,
       PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),

@@ -7,11 +7,12 @@
  */
 import { join } from 'node:path';
 import type { Target } from '../config/target.js';
-import { ubootFailurePatterns, type FailurePattern } from '../console/patterns.js';
+import type { FailurePattern } from '../core/boot.js';
+import { ubootFailurePatterns } from '../images/boot-patterns.js';
 import { UsageError } from '../core/errors.js';
 import type { PreparedImage } from '../images/image.js';
 import type { BootEntry } from '../pxe/boot-config.js';
-import type { ServedFile } from '../pxe/file-table.js';
+import type { ServedFile } from '../core/boot.js';
 import {
   makeUbootScriptImage,
   renderUbootCommands,

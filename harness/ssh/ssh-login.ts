@@ -12,7 +12,7 @@ import { connect as netConnect } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import { type Deadline, sleep } from '../core/deadline.js';
 import { TargetFailure } from '../core/errors.js';
-import { fingerprint, publicKeyBlob } from '../images/ssh-keys.js';
+import { fingerprint, publicKeyBlob } from './ssh-keys.js';
 
 export type SshLogin = {
   /** Unix socket that leads to the board's SSH port. */

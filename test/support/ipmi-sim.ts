@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
-import { runBounded } from '../../harness/power/bounded-command.js';
+import { runBounded } from '../../harness/core/process.js';
 import { endQemuBoard, QEMU_BOARD_FUNCTIONS } from './qemu-board.js';
 
 // With board.env (TARGET, RUNTIME) beside it, the power line is a QEMU board: 'set power 1' starts

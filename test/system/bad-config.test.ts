@@ -78,7 +78,7 @@ describe('bad input', () => {
   it('names an unknown image', async () => {
     await expectUsageError(
       ['--target', 'qemu-x86', '--image', 'no-such-image'],
-      /^pxe-hil: unknown image 'no-such-image'\. Known images: debian-netinstall, debian-netinstall-arm64, busybox, busybox-no-initrd$/,
+      /^pxe-hil: unknown image 'no-such-image': no fixtures\/images\/no-such-image\.ts\. Known images: busybox, busybox-no-initrd, debian-netinstall, debian-netinstall-arm64$/,
     );
   });
 

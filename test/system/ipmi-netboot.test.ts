@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runtimeRoot } from '../../harness/run/job-paths.js';
+import { runtimeRoot } from '../../harness/core/paths.js';
 import {
   events,
   hil,

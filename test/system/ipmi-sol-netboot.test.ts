@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline, sleep } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
-import { runtimeRoot } from '../../harness/run/job-paths.js';
+import { runtimeRoot } from '../../harness/core/paths.js';
 import {
   events,
   jobIdOf,

@@ -15,7 +15,7 @@ import { IpmiSolConsole, type SolBmc } from '../../harness/console/ipmi-sol.js';
 import { Deadline, sleep } from '../../harness/core/deadline.js';
 import { LabFault } from '../../harness/core/errors.js';
 import { startChild } from '../../harness/core/process.js';
-import { runBounded } from '../../harness/power/bounded-command.js';
+import { runBounded } from '../../harness/core/process.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MilestoneSpec } from '../../harness/console/patterns.js';
+import type { MilestoneSpec } from '../../harness/core/boot.js';
 import { EventBus } from '../../harness/core/events.js';
 import { BootRecorder } from '../../harness/report/boot-record.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleHub } from '../../harness/console/console-hub.js';
-import { ubootFailurePatterns } from '../../harness/console/patterns.js';
+import { ubootFailurePatterns } from '../../harness/images/boot-patterns.js';
 import { TargetFailure } from '../../harness/core/errors.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LinePrefilter } from '../../harness/console/line-prefilter.js';
 import { MilestoneWatcher } from '../../harness/console/milestone-watcher.js';
-import { defaultFailurePatterns, ubootFailurePatterns, type FailurePattern } from '../../harness/console/patterns.js';
+import type { FailurePattern } from '../../harness/core/boot.js';
+import { defaultFailurePatterns, ubootFailurePatterns } from '../../harness/images/boot-patterns.js';
 
 const patterns = [...defaultFailurePatterns, ...ubootFailurePatterns].map((p) => p.console);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MilestoneWatcher } from '../../harness/console/milestone-watcher.js';
-import { defaultFailurePatterns, type MilestoneSpec } from '../../harness/console/patterns.js';
+import type { MilestoneSpec } from '../../harness/core/boot.js';
+import { defaultFailurePatterns } from '../../harness/images/boot-patterns.js';
 
 const milestones: MilestoneSpec[] = [
   { name: 'lease', event: 'lease', timeoutS: 10 },

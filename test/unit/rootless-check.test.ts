@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   describeRootlessProblem,
-  inUserNamespace,
   needsUserNamespace,
   readHostFacts,
   rootlessProblem,
   type HostFacts,
 } from '../../harness/run/rootless-check.js';
+import { inUserNamespace } from '../../harness/core/user-namespace.js';
 import { NAMESPACE_SETUP, userNamespaceCommand } from '../../harness/run/rootless.js';
 
 /** A standard Debian 12 host seen by an ordinary user: user namespaces on, /dev/net/tun 0666. */

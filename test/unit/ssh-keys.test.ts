@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { fingerprint, makeClientKey, publicKeyBlob } from '../../harness/images/ssh-keys.js';
+import { fingerprint, makeClientKey, publicKeyBlob } from '../../harness/ssh/ssh-keys.js';
 
 const { utils } = createRequire(import.meta.url)('ssh2') as {
   utils: { parseKey: (key: string) => { type: string; getPublicSSH: () => Buffer } | Error };

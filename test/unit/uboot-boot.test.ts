@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateTarget } from '../../harness/config/load-target.js';
-import { linuxFailurePatterns, ubootFailurePatterns } from '../../harness/console/patterns.js';
+import { linuxFailurePatterns, ubootFailurePatterns } from '../../harness/images/boot-patterns.js';
 import { UsageError } from '../../harness/core/errors.js';
 import { prepareUbootBoot } from '../../harness/run/uboot-boot.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MilestoneWatcher } from '../../harness/console/milestone-watcher.js';
-import { ubootFailurePatterns, ubootMilestones } from '../../harness/console/patterns.js';
+import { ubootFailurePatterns, ubootMilestones } from '../../harness/images/boot-patterns.js';
 import { UbootLoadReader } from '../../harness/console/uboot-loads.js';
 
 /** A U-Boot boot as a board prints it (SPL first, then U-Boot proper). */

@@ -1,6 +1,9 @@
-/** Where a run keeps its artifacts (kept) and its sockets and pid files (removed at the end). */
+/**
+ * Where things live on the host: a run's artifacts (kept), a job's sockets and
+ * pid files (removed at its end), and the image cache.
+ */
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function newJobId(): string {
@@ -47,4 +50,10 @@ export function artifactPaths(resultsRoot: string, target: string, runId: string
     timeline: join(dir, 'timeline.svg'),
     allureResults: join(dir, 'allure-results'),
   };
+}
+
+/** Where images and packages are cached: $PXE_HIL_CACHE, else $XDG_CACHE_HOME/pxe-hil, else ~/.cache/pxe-hil. */
+export function cacheDir(): string {
+  if (process.env.PXE_HIL_CACHE) return process.env.PXE_HIL_CACHE;
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pxe-hil');
 }

@@ -1,19 +1,8 @@
 /**
- * Milestones and failure patterns as data. A milestone is reached by console
- * text, by a DHCP lease, or by a boot file being served; a failure pattern is
- * console text that ends the wait at once.
+ * The milestones and failure patterns that Linux and U-Boot boots share, as
+ * data that image definitions build on (the vocabulary is in core/boot.ts).
  */
-export type FileRole = 'bootloader' | 'boot-config' | 'kernel' | 'initrd' | 'other';
-
-export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole };
-
-/** The board states a boot passes (harness/run/boot-states.ts). */
-export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';
-
-/** `enters`: reaching this milestone puts the board in that state. */
-export type MilestoneSpec = { name: string; timeoutS: number; enters?: BootState } & MilestoneTrigger;
-
-export type FailurePattern = { name: string; console: RegExp };
+import type { FailurePattern, MilestoneSpec } from '../core/boot.js';
 
 /** Failures every Linux boot watches for, whatever the image. */
 export const linuxFailurePatterns: readonly FailurePattern[] = [

@@ -1,0 +1,22 @@
+/**
+ * The boot vocabulary every layer speaks: the roles of served files, the
+ * board's boot states, milestones (reached by console text, a DHCP lease, or a
+ * boot file being served) and failure patterns (console text that ends the
+ * wait at once).
+ */
+export type FileRole = 'bootloader' | 'boot-config' | 'kernel' | 'initrd' | 'other';
+
+export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole };
+
+/** The board states a boot passes (harness/run/boot-states.ts). */
+export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';
+
+/** `enters`: reaching this milestone puts the board in that state. */
+export type MilestoneSpec = { name: string; timeoutS: number; enters?: BootState } & MilestoneTrigger;
+
+export type FailurePattern = { name: string; console: RegExp };
+
+/** One file a job's PXE server may serve: a file on disk or generated content. */
+export type ServedFile =
+  | { name: string; role: FileRole; path: string }
+  | { name: string; role: FileRole; content: string; encoding?: 'utf8' | 'base64' };

@@ -1,0 +1,71 @@
+/**
+ * The job on the host: its directory and record (core/job-record.ts), then
+ * its own PXE server (DHCP, TFTP, HTTP in its own network namespace) serving
+ * the boot plan's files to the board's MAC only.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { type JobRecord, writeJobRecord } from '../../core/job-record.js';
+import { PxeServer } from '../../pxe/pxe-server.js';
+import { type JobContext, stage } from '../job-context.js';
+import type { BootPlan } from './plan-boot.js';
+
+/** The job's record before it is wired: who owns the job, and what it boots. */
+export function baseRecord(job: JobContext): JobRecord {
+  return {
+    jobId: job.jobId,
+    target: job.target.name,
+    image: job.image.name,
+    imageFile: job.image.file,
+    pid: process.pid,
+    runId: job.runId,
+    build: process.env.BUILD_TAG,
+  };
+}
+
+/** Makes the job's directory (removed at the end) and writes its record, so the host knows the job from here on. */
+export async function recordJob(job: JobContext): Promise<void> {
+  await mkdir(job.workDir, { recursive: true });
+  job.teardown.add('remove the job directory', () => rm(job.workDir, { recursive: true, force: true }));
+  await writeJobRecord(job.workDir, baseRecord(job));
+}
+
+export async function startPxeServer(job: JobContext, plan: BootPlan): Promise<PxeServer> {
+  const { bus, target } = job;
+  const network = target.network;
+  const pxeLog = openSync(job.results!.pxeLog, 'a');
+  job.teardown.add('close the PXE log', () => closeSync(pxeLog));
+  job.logLine = (source, line) => writeSync(pxeLog, `${(bus.now() / 1000).toFixed(3)} ${source}: ${line}\n`);
+  const lab = network.kind === 'lab' ? network : undefined;
+  const dhcp = lab ? `${lab.mode === 'proxy' ? 'proxyDHCP' : 'DHCP'} on ${lab.interface}` : 'DHCP';
+  const pxe = await stage(
+    job,
+    'pxe',
+    "starting the job's PXE server",
+    () =>
+      PxeServer.start({
+        jobId: job.jobId,
+        workDir: job.workDir,
+        bus,
+        board: plan.board,
+        boot: plan.entry,
+        files: plan.files,
+        loader: target.boot.loader,
+        lab,
+        onLogLine: job.logLine,
+      }),
+    (server) => `ready: namespace ${server.netns}, ${dhcp} for ${plan.board.mac}, TFTP and ${server.baseUrl}`,
+  );
+  job.teardown.add('stop the PXE server', () => pxe.stop());
+  return pxe;
+}
+
+/** The address the board leased from the job (the last lease for its MAC), read when suites need it. */
+export function followLease(job: JobContext, mac: string): () => string | undefined {
+  let leased: string | undefined;
+  const stop = job.bus.subscribe((event) => {
+    if (event.type === 'lease' && event.mac === mac) leased = event.ip;
+  });
+  job.teardown.add('stop following leases', stop);
+  return () => leased;
+}

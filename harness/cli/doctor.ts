@@ -9,7 +9,8 @@
  * run in its own user namespace (harness/run/rootless-check.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { Deadline } from '../core/deadline.js';
+import { runBounded } from '../core/process.js';
 import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
 import { userNamespaceProblem } from '../run/rootless.js';
@@ -19,9 +20,9 @@ export type Check = { name: string; ok: boolean; required: boolean; detail: stri
 
 async function version(program: string, args: string[], pattern: RegExp): Promise<string | undefined> {
   try {
-    const result = await execa(program, args, { reject: false, all: true, timeout: 10_000 });
-    if (result.failed && result.exitCode === undefined) return undefined;
-    const text = String(result.all ?? '');
+    const result = await runBounded(program, args, { deadline: Deadline.in(10_000, `${program} ${args.join(' ')}`) });
+    if (result.exitCode === null) return undefined;
+    const text = [result.stdout, result.stderr].filter(Boolean).join('\n');
     return pattern.exec(text)?.[1] ?? text.split('\n')[0]?.trim();
   } catch {
     return undefined;

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runBounded } from '../core/process.js';
 import type { Target } from '../config/target.js';
 import { solBmcOf } from '../config/sol-bmc.js';
 import { solInfo } from '../console/ipmi-sol.js';
@@ -194,7 +194,7 @@ function powerFix(target: Target, file: string): string {
 async function checkQemu(name: string, power: Extract<Target['power'], { driver: 'qemu' }>): Promise<TargetCheck> {
   if (power.arch === 'aarch64') {
     const fix = 'apt-get install qemu-system-arm u-boot-qemu';
-    const version = await execa('qemu-system-aarch64', ['--version'], { reject: false, timeout: 10_000 });
+    const version = await runShort('qemu-system-aarch64', ['--version']);
     if (version.exitCode !== 0)
       return { name, ok: false, required: true, detail: 'qemu-system-aarch64 not found', fix };
     if (power.bios && !existsSync(power.bios))
@@ -202,7 +202,7 @@ async function checkQemu(name: string, power: Extract<Target['power'], { driver:
     return { name, ok: true, required: true, detail: `qemu-system-aarch64${power.bios ? ` with ${power.bios}` : ''}` };
   }
   const fix = 'apt-get install qemu-system-x86 ipxe-qemu seabios';
-  const help = await execa('qemu-system-x86_64', ['-L', 'help'], { reject: false, timeout: 10_000 });
+  const help = await runShort('qemu-system-x86_64', ['-L', 'help']);
   if (help.exitCode !== 0) return { name, ok: false, required: true, detail: 'qemu-system-x86_64 not found', fix };
   if (power.firmware === 'uefi') {
     const absent = [OVMF_CODE, OVMF_VARS].filter((f) => !existsSync(f));
@@ -317,11 +317,14 @@ async function checkNetwork(target: Target): Promise<TargetCheck> {
   const name = `network (${network.kind})`;
   if (network.kind === 'lab') {
     const where = network.netns ? ` in namespace ${network.netns}` : '';
-    const shown = await execa(
-      'ip',
-      [...(network.netns ? ['-n', network.netns] : []), '-br', 'link', 'show', 'dev', network.interface],
-      { reject: false, timeout: 10_000 },
-    );
+    const shown = await runShort('ip', [
+      ...(network.netns ? ['-n', network.netns] : []),
+      '-br',
+      'link',
+      'show',
+      'dev',
+      network.interface,
+    ]);
     return shown.exitCode === 0
       ? {
           name,
@@ -344,4 +347,9 @@ async function checkNetwork(target: Target): Promise<TargetCheck> {
 
 function messageOf(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** A short command with a 10 s bound; its exit code and output, never a throw. */
+function runShort(program: string, args: string[]) {
+  return runBounded(program, args, { deadline: Deadline.in(10_000, `${program} ${args.join(' ')}`) });
 }

@@ -8,9 +8,7 @@
  *
  * Reference: proc(5) (/proc/locks, /proc/<pid>/fd, /proc/<pid>/comm), flock(2).
  */
-import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type JobRecord, liveJobs } from '../core/job-record.js';
 
 export type PortHolder = { pid: number; program: string; job?: JobRecord };

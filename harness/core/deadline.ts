@@ -59,6 +59,12 @@ export class Deadline {
     }
   }
 
+  /** Calls `callback` when the deadline passes; returns the cancel. */
+  onExpiry(callback: (error: TimeoutError) => void): () => void {
+    const timer = setTimeout(() => callback(this.error()), this.remainingMs());
+    return () => clearTimeout(timer);
+  }
+
   /** Polls `check` until it returns a value other than undefined, or the deadline passes. */
   async poll<T>(check: () => Promise<T | undefined> | T | undefined, intervalMs = 50): Promise<T> {
     for (;;) {

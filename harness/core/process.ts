@@ -18,6 +18,8 @@ export type ChildOptions = {
   onStderrLine?: (line: string) => void;
   /** Raw stdout bytes as they come (instead of lines), for a console's byte stream. */
   onStdoutData?: (chunk: Buffer) => void;
+  /** Raw stderr bytes as they come (instead of lines). */
+  onStderrData?: (chunk: Buffer) => void;
   /** 'pipe' keeps the child's stdin open for writes (subprocess.stdin); default 'ignore'. */
   stdin?: 'pipe' | 'ignore';
   /** Extra file descriptors, e.g. 'ipc'. */
@@ -97,7 +99,9 @@ export function startChild(name: string, file: string, args: readonly string[], 
   const onStdoutData = options.onStdoutData;
   if (subprocess.stdout && onStdoutData) subprocess.stdout.on('data', (chunk: Buffer) => onStdoutData(chunk));
   else if (subprocess.stdout) forwardLines(subprocess.stdout, options.onStdoutLine);
-  if (subprocess.stderr) forwardLines(subprocess.stderr, options.onStderrLine);
+  const onStderrData = options.onStderrData;
+  if (subprocess.stderr && onStderrData) subprocess.stderr.on('data', (chunk: Buffer) => onStderrData(chunk));
+  else if (subprocess.stderr) forwardLines(subprocess.stderr, options.onStderrLine);
   return child;
 }
 
@@ -206,6 +210,22 @@ export function tailOf(text: string, lines = 3): string {
     .filter(Boolean)
     .slice(-lines)
     .join(' | ');
+}
+
+/**
+ * Starts a program on this process's own terminal (stdin, stdout and stderr
+ * shared, not piped), in its own process group; `kill` signals it by pid.
+ */
+export function startForeground(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): { kill(signal: NodeJS.Signals): void; exited: Promise<ChildExit> } {
+  const subprocess = execa(file, [...args], { env, stdio: 'inherit', detached: true, reject: false });
+  return {
+    kill: (signal) => subprocess.kill(signal),
+    exited: subprocess.then((result) => ({ exitCode: result.exitCode, signal: result.signal })),
+  };
 }
 
 export { sleep };

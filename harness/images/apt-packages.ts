@@ -10,9 +10,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { Deadline } from '../core/deadline.js';
+import { run, runBounded } from '../core/process.js';
 import { UsageError } from '../core/errors.js';
 import { cacheDir } from '../core/paths.js';
+
+/** apt-cache answers from local lists; a download may take a while on a slow mirror. */
+const APT_TIMEOUT_MS = 60_000;
+const DOWNLOAD_TIMEOUT_MS = 600_000;
 
 export type UnpackedPackage = { name: string; version: string; root: string };
 
@@ -68,7 +73,9 @@ async function aptStamp(): Promise<string> {
 }
 
 async function queryApt(name: string): Promise<PackageRecord> {
-  const result = await execa('apt-cache', ['show', '--no-all-versions', name], { reject: false });
+  const result = await runBounded('apt-cache', ['show', '--no-all-versions', name], {
+    deadline: Deadline.in(APT_TIMEOUT_MS, `apt-cache show ${name}`),
+  });
   const version = /^Version: (.+)$/m.exec(result.stdout)?.[1];
   if (result.exitCode !== 0 || !version) {
     throw new UsageError(
@@ -103,7 +110,10 @@ export async function unpackPackage(name: string): Promise<UnpackedPackage> {
   await mkdir(join(cacheDir(), 'packages'), { recursive: true });
   const work = await mkdtemp(join(cacheDir(), 'packages', `.${name}-`));
   try {
-    const download = await execa('apt-get', ['download', '-q', `${name}=${version}`], { cwd: work, reject: false });
+    const download = await runBounded('apt-get', ['download', '-q', `${name}=${version}`], {
+      cwd: work,
+      deadline: Deadline.in(DOWNLOAD_TIMEOUT_MS, `apt-get download ${name}`),
+    });
     const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
     if (download.exitCode !== 0 || !deb) {
       throw new UsageError(
@@ -111,7 +121,7 @@ export async function unpackPackage(name: string): Promise<UnpackedPackage> {
       );
     }
     const unpacked = join(work, 'root');
-    await execa('dpkg-deb', ['-x', join(work, deb), unpacked]);
+    await run('dpkg-deb', ['-x', join(work, deb), unpacked], { timeoutMs: DOWNLOAD_TIMEOUT_MS });
     await writeFile(join(unpacked, '.complete'), `${name} ${version}\n`);
     try {
       await rename(unpacked, root);

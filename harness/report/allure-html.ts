@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
+import { Deadline } from '../core/deadline.js';
+import { runBounded } from '../core/process.js';
 import { LabFault, UsageError } from '../core/errors.js';
 
 export async function findAllureResults(root: string): Promise<string[]> {
@@ -25,13 +26,16 @@ export async function generateAllureReport(resultsRoot: string, outDir: string):
   const inputs = await findAllureResults(resultsRoot);
   if (inputs.length === 0)
     throw new UsageError(`no allure-results under ${resultsRoot}: run a job first (npm run hil -- --target ...)`);
-  const java = await execa('java', ['-version'], { reject: false });
-  if (java.failed) throw new UsageError('the Allure report needs Java: apt-get install openjdk-17-jre-headless');
+  const java = await runBounded('java', ['-version'], { deadline: Deadline.in(30_000, 'java -version') });
+  if (java.exitCode !== 0)
+    throw new UsageError('the Allure report needs Java: apt-get install openjdk-17-jre-headless');
   const allure = join(
     dirname(createRequire(import.meta.url).resolve('allure-commandline/package.json')),
     'dist/bin/allure',
   );
-  const result = await execa(allure, ['generate', ...inputs, '-o', outDir, '--clean'], { reject: false });
+  const result = await runBounded(allure, ['generate', ...inputs, '-o', outDir, '--clean'], {
+    deadline: Deadline.in(600_000, 'allure generate'),
+  });
   if (result.exitCode !== 0)
     throw new LabFault(
       `allure generate failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`,

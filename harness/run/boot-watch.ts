@@ -29,18 +29,18 @@ export async function watchBoot(options: {
   let settle: (result: BootResult) => void = () => {};
   const outcome = new Promise<BootResult>((resolve) => (settle = resolve));
   let lastReachedAt = bus.now();
-  let timer: NodeJS.Timeout | undefined;
+  let disarm = () => {};
 
   const armTimer = () => {
-    clearTimeout(timer);
+    disarm();
     const milestone = watcher.current;
     if (!milestone) return;
     const deadline = new Deadline(milestone.timeoutS * 1000 * options.timeoutScale, `milestone '${milestone.name}'`);
-    timer = setTimeout(() => {
+    disarm = deadline.onExpiry(() => {
       const lastLines = hub.lastLines();
       bus.emit({ type: 'milestone-timeout', name: milestone.name, timeoutMs: deadline.timeoutMs, lastLines });
       settle({ passed: false, failure: { kind: 'timeout', milestone, timeoutMs: deadline.timeoutMs, lastLines } });
-    }, deadline.remainingMs());
+    });
   };
 
   const handle = (results: WatchResult[]) => {
@@ -83,7 +83,7 @@ export async function watchBoot(options: {
       void outcome.then(resolve);
     });
   } finally {
-    clearTimeout(timer);
+    disarm();
     unsubscribeConsole();
     unsubscribeBus();
   }

@@ -13,7 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
-import { execa } from 'execa';
+import { startForeground } from '../core/process.js';
 import { LabFault } from '../core/errors.js';
 import { run } from '../core/process.js';
 import { runtimeRoot } from '../core/paths.js';
@@ -113,15 +113,10 @@ export async function runInUserNamespace(): Promise<number> {
     { execPath: process.execPath, execArgv: process.execArgv, argv: process.argv.slice(1) },
     dirs,
   );
-  const child = execa(command.file, command.args, {
-    env: command.env,
-    stdio: 'inherit',
-    detached: true,
-    reject: false,
-  });
+  const child = startForeground(command.file, command.args, command.env);
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);
-  const result = await child;
+  const result = await child.exited;
   if (result.exitCode !== undefined) return result.exitCode;
   return 128 + (result.signal ? constants.signals[result.signal as NodeJS.Signals] : 0);
 }

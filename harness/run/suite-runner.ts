@@ -16,9 +16,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import type { Target } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
+import { startChild } from '../core/process.js';
 import { LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { PreparedImage } from '../images/image.js';
@@ -168,7 +168,7 @@ async function runVitest(options: {
   for (const name of names) bus.emit({ type: 'suite', name, state: 'start' });
   const started = bus.now();
   // The reporters (terminal, JUnit, Allure) are set in suites/vitest.config.ts from these variables.
-  const child = execa(process.execPath, [VITEST, 'run', '--config', SUITES_CONFIG], {
+  const child = startChild('vitest', process.execPath, [VITEST, 'run', '--config', SUITES_CONFIG], {
     cwd: REPO,
     env: {
       [SUITE_CONTEXT_ENV]: options.contextPath,
@@ -177,15 +177,12 @@ async function runVitest(options: {
       PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),
       NO_COLOR: '1',
     },
-    cancelSignal: options.signal,
-    forceKillAfterDelay: 5000,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
+    onStdoutData: (chunk) => log.write(chunk),
+    onStderrData: (chunk) => log.write(chunk),
   });
-  child.all?.pipe(log);
-  const result = await child;
+  const stop = () => void child.stop(5000);
+  options.signal.addEventListener('abort', stop, { once: true });
+  const result = await child.exited.finally(() => options.signal.removeEventListener('abort', stop));
   await new Promise<void>((done) => log.end(done));
   options.signal.throwIfAborted();
 

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { type Child, startChild } from '../core/process.js';
 import { LabFault } from '../core/errors.js';
 
 export type LockOwner = { pid: number; build?: string; since: string };
@@ -60,8 +60,8 @@ export async function lockTarget(
   await writeFile(join(dir, `${target}.owner`), `${JSON.stringify(owner)}\n`);
   return {
     async release() {
-      held.holder.stdin?.end();
-      await held.holder.catch(() => {});
+      held.holder.subprocess.stdin?.end();
+      await held.holder.exited;
     },
   };
 }
@@ -70,8 +70,11 @@ export async function lockTarget(
  * Starts a lock holder; resolves with it once the lock is held, or undefined if it could not be had in time.
  * (Wrapped in an object: an async function returning the child itself would wait for it to exit.)
  */
-async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: ResultPromise } | undefined> {
-  const child = execa(
+async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: Child } | undefined> {
+  let gotLock: (locked: boolean) => void = () => {};
+  const locked = new Promise<boolean>((resolve) => (gotLock = resolve));
+  const child = startChild(
+    'flock',
     'flock',
     [
       '--exclusive',
@@ -83,18 +86,8 @@ async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: Re
       '-c',
       'echo locked; exec cat >/dev/null',
     ],
-    {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'ignore',
-      reject: false,
-      buffer: false,
-      cleanup: true,
-    },
+    { stdin: 'pipe', onStdoutData: () => gotLock(true) },
   );
-  const locked = await new Promise<boolean>((resolve) => {
-    child.stdout?.once('data', () => resolve(true));
-    void child.then(() => resolve(false));
-  });
-  return locked ? { holder: child } : undefined;
+  void child.exited.then(() => gotLock(false));
+  return (await locked) ? { holder: child } : undefined;
 }

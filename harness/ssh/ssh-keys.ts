@@ -14,7 +14,8 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { Deadline } from '../core/deadline.js';
+import { runBounded } from '../core/process.js';
 
 export type HostKey = {
   /** dropbear's own key file format */ private: Buffer /** "ecdsa-sha2-nistp256 AAAA..." */;
@@ -31,10 +32,10 @@ export async function makeDropbearHostKey(
   const dir = await mkdtemp(join(tmpdir(), 'hil-hostkey-'));
   try {
     const file = join(dir, 'host_key');
-    const result = await execa(
+    const result = await runBounded(
       loader,
       ['--library-path', libraryDirs.join(':'), dropbearkey, '-t', 'ecdsa', '-s', '256', '-f', file],
-      { reject: false },
+      { deadline: Deadline.in(30_000, 'dropbearkey') },
     );
     const publicLine = /^(ecdsa-sha2-nistp256 [A-Za-z0-9+/=]+)/m.exec(result.stdout)?.[1];
     if (result.exitCode !== 0 || !publicLine)

@@ -60,9 +60,9 @@ describe('job power control', () => {
       expect(await requestPower(join(dir, 'power.sock'), 'off')).toBe('off');
       expect(await requestPower(join(dir, 'power.sock'), 'cycle')).toBe('on');
       expect(board.actions).toEqual(['off', 'off', 'on']);
-      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.result])).toEqual([
-        ['off', 'done'],
-        ['cycle', 'done'],
+      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.ok])).toEqual([
+        ['off', true],
+        ['cycle', true],
       ]);
     } finally {
       await control.close();

@@ -156,7 +156,9 @@ describe('hil console', () => {
       JSON.stringify({
         jobId: 'c0ffee01',
         target: 'lab-board',
+        image: 'busybox',
         pid: process.pid,
+        runId: 'run-c0ffee01',
         build: 'lab-7',
         consoleEndpoint: `serial:${pair.a}`,
         consoleShare: share.socketPath,

@@ -84,12 +84,12 @@ describe('crash recovery', () => {
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, staleId), { recursive: true });
     writeFileSync(
       join(env.PXE_HIL_RUNTIME_DIR!, staleId, 'job.json'),
-      JSON.stringify({ jobId: staleId, target: 'some-board', pid: deadPid }),
+      JSON.stringify({ jobId: staleId, target: 'some-board', image: 'busybox', pid: deadPid, runId: 'run-stale' }),
     );
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, liveId), { recursive: true });
     writeFileSync(
       join(env.PXE_HIL_RUNTIME_DIR!, liveId, 'job.json'),
-      JSON.stringify({ jobId: liveId, target: 'some-board', pid: process.pid }),
+      JSON.stringify({ jobId: liveId, target: 'some-board', image: 'busybox', pid: process.pid, runId: 'run-live' }),
     );
     await execa('ip', ['netns', 'add', netns]);
     // A process of the stale job inside its namespace (as the file server would be).

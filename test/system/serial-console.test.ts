@@ -134,7 +134,14 @@ describe('serial port console', () => {
     mkdirSync(join(runtime, '0badf00d'), { recursive: true });
     writeFileSync(
       join(runtime, '0badf00d', 'job.json'),
-      JSON.stringify({ jobId: '0badf00d', target: 'board-7', pid: holder.pid, build: 'jenkins-lab-42' }),
+      JSON.stringify({
+        jobId: '0badf00d',
+        target: 'board-7',
+        image: 'busybox',
+        pid: holder.pid,
+        runId: 'run-7',
+        build: 'jenkins-lab-42',
+      }),
     );
     const saved = process.env.PXE_HIL_RUNTIME_DIR;
     process.env.PXE_HIL_RUNTIME_DIR = runtime;

@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
+import { redactValue } from '../core/redact.js';
 import type { BootRecord } from './boot-record.js';
 
 type Status = 'passed' | 'failed' | 'broken' | 'skipped';
@@ -18,11 +19,13 @@ type Status = 'passed' | 'failed' | 'broken' | 'skipped';
 export type AllureAttachment = { name: string; path: string; type: string };
 
 export function writeAllureResults(
-  record: BootRecord,
+  input: BootRecord,
   dir: string,
   attachments: readonly AllureAttachment[],
   env: NodeJS.ProcessEnv = process.env,
 ): string {
+  // The failed milestone's message and last console lines are the board's words: a secret it printed is masked.
+  const record = redactValue(input);
   mkdirSync(dir, { recursive: true });
   const uuid = randomUUID();
   const start = record.startedAt.getTime();

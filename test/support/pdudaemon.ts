@@ -9,7 +9,7 @@ import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import { freeTcpPort } from './ports.js';
 
-export type Pdudaemon = { child: Child; port: number };
+export type Pdudaemon = { child: Child; port: number; stop(): Promise<unknown> };
 
 export async function startPdudaemon(dir: string, pdu: string, actionsLog: string): Promise<Pdudaemon> {
   const port = await freeTcpPort();
@@ -46,5 +46,5 @@ export async function startPdudaemon(dir: string, pdu: string, actionsLog: strin
     await child.stop(2000);
     throw error;
   }
-  return { child, port };
+  return { child, port, stop: () => child.stop(2000) };
 }

@@ -1,7 +1,9 @@
 /**
  * Real serial-line stand-ins for tests: a socat pty pair (the harness opens
- * one end as its "serial port", the test plays the board on the other), and
- * a peer that reads and writes a pty end.
+ * one end as its "serial port", the test plays the board on the other), a
+ * socat bridge from a TCP port on 127.0.0.1 to a Unix socket (a BMC's serial
+ * device on one side, a QEMU board's serial port on the other), and a peer
+ * that reads and writes a pty end.
  */
 import { constants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,11 +29,56 @@ export class PtyPair {
         if (line.includes('starting data transfer loop')) ready();
       },
     });
-    await Deadline.in(10_000, 'socat to make its pty pair').race(
-      Promise.race([started, child.exited.then(() => Promise.reject(new Error('socat exited')))]),
-    );
-    if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not make its links');
+    try {
+      await Deadline.in(10_000, 'socat to make its pty pair').race(
+        Promise.race([started, child.exited.then(() => Promise.reject(new Error('socat exited')))]),
+      );
+      if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not make its links');
+    } catch (error) {
+      await child.stop();
+      throw error;
+    }
     return new PtyPair(a, b, child);
+  }
+
+  async stop(): Promise<void> {
+    await this.child.stop();
+  }
+}
+
+export class SocketBridge {
+  private constructor(
+    readonly tcpPort: number,
+    readonly socket: string,
+    readonly child: Child,
+  ) {}
+
+  /**
+   * Starts `socat TCP-LISTEN:<port> UNIX-LISTEN:<socket>` and waits until it listens on the TCP side: the
+   * TCP end is taken first (ipmi_sim connects when it starts), the Unix end next (QEMU, when powered on).
+   */
+  static async start(tcpPort: number, socket: string): Promise<SocketBridge> {
+    let listening: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const child = startChild(
+      'socat',
+      'socat',
+      ['-d', '-d', `TCP-LISTEN:${tcpPort},bind=127.0.0.1,reuseaddr`, `UNIX-LISTEN:${socket},unlink-early`],
+      {
+        onStderrLine: (line) => {
+          if (line.includes('listening on')) listening();
+        },
+      },
+    );
+    try {
+      await Deadline.in(10_000, 'socat to listen').race(
+        Promise.race([ready, child.exited.then(() => Promise.reject(new Error('socat exited')))]),
+      );
+    } catch (error) {
+      await child.stop();
+      throw error;
+    }
+    return new SocketBridge(tcpPort, socket, child);
   }
 
   async stop(): Promise<void> {

@@ -2,14 +2,16 @@
  * Bad input stops a run before anything is started, with exit 2 and one line
  * that says what is wrong and how to fix it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, resultsRoot } from '../support/hil.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hil } from '../support/hil.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let targetsDir: string;
 let results: string;
+let state: string;
 
 const validTarget = {
   name: 'broken',
@@ -20,26 +22,32 @@ const validTarget = {
 };
 
 beforeAll(() => {
-  targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
-  results = resultsRoot();
-});
-
-afterAll(() => {
-  rmSync(targetsDir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
+  targetsDir = files.tempDir('hil-targets-');
+  results = files.results();
+  state = files.tempDir('hil-bad-config-state-');
 });
 
 function writeTarget(name: string, value: unknown): void {
   writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(value)};\n`);
 }
 
+/** What is in a directory the run may have made; nothing when it did not make it. */
+const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+
 async function expectUsageError(args: string[], message: RegExp): Promise<void> {
-  const run = await hil([...args, '--results', results]);
+  const runtime = join(state, 'run');
+  const locks = join(state, 'lock');
+  const run = await hil([...args, '--results', results], {
+    env: { PXE_HIL_RUNTIME_DIR: runtime, PXE_HIL_LOCK_DIR: locks },
+  });
   expect(run.exitCode, run.stdout + run.stderr).toBe(2);
   const lines = run.stderr.trim().split('\n');
   expect(lines[0]).toMatch(message);
-  // Nothing was started: no run began, so no results directory either.
+  // Nothing was started: no run began (no output), so no results directory, no job state and no lock either.
   expect(run.stdout).toBe('');
+  expect(readdirSync(results), 'the results root').toEqual([]);
+  expect(entries(runtime), 'the runtime directory').toEqual([]);
+  expect(entries(locks), 'the lock directory').toEqual([]);
 }
 
 describe('bad input', () => {

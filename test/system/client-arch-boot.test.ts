@@ -11,8 +11,7 @@
  *   loads undionly.kpxe over TFTP, which takes its own lease and boots the
  *   image over HTTP.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,11 +27,13 @@ import {
   NO_RESIDUE,
   residueOf,
   resultsDirOf,
-  resultsRoot,
   type LoggedEvent,
   writeTargetFile,
 } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let targetsDir: string;
 let results: string;
 
@@ -57,19 +58,13 @@ function writeTarget(
 }
 
 beforeAll(async () => {
-  targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
-  results = resultsRoot();
+  targetsDir = files.tempDir('hil-targets-');
+  results = files.results();
   writeTarget('arch-uefi', '52:54:00:ae:00:07', 'uefi', 'auto');
   writeTarget('arch-uefi-grub', '52:54:00:ae:00:08', 'uefi', 'pxelinux');
   writeTarget('arch-bios-chain', '52:54:00:ae:00:00', 'bios', 'chainload');
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(targetsDir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 const served = (logged: LoggedEvent[]) =>
   logged.filter((e) => e.type === 'file-served').map((e) => `${e.protocol} ${e.path}`);
@@ -85,7 +80,7 @@ describe("the job's dnsmasq offers each architecture its boot file", () => {
 
   beforeAll(async () => {
     busybox = join((await unpackPackage('busybox-static')).root, 'bin/busybox');
-    workDir = mkdtempSync(join(tmpdir(), 'hil-arch-'));
+    workDir = files.tempDir('hil-arch-');
     script = join(workDir, 'udhcpc-script');
     writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "offered: $boot_file from $siaddr"\nexit 0\n', {
       mode: 0o755,
@@ -110,7 +105,6 @@ describe("the job's dnsmasq offers each architecture its boot file", () => {
   afterAll(async () => {
     await removeClientHost(clientNs);
     await server?.stop();
-    rmSync(workDir, { recursive: true, force: true });
     expect(residueOf(jobId)).toEqual(NO_RESIDUE);
   });
 

@@ -2,12 +2,12 @@
  * The command power driver running real shell commands that keep a board's
  * power state in a file.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPowerConfig } from '../../harness/config/target.js';
+import { Deadline } from '../../harness/core/deadline.js';
 import { LabFault } from '../../harness/core/errors.js';
 import { CommandPower, parseStateLine } from '../../harness/power/command.js';
 
@@ -34,6 +34,29 @@ function config(overrides: Partial<CommandPowerConfig> = {}): CommandPowerConfig
     ...overrides,
   };
 }
+
+/** The command line of a process from /proc, as its argv; undefined once it is gone or a zombie (no argv). */
+function argvOf(pid: number): string[] | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return argv ? argv.replace(/\0$/, '').split('\0') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+}
+
+/** Live processes whose argv is exactly `args`. */
+const processesWithArgs = (args: string[]) => pids().filter((pid) => argvOf(pid)?.join('\0') === args.join('\0'));
+
+/** Live processes whose command line contains `text`. */
+const processesNaming = (text: string) => pids().filter((pid) => argvOf(pid)?.join(' ').includes(text));
 
 async function faultOf(promise: Promise<unknown>): Promise<Error> {
   const error = await promise.then(
@@ -69,18 +92,31 @@ describe('command power driver', () => {
   });
 
   it('stops a command that hangs at its time-out, with everything it started', async () => {
-    const marker = `hil-hang-${process.pid}-${Date.now()}`;
-    const power = new CommandPower(config({ on: `sleep 30 & echo ${marker} > /dev/null; wait`, timeoutS: 1 }), {
-      cwd: dir,
-    });
-    const error = await faultOf(power.on());
-    expect(error).toBeInstanceOf(LabFault);
-    expect(error.message).toBe(
-      `power on command did not finish within 1 s: sleep 30 & echo ${marker} > /dev/null; wait`,
-    );
-    // The command's process group was killed: no shell with the marker and no sleep it started.
-    const left = execaSync('pgrep', ['-f', marker], { reject: false }).stdout.trim();
-    expect(left).toBe('');
+    // A sleep with a duration no other process on the host has, its stdio off the command's pipes (so that the
+    // command returns whether it survives or not), and its pid written where the test finds it.
+    const duration = `30.${process.pid}${Date.now() % 1_000_000}`;
+    const command = `sleep ${duration} </dev/null >/dev/null 2>&1 & echo $! > sleep.pid; wait`;
+    rmSync(join(dir, 'sleep.pid'), { force: true });
+    const power = new CommandPower(config({ on: command, timeoutS: 1 }), { cwd: dir });
+    try {
+      const error = await faultOf(power.on());
+      expect(error).toBeInstanceOf(LabFault);
+      expect(error.message).toBe(`power on command did not finish within 1 s: ${command}`);
+      const sleeper = Number(readFileSync(join(dir, 'sleep.pid'), 'utf8').trim());
+      expect(sleeper).toBeGreaterThan(1);
+      // The command's process group was killed: neither the shell (its command line names the duration) nor the
+      // sleep it started (pid and argv) is left, once the kernel has delivered the signal.
+      await Deadline.in(5000, 'the killed command and its sleep to be gone')
+        .poll(() => (processesNaming(duration).length === 0 ? true : undefined), 50)
+        .catch(() => undefined);
+      expect(processesNaming(duration)).toEqual([]);
+      expect(processesWithArgs(['sleep', duration])).toEqual([]);
+      // The pid the command recorded is no longer that sleep (gone, or a zombie, or by now another process).
+      expect(argvOf(sleeper) ?? []).not.toEqual(['sleep', duration]);
+    } finally {
+      // A driver that let the sleep live: end it here, by the pid found for its unique argv.
+      for (const pid of processesWithArgs(['sleep', duration])) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('rejects status output that is not on or off', async () => {

@@ -4,10 +4,7 @@
  * each job's DHCP server and file server must have seen only its own board:
  * the leases, DHCP messages and dnsmasq log of a run name no other MAC.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   events,
   hil,
@@ -16,21 +13,23 @@ import {
   readResult,
   residueOf,
   resultsDirOf,
-  resultsRoot,
   writeTargetFile,
 } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
 const BOARDS = [
   { name: 'conc-a', mac: '52:54:00:c0:00:0a' },
   { name: 'conc-b', mac: '52:54:00:c0:00:0b' },
   { name: 'conc-c', mac: '52:54:00:c0:00:0c' },
 ];
+const files = suiteScope();
 let targetsDir: string;
 let results: string;
 
 beforeAll(async () => {
-  targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
-  results = resultsRoot();
+  targetsDir = files.tempDir('hil-targets-');
+  results = files.results();
   for (const board of BOARDS) {
     const target = {
       name: board.name,
@@ -45,14 +44,8 @@ beforeAll(async () => {
     };
     writeTargetFile(targetsDir, target);
   }
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(targetsDir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 const MAC = /\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi;
 

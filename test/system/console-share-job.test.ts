@@ -3,37 +3,24 @@
  * console-share.sock, a terminal attached there gets the console's bytes as
  * the job reads them, and the job still passes and leaves nothing behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
-import {
-  hil,
-  jobIdOf,
-  NO_RESIDUE,
-  readResult,
-  residueOf,
-  resultsDirOf,
-  resultsRoot,
-  startHil,
-} from '../support/hil.js';
+import { jobIdOf, NO_RESIDUE, readResult, residueOf, resultsDirOf, startHil } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let results: string;
 let runtime: string;
 
 beforeAll(async () => {
-  results = resultsRoot();
-  runtime = mkdtempSync(join(tmpdir(), 'hil-runtime-'));
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(results, { recursive: true, force: true });
-  rmSync(runtime, { recursive: true, force: true });
-});
+  results = files.results();
+  runtime = files.tempDir('hil-runtime-');
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 it('a running job serves its console to attached terminals', async () => {
   const run = startHil(['--target', 'qemu-x86', '--image', 'busybox', '--results', results], {

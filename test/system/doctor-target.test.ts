@@ -5,22 +5,22 @@
  * is not there. The doctor never powers anything: the BMC's chassis control
  * is only read, and power commands are never run.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { execa } from 'execa';
-import type { Child } from '../../harness/core/process.js';
 import { hil, writeTargetFile } from '../support/hil.js';
 import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair } from '../support/pty.js';
 import { Snmpd } from '../support/snmpd.js';
 import { startPdudaemon } from '../support/pdudaemon.js';
 import { freeTcpPort } from '../support/ports.js';
+import { suiteScope } from '../support/scope.js';
 
 const PASSWORD_ENV = 'DOCTOR_TEST_BMC_PASSWORD';
 const PASSWORD = `doctor-${process.pid}-pw`;
+const files = suiteScope();
 let dir: string;
 let targetsDir: string;
 let pair: PtyPair;
@@ -46,10 +46,10 @@ const bmcPower = (port: number) => ({
 });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-doctor-'));
+  dir = files.tempDir('hil-doctor-');
   targetsDir = join(dir, 'targets');
-  pair = await PtyPair.start(dir);
-  sim = await IpmiSim.start('docadmin', PASSWORD, undefined, { sol: pair.a });
+  pair = await files.start(PtyPair.start(dir));
+  sim = await files.start(IpmiSim.start('docadmin', PASSWORD, undefined, { sol: pair.a }));
   downPort = await freeUdpPort();
   const write = (value: { name: string }) => writeTargetFile(targetsDir, value);
   mkdirSync(targetsDir);
@@ -65,12 +65,6 @@ beforeAll(async () => {
   write(target('serial-board', commands, { kind: 'serial', path: pair.b }));
   write(target('unplugged-board', commands, { kind: 'serial', path: join(dir, 'ttyUSB-gone') }));
 }, 60_000);
-
-afterAll(async () => {
-  await sim?.stop();
-  await pair?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const doctor = (name: string, env: Record<string, string> = {}) =>
   hil(['doctor', '--target', name, '--targets-dir', targetsDir], { env });
@@ -212,20 +206,21 @@ describe('hil doctor --target', { timeout: 120_000 }, () => {
 describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, () => {
   const COMMUNITY_ENV = 'DOCTOR_TEST_PDU_COMMUNITY';
   const COMMUNITY = `doc-${process.pid}-rw`;
+  const pdus = suiteScope();
   let agent: Snmpd;
-  let pdudaemon: Child;
   let pdudaemonPort: number;
   let consoleServer: Server;
   let consolePort: number;
   let pduDir: string;
 
   beforeAll(async () => {
-    pduDir = mkdtempSync(join(tmpdir(), 'hil-doctor-pdu-'));
-    agent = await Snmpd.start(COMMUNITY);
-    ({ child: pdudaemon, port: pdudaemonPort } = await startPdudaemon(pduDir, 'rack-pdu', join(pduDir, 'actions')));
+    pduDir = pdus.tempDir('hil-doctor-pdu-');
+    agent = await pdus.start(Snmpd.start(COMMUNITY));
+    ({ port: pdudaemonPort } = await pdus.start(startPdudaemon(pduDir, 'rack-pdu', join(pduDir, 'actions'))));
     // A console server port: the doctor only connects and closes.
     consoleServer = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', () => resolve()));
+    pdus.defer(() => new Promise<void>((resolve) => consoleServer.close(() => resolve())));
     consolePort = (consoleServer.address() as { port: number }).port;
     const write = (value: { name: string }) => writeTargetFile(targetsDir, value);
     const tcp = (port: number) => ({ kind: 'tcp', host: '127.0.0.1', port });
@@ -260,13 +255,6 @@ describe('hil doctor --target, PDUs and console servers', { timeout: 120_000 }, 
       ),
     );
   }, 60_000);
-
-  afterAll(async () => {
-    await agent?.stop();
-    await pdudaemon?.stop(2000);
-    await new Promise<void>((resolve) => (consoleServer ? consoleServer.close(() => resolve()) : resolve()));
-    rmSync(pduDir, { recursive: true, force: true });
-  });
 
   it('reads an SNMP PDU outlet without switching it, and connects to a console server', async () => {
     agent.clearCalls();

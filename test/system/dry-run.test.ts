@@ -3,51 +3,25 @@
  * network namespaces, dnsmasq, the TFTP/HTTP file server, QEMU and its iPXE
  * ROM, pxelinux, Debian kernels. Each run must leave nothing behind.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeRoot } from '../../harness/core/paths.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  events,
-  hil,
-  jobIdOf,
-  junitProblems,
-  NO_RESIDUE,
-  readResult,
-  residueOf,
-  resultsDirOf,
-  resultsRoot,
-  startHil,
-} from '../support/hil.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { events, hil, junitProblems, readResult, startHil } from '../support/hil.js';
+import { checkEachRun, PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
 const BOOT_TIMEOUT = 300_000;
+const files = suiteScope();
 let results: string;
-let lastRunDir: string | undefined;
+const { dir: runDir } = checkEachRun((dir) =>
+  expect(junitProblems(join(dir, 'junit.xml')), 'junit.xml against the JUnit schema').toBe(''),
+);
 
 beforeAll(async () => {
-  results = resultsRoot();
-  // Images are prepared once up front (Debian packages, cached), so each test times only its boot.
-  const prepared = await hil(['images']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => rmSync(results, { recursive: true, force: true }));
-
-beforeEach(() => {
-  lastRunDir = undefined;
-});
-
-afterEach(() => {
-  expect(lastRunDir, 'the test ran no job').toBeDefined();
-  expect(residueOf(jobIdOf(lastRunDir!)), 'namespace or processes left behind by the run').toEqual(NO_RESIDUE);
-  expect(junitProblems(`${lastRunDir}/junit.xml`), 'junit.xml against the JUnit schema').toBe('');
-});
-
-/** The results directory of a run, remembered for the residue check after the test. */
-function runDir(stdout: string): string {
-  lastRunDir = resultsDirOf(stdout);
-  return lastRunDir;
-}
+  results = files.results();
+  await prepareImages();
+}, PREPARE_TIMEOUT);
 
 const testcases = (junit: string) => [...junit.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]);
 

@@ -3,37 +3,39 @@
  * pair), the test playing a board with a small shell on the other end:
  * opened directly, shared with a running job, read-only; Ctrl-] q leaves.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJobRecord } from '../../harness/core/job-record.js';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleHub } from '../../harness/console/console-hub.js';
 import { shareConsole } from '../../harness/console/console-share.js';
 import { SerialPortConsole } from '../../harness/console/serial-port.js';
 import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus } from '../../harness/core/events.js';
-import { writeJobRecord } from '../../harness/core/job-record.js';
 import { hil, REPO, writeTargetFile } from '../support/hil.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
+import { testScope } from '../support/scope.js';
 
+const scope = testScope();
 let dir: string;
 let pair: PtyPair;
 let board: PtyPeer;
 let tmuxSocket: string;
 let runtime: string;
 let targets: string;
-const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-console-'));
+  dir = scope.tempDir('hil-console-');
   runtime = join(dir, 'runtime');
   targets = join(dir, 'targets');
   mkdirSync(runtime);
   mkdirSync(targets);
   tmuxSocket = join(dir, 'tmux.sock');
-  pair = await PtyPair.start(dir);
+  pair = await scope.start(PtyPair.start(dir));
   board = new PtyPeer(pair.b);
+  scope.defer(() => board.close());
+  scope.defer(() => execa('tmux', ['-S', tmuxSocket, 'kill-server'], { reject: false }));
   // A tiny shell: echoes what is typed, answers each line, prints a prompt.
   let line = '';
   board.onData((text) => {
@@ -54,14 +56,6 @@ beforeEach(async () => {
     console: { kind: 'serial', path: pair.a, baud: 115200 },
     network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:42' },
   });
-});
-
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-  await execa('tmux', ['-S', tmuxSocket, 'kill-server'], { reject: false });
-  board.close();
-  await pair.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function tmux(...args: string[]): Promise<string> {
@@ -154,16 +148,16 @@ describe('hil console', () => {
       new EventBus(),
     );
     await hub.open({ raw: join(dir, 'console.raw'), text: join(dir, 'console.log') });
-    cleanups.push(() => hub.close());
+    const closeHub = scope.defer(() => hub.close());
     const share = await shareConsole(hub, join(runtime, 'console-share.sock'));
-    cleanups.push(() => share.close());
+    const closeShare = scope.defer(() => share.close());
     mkdirSync(join(runtime, 'c0ffee01'));
     await writeJobRecord(join(runtime, 'c0ffee01'), {
       jobId: 'c0ffee01',
       target: 'lab-board',
       image: 'busybox',
-      runId: 'lab-7',
       pid: process.pid,
+      runId: 'run-c0ffee01',
       build: 'lab-7',
       consoleEndpoint: `serial:${pair.a}`,
       consoleShare: share.socketPath,
@@ -178,9 +172,8 @@ describe('hil console', () => {
     await Deadline.in(10_000, 'the job to see the terminal detach').poll(() =>
       readFileSync(join(dir, 'console.log'), 'utf8').includes('a terminal detached') ? true : undefined,
     );
-    await hub.close();
-    cleanups.length = 0;
-    await share.close();
+    await closeHub();
+    await closeShare();
     // The job kept reading all along: the board's answer is in the job's console log too.
     const log = readFileSync(join(dir, 'console.log'), 'utf8')
       .split('\n')

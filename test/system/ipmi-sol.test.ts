@@ -5,11 +5,8 @@
  * never show, a session that drops is activated again, a stale session is
  * freed, and the password is never on a command line.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleSink } from '../../harness/console/console.js';
 import { IpmiSolConsole, type SolBmc } from '../../harness/console/ipmi-sol.js';
 import { Deadline, sleep } from '../../harness/core/deadline.js';
@@ -18,34 +15,24 @@ import { startChild } from '../../harness/core/process.js';
 import { runBounded } from '../../harness/core/process.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
+import { suiteScope, testScope } from '../support/scope.js';
 
 const PASSWORD_ENV = 'SOL_TEST_BMC_PASSWORD';
 const PASSWORD = `sol-${process.pid}-secret`;
-let dir: string;
+const files = suiteScope();
+const each = testScope();
 let pair: PtyPair;
 let sim: IpmiSim;
 let board: PtyPeer;
 let bmc: SolBmc;
-const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-sol-'));
-  pair = await PtyPair.start(dir);
-  sim = await IpmiSim.start('soladmin', PASSWORD, undefined, { sol: pair.a });
+  pair = await files.start(PtyPair.start(files.tempDir('hil-sol-')));
+  sim = await files.start(IpmiSim.start('soladmin', PASSWORD, undefined, { sol: pair.a }));
   board = new PtyPeer(pair.b);
+  files.defer(() => board.close());
   bmc = { host: '127.0.0.1', port: sim.port, username: 'soladmin', passwordEnv: PASSWORD_ENV, cipherSuite: 3 };
 }, 60_000);
-
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-afterAll(async () => {
-  board?.close();
-  await sim?.stop();
-  await pair?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 class Collector implements ConsoleSink {
   text = '';
@@ -71,7 +58,7 @@ async function openConsole(
   const sol = new IpmiSolConsole(target, { env, backoff: { firstMs: 100, maxMs: 500 } });
   const sink = new Collector();
   await sol.open(sink);
-  cleanups.push(() => sol.close());
+  each.defer(() => sol.close());
   return { sol, sink };
 }
 
@@ -168,7 +155,7 @@ describe('IPMI SOL console', () => {
         stdin: 'pipe',
       },
     );
-    cleanups.push(async () => void (await stale.stop(1000)));
+    each.defer(() => stale.stop(1000));
     const blocked = await Deadline.in(30_000, 'the stale session to be active').poll(async () => {
       const probe = await runBounded(
         'ipmitool',

@@ -5,33 +5,24 @@
  * from a macvlan on the bridge, gives the board its fixed address and boots
  * it; the bridge is left as it was.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  events,
-  hil,
-  jobIdOf,
-  NO_RESIDUE,
-  residueOf,
-  resultsDirOf,
-  resultsRoot,
-  writeTargetFile,
-} from '../support/hil.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, writeTargetFile } from '../support/hil.js';
+import { suiteScope } from '../support/scope.js';
 
 // Not "hil-<job id>" (8 hex digits): stale-job recovery never takes it for a job's namespace.
 const LAB = `hil-test-labd-${process.pid}`;
 const BRIDGE = 'bootbr0';
 const MAC = '52:54:00:b7:00:1a';
+const files = suiteScope();
 let dir: string;
 let results: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-lab-dhcp-'));
-  results = resultsRoot();
+  dir = files.tempDir('hil-lab-dhcp-');
+  results = files.results();
   await execa('ip', ['netns', 'add', LAB]);
+  files.defer(() => execa('ip', ['netns', 'del', LAB], { reject: false }));
   await execa('ip', ['-n', LAB, '-batch', '-'], {
     input: [
       'link set lo up',
@@ -62,12 +53,6 @@ beforeAll(async () => {
   };
   writeTargetFile(dir, target);
 }, 60_000);
-
-afterAll(async () => {
-  await execa('ip', ['netns', 'del', LAB], { reject: false });
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
-});
 
 describe('a board on a boot VLAN, the job as its DHCP server', () => {
   it("gives the board its fixed address from a macvlan on the VLAN's interface and boots it", async () => {

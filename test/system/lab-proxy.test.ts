@@ -7,11 +7,10 @@
  * its own job; the other job ignores it; a third board with an unknown MAC
  * gets its address from the lab server but no boot offer from either job.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
 import { startChild, type Child } from '../../harness/core/process.js';
 import {
@@ -21,10 +20,11 @@ import {
   NO_RESIDUE,
   residueOf,
   resultsDirOf,
-  resultsRoot,
   startHil,
   writeTargetFile,
 } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
 // Not "hil-<job id>": a job's id is 8 hex digits, so stale-job recovery never takes this for a job's namespace.
 const LAB = `hil-test-lab-${process.pid}`;
@@ -43,6 +43,7 @@ const UEFI_BOARD = {
   serverAddress: '192.168.77.253/24',
 };
 
+const files = suiteScope();
 let dir: string;
 let results: string;
 let labDhcp: Child | undefined;
@@ -54,9 +55,10 @@ async function ipBatch(commands: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-lab-proxy-'));
-  results = resultsRoot();
+  dir = files.tempDir('hil-lab-proxy-');
+  results = files.results();
   await execa('ip', ['netns', 'add', LAB]);
+  files.defer(() => execa('ip', ['netns', 'del', LAB], { reject: false }));
   await ipBatch([
     'link set lo up',
     `link add ${BRIDGE} type bridge forward_delay 0 stp_state 0`,
@@ -100,6 +102,9 @@ beforeAll(async () => {
       },
     },
   );
+  files.defer(() => labDhcp?.stop(2000));
+  // The unknown board a test starts, should the test end before it stops it.
+  files.defer(() => stranger?.stop(2000));
   await Deadline.in(10_000, 'the lab DHCP server').race(started);
   for (const board of BOARDS) {
     const target = {
@@ -145,17 +150,8 @@ beforeAll(async () => {
     timeoutScale: 5,
   };
   writeTargetFile(dir, uefi);
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(async () => {
-  await stranger?.stop(2000);
-  await labDhcp?.stop(2000);
-  await execa('ip', ['netns', 'del', LAB], { reject: false });
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 /** Starts the unknown board: iPXE from QEMU's ROM, its serial output (BIOS and iPXE) to a file. */
 function startStranger(): Child {

@@ -2,13 +2,14 @@
  * `hil power` as a user runs it: a board switched by power commands, a board
  * behind a real BMC (ipmi_sim), and a QEMU board, which has no power outside a job.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hil } from '../support/hil.js';
 import { IpmiSim } from '../support/ipmi-sim.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let targetsDir: string;
 let stateDir: string;
 let sim: IpmiSim;
@@ -23,9 +24,9 @@ const board = (name: string, power: unknown) => ({
 });
 
 beforeAll(async () => {
-  targetsDir = mkdtempSync(join(tmpdir(), 'hil-targets-'));
-  stateDir = mkdtempSync(join(tmpdir(), 'hil-power-state-'));
-  sim = await IpmiSim.start('cliadmin', PASSWORD);
+  targetsDir = files.tempDir('hil-targets-');
+  stateDir = files.tempDir('hil-power-state-');
+  sim = await files.start(IpmiSim.start('cliadmin', PASSWORD));
   const write = (name: string, value: unknown) =>
     writeFileSync(join(targetsDir, `${name}.ts`), `export default ${JSON.stringify(value)};\n`);
   const state = join(stateDir, 'state');
@@ -58,12 +59,6 @@ beforeAll(async () => {
     board('blind-board', { driver: 'command', on: `echo on > ${state}`, off: `echo off > ${state}`, offTimeS: 0 }),
   );
   write('vm-board', board('vm-board', { driver: 'qemu' }));
-});
-
-afterAll(async () => {
-  await sim?.stop();
-  rmSync(targetsDir, { recursive: true, force: true });
-  rmSync(stateDir, { recursive: true, force: true });
 });
 
 const power = (target: string, action: string, env: Record<string, string> = {}) =>

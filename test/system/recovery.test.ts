@@ -5,30 +5,26 @@
  * job of any target. Each test has its own runtime and lock directories, so
  * jobs of other runs on the host are never touched.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { writeJobRecord } from '../../harness/core/job-record.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, startHil } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let results: string;
 let state: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  results = resultsRoot();
-  state = mkdtempSync(join(tmpdir(), 'hil-recovery-'));
+  results = files.results();
+  state = files.tempDir('hil-recovery-');
   env = { PXE_HIL_RUNTIME_DIR: join(state, 'run'), PXE_HIL_LOCK_DIR: join(state, 'lock') };
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(results, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 const jobDirs = () => (existsSync(env.PXE_HIL_RUNTIME_DIR!) ? readdirSync(env.PXE_HIL_RUNTIME_DIR!) : []);
 
@@ -91,16 +87,16 @@ describe('crash recovery', () => {
       jobId: staleId,
       target: 'some-board',
       image: 'busybox',
-      runId: 'stale',
       pid: deadPid!,
+      runId: 'run-stale',
     });
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, liveId), { recursive: true });
     await writeJobRecord(join(env.PXE_HIL_RUNTIME_DIR!, liveId), {
       jobId: liveId,
       target: 'some-board',
       image: 'busybox',
-      runId: 'live',
       pid: process.pid,
+      runId: 'run-live',
     });
     await execa('ip', ['netns', 'add', netns]);
     // A process of the stale job inside its namespace (as the file server would be).

@@ -4,17 +4,19 @@
  * steps with the logs and the timeline attached, and the suite's tests
  * (allure-vitest) beside it; the timeline is a valid SVG.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf } from '../support/hil.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let results: string;
 let runDir: string;
 
 beforeAll(async () => {
-  results = resultsRoot();
+  results = files.results();
   const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results], {
     env: { BUILD_TAG: 'jenkins-hil-report-42' },
   });
@@ -22,8 +24,6 @@ beforeAll(async () => {
   runDir = resultsDirOf(run.stdout);
   expect(residueOf(jobIdOf(runDir))).toEqual(NO_RESIDUE);
 }, 300_000);
-
-afterAll(() => rmSync(results, { recursive: true, force: true }));
 
 describe('reports of a run', () => {
   it('puts the run under <target>/<BUILD_TAG>/', () => {

@@ -4,50 +4,32 @@
  * namespace, node-ssh with the pinned host key, and vitest as the suite
  * runner. Each run must leave nothing behind.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
-import {
-  events,
-  hil,
-  jobIdOf,
-  NO_RESIDUE,
-  readResult,
-  residueOf,
-  resultsDirOf,
-  resultsRoot,
-  REPO,
-  startHil,
-} from '../support/hil.js';
+import { events, hil, junitProblems, readResult, REPO, resultsDirOf, startHil } from '../support/hil.js';
+import { checkEachRun, PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
 const BOOT_TIMEOUT = 300_000;
+const files = suiteScope();
 let results: string;
 let suitesDir: string;
-let lastRunDir: string | undefined;
+const { dir: runDir } = checkEachRun((dir) =>
+  expect(junitProblems(join(dir, 'junit.xml')), 'junit.xml against the JUnit schema').toBe(''),
+);
 
 beforeAll(async () => {
-  results = resultsRoot();
-  suitesDir = mkdtempSync(join(tmpdir(), 'hil-suites-'));
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
+  results = files.results();
+  suitesDir = files.tempDir('hil-suites-');
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
-afterAll(() => {
-  rmSync(results, { recursive: true, force: true });
-  rmSync(suitesDir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(lastRunDir, 'the test ran no job').toBeDefined();
-  expect(residueOf(jobIdOf(lastRunDir!)), 'namespace or processes left behind by the run').toEqual(NO_RESIDUE);
-  lastRunDir = undefined;
-});
-
-function runDir(stdout: string): string {
-  lastRunDir = resultsDirOf(stdout);
-  return lastRunDir;
+/** The suites' JUnit file of a run, checked against the JUnit schema. */
+function suitesJunit(dir: string): string {
+  expect(junitProblems(join(dir, 'suites-junit.xml')), 'suites-junit.xml against the JUnit schema').toBe('');
+  return readResult(dir, 'suites-junit.xml');
 }
 
 const testcases = (junit: string) =>
@@ -56,6 +38,14 @@ const testcases = (junit: string) =>
     /<failure/.test(m[2]!) ? 'failed' : 'passed',
   ]);
 
+const SMOKE_PASSED = [
+  ['smoke &gt; runs the kernel it was booted with', 'passed'],
+  ['smoke &gt; has the memory of its target file', 'passed'],
+  ['smoke &gt; runs commands at the shell on its serial console, with their exit status', 'passed'],
+  ['smoke &gt; reaches the harness HTTP server from the target', 'passed'],
+  ['smoke &gt; takes a file over SSH and gives the same bytes back', 'passed'],
+];
+
 describe('suites on the booted target', () => {
   it(
     'boots the small image and passes the smoke suite over SSH',
@@ -63,13 +53,7 @@ describe('suites on the booted target', () => {
       const run = await hil(['--target', 'qemu-x86', '--image', 'busybox', '--suite', 'smoke', '--results', results]);
       expect(run.exitCode, run.stdout + run.stderr).toBe(0);
       const dir = runDir(run.stdout);
-      expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([
-        ['smoke &gt; runs the kernel it was booted with', 'passed'],
-        ['smoke &gt; has the memory of its target file', 'passed'],
-        ['smoke &gt; runs commands at the shell on its serial console, with their exit status', 'passed'],
-        ['smoke &gt; reaches the harness HTTP server from the target', 'passed'],
-        ['smoke &gt; takes a file over SSH and gives the same bytes back', 'passed'],
-      ]);
+      expect(testcases(suitesJunit(dir))).toEqual(SMOKE_PASSED);
       const logged = events(dir);
       expect(logged.find((e) => e.type === 'ssh')).toMatchObject({ state: 'ready', address: '10.42.0.10:22' });
       expect(logged.filter((e) => e.type === 'suite')).toMatchObject([
@@ -100,10 +84,8 @@ describe('suites on the booted target', () => {
         /FAILED \(exit 1\): suite failed: false-claim: 1 of 1 failed \(the target runs a hostname it does not have\)/,
       );
       const dir = runDir(run.stdout);
-      expect(testcases(readResult(dir, 'suites-junit.xml'))).toEqual([
-        ['the target runs a hostname it does not have', 'failed'],
-      ]);
-      expect(readResult(dir, 'suites-junit.xml')).toContain('hil-small');
+      expect(testcases(suitesJunit(dir))).toEqual([['the target runs a hostname it does not have', 'failed']]);
+      expect(suitesJunit(dir)).toContain('hil-small');
     },
     BOOT_TIMEOUT,
   );
@@ -125,9 +107,7 @@ describe('suites on the booted target', () => {
         const again = await hil(['--target', 'qemu-x86', '--suite', 'smoke', '--no-boot', '--results', results]);
         expect(again.exitCode, again.stdout + again.stderr).toBe(0);
         const dir = resultsDirOf(again.stdout);
-        const cases = testcases(readResult(dir, 'suites-junit.xml'));
-        expect(cases).toHaveLength(5);
-        expect(cases.every(([, status]) => status === 'passed')).toBe(true);
+        expect(testcases(suitesJunit(dir))).toEqual(SMOKE_PASSED);
         // No boot and no power action in this run: only the suite stage.
         expect(events(dir).filter((e) => ['power', 'milestone', 'lease', 'file-served'].includes(e.type))).toEqual([]);
 
@@ -147,7 +127,7 @@ describe('suites on the booted target', () => {
         );
         const cycled = await hil(['--target', 'qemu-x86', '--suite', powerSuite, '--no-boot', '--results', results]);
         expect(cycled.exitCode, cycled.stdout + cycled.stderr).toBe(0);
-        expect(testcases(readResult(resultsDirOf(cycled.stdout), 'suites-junit.xml'))).toEqual([
+        expect(testcases(suitesJunit(resultsDirOf(cycled.stdout)))).toEqual([
           ['a power cycle reboots the board', 'passed'],
         ]);
       } finally {

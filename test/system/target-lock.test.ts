@@ -5,27 +5,22 @@
  * out ends with exit 3. No board is booted: the waiting job is interrupted
  * as soon as it is past the lock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { lockTarget } from '../../harness/run/target-lock.js';
-import { hil, REPO, resultsRoot, startHil } from '../support/hil.js';
+import { hil, REPO, startHil } from '../support/hil.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let state: string;
 let results: string;
 let env: Record<string, string>;
 
 beforeAll(() => {
-  state = mkdtempSync(join(tmpdir(), 'hil-locks-'));
-  results = resultsRoot();
+  state = files.tempDir('hil-locks-');
+  results = files.results();
   env = { PXE_HIL_RUNTIME_DIR: join(state, 'run'), PXE_HIL_LOCK_DIR: join(state, 'lock') };
-});
-
-afterAll(() => {
-  rmSync(state, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
 });
 
 /** A holder process; resolves once it holds the lock (wrapped: the child itself is a promise). */

@@ -3,10 +3,9 @@
  * on 127.0.0.1, raw and telnet; reading, typing, a console server restart
  * mid-stream.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConsoleHub } from '../../harness/console/console-hub.js';
 import { ConsoleExpect } from '../../harness/console/expect.js';
 import { TcpConsole } from '../../harness/console/tcp.js';
@@ -14,34 +13,26 @@ import { LabFault } from '../../harness/core/errors.js';
 import { EventBus } from '../../harness/core/events.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 import { freeTcpPort } from '../support/ports.js';
+import { testScope } from '../support/scope.js';
 import { Ser2net } from '../support/ser2net.js';
 
+const scope = testScope();
 let dir: string;
 let pair: PtyPair;
 let port: number;
-let server: Ser2net | undefined;
-const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'hil-tcp-'));
-  pair = await PtyPair.start(dir);
+  dir = scope.tempDir('hil-tcp-');
+  pair = await scope.start(PtyPair.start(dir));
   port = await freeTcpPort();
 });
 
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-  await server?.stop();
-  server = undefined;
-  await pair.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function openHub(telnet: boolean): Promise<{ hub: ConsoleHub; bus: EventBus }> {
+async function openHub(telnet: boolean): Promise<{ hub: ConsoleHub; bus: EventBus; close: () => Promise<void> }> {
   const bus = new EventBus();
   const hub = new ConsoleHub(new TcpConsole({ host: '127.0.0.1', port, telnet }, { firstMs: 50, maxMs: 200 }), bus);
   await hub.open({ raw: join(dir, 'console.raw'), text: join(dir, 'console.log') });
-  cleanups.push(() => hub.close());
-  return { hub, bus };
+  const close = scope.defer(() => hub.close());
+  return { hub, bus, close };
 }
 
 /** Writes numbered sync lines from the board until the harness has seen one: from then on the path is up end to end. */
@@ -64,8 +55,8 @@ describe.each([
 ])('TCP console through ser2net ($mode)', ({ telnet }) => {
   it('reads the board and types to it', async () => {
     const board = new PtyPeer(pair.b);
-    cleanups.push(() => board.close());
-    server = await Ser2net.start(dir, pair.a, port, telnet);
+    scope.defer(() => board.close());
+    await scope.start(Ser2net.start(dir, pair.a, port, telnet));
     const { hub } = await openHub(telnet);
     const session = new ConsoleExpect(hub);
     await syncUp(board, session);
@@ -93,9 +84,9 @@ describe.each([
 
   it('reconnects when the console server restarts, and loses nothing after it is back', async () => {
     const board = new PtyPeer(pair.b);
-    cleanups.push(() => board.close());
-    server = await Ser2net.start(dir, pair.a, port, telnet);
-    const { hub, bus } = await openHub(telnet);
+    scope.defer(() => board.close());
+    let server = await scope.start(Ser2net.start(dir, pair.a, port, telnet));
+    const { hub, bus, close } = await openHub(telnet);
     const session = new ConsoleExpect(hub);
     await syncUp(board, session);
 
@@ -104,7 +95,7 @@ describe.each([
     expect((await gone).detail).toBe('the console server closed the connection');
     hub.write('typed while down\r');
     const back = bus.next('console', (e) => e.state === 'connected').promise;
-    server = await Ser2net.start(dir, pair.a, port, telnet);
+    server = await scope.start(Ser2net.start(dir, pair.a, port, telnet));
     expect((await back).detail).toMatch(
       new RegExp(`^127\\.0\\.0\\.1:${port}${telnet ? ' \\(telnet\\)' : ''} \\(again, after \\d+ attempts?`),
     );
@@ -114,8 +105,7 @@ describe.each([
     const payload = Array.from({ length: 300 }, (_, i) => `after restart line ${i}\r\n`).join('');
     await board.write(payload);
     await session.expect('after restart line 299\n', { timeoutMs: 10_000 });
-    await hub.close();
-    cleanups.splice(cleanups.length - 1, 1);
+    await close();
 
     const raw = readFileSync(join(dir, 'console.raw'), 'latin1');
     expect(raw.slice(raw.lastIndexOf('\r\n', raw.length - payload.length - 1) + 2)).toBe(payload);

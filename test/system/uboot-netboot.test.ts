@@ -6,10 +6,7 @@
  * wrong command (a file the server does not have) fails at once, with
  * U-Boot's error in the JUnit failure.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import board from '../../targets/qemu-arm64-uboot.js';
 import {
   events,
@@ -19,11 +16,12 @@ import {
   readResult,
   residueOf,
   resultsDirOf,
-  resultsRoot,
   type LoggedEvent,
   writeTargetFile,
 } from '../support/hil.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let targetsDir: string;
 let results: string;
 
@@ -39,8 +37,8 @@ function writeTarget(name: string, mac: string, uboot: Record<string, unknown>):
 }
 
 beforeAll(() => {
-  targetsDir = mkdtempSync(join(tmpdir(), 'hil-uboot-targets-'));
-  results = resultsRoot();
+  targetsDir = files.tempDir('hil-uboot-targets-');
+  results = files.results();
   writeTarget('uboot-script', '52:54:00:a1:00:65', { mode: 'script' });
   writeTarget('uboot-typed', '52:54:00:a1:00:66', { mode: 'interactive' });
   writeTarget('uboot-wrong-file', '52:54:00:a1:00:67', {
@@ -52,11 +50,6 @@ beforeAll(() => {
       'booti ${kernel_addr_r} - {fdtAddr}',
     ],
   });
-});
-
-afterAll(() => {
-  rmSync(targetsDir, { recursive: true, force: true });
-  rmSync(results, { recursive: true, force: true });
 });
 
 const BOOTED = [

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearSecrets, registerSecret } from '../../harness/core/redact.js';
 import { writeAllureResults } from '../../harness/report/allure.js';
 import type { BootRecord } from '../../harness/report/boot-record.js';
 
@@ -92,5 +93,35 @@ describe('Allure results of a boot', () => {
     };
     const uuid = writeAllureResults(broken, dir, [], {});
     expect(JSON.parse(readFileSync(join(dir, `${uuid}-result.json`), 'utf8')).status).toBe('broken');
+  });
+
+  it('masks a registered secret the board printed, in the result and its steps', () => {
+    registerSecret('tok-5ecre7');
+    try {
+      const leaky: BootRecord = {
+        ...record,
+        milestones: [
+          {
+            name: 'init started',
+            status: 'failed',
+            durationMs: 3000,
+            type: 'kernel panic',
+            message: 'kernel panic: VFS: root tok-5ecre7',
+            detail: 'Kernel command line: root=tok-5ecre7',
+          },
+        ],
+      };
+      const uuid = writeAllureResults(leaky, dir, [], {});
+      const written = readFileSync(join(dir, `${uuid}-result.json`), 'utf8');
+      expect(written).not.toContain('tok-5ecre7');
+      const result = JSON.parse(written);
+      expect(result.statusDetails).toEqual({ message: 'kernel panic: VFS: root ***' });
+      expect(result.steps[0].statusDetails).toEqual({
+        message: 'kernel panic: VFS: root ***',
+        trace: 'Kernel command line: root=***',
+      });
+    } finally {
+      clearSecrets();
+    }
   });
 });

@@ -169,8 +169,66 @@ describe('dnsmasqArguments', () => {
     ).toEqual(['--user=root', '--group=']);
   });
 
-  it('is the same for the same plan', () => {
-    expect(dnsmasqArguments(plan())).toEqual(dnsmasqArguments(plan()));
+  it('is exactly these lines, in this order, for a plan with one host and no script', () => {
+    expect(dnsmasqArguments(plan())).toEqual([
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--port=0',
+      '--log-dhcp',
+      '--log-facility=-',
+      '--interface=br0',
+      '--bind-interfaces',
+      '--dhcp-authoritative',
+      '--dhcp-leasefile=/run/hil/j1/dnsmasq.leases',
+      '--pid-file=/run/hil/j1/dnsmasq.pid',
+      '--dhcp-range=10.42.0.0,static,255.255.255.0,1h',
+      '--dhcp-host=52:54:00:a1:00:01,10.42.0.10,qemu-x86',
+      '--dhcp-ignore=tag:!known',
+      '--dhcp-userclass=set:ipxe,iPXE',
+      '--dhcp-match=set:ipxe,175',
+      '--dhcp-option=tag:ipxe,encap:175,176,1',
+      '--dhcp-boot=pxelinux.0,,10.42.0.1',
+      '--dhcp-vendorclass=set:uboot,U-Boot',
+      '--dhcp-match=set:uboot,option:client-arch,21',
+      '--dhcp-match=set:uboot,option:client-arch,22',
+      '--dhcp-match=set:arm-efi,option:client-arch,10',
+      '--dhcp-match=set:arm-efi,option:client-arch,11',
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
+  });
+
+  it('is exactly these lines, in this order, in proxy mode with an iPXE script', () => {
+    expect(dnsmasqArguments(plan({ mode: 'proxy', ipxeScriptUrl: 'http://10.42.0.1/boot.ipxe' }))).toEqual([
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--port=0',
+      '--log-dhcp',
+      '--log-facility=-',
+      '--interface=br0',
+      '--bind-interfaces',
+      '--dhcp-leasefile=/run/hil/j1/dnsmasq.leases',
+      '--pid-file=/run/hil/j1/dnsmasq.pid',
+      '--dhcp-range=10.42.0.0,proxy,255.255.255.0',
+      '--dhcp-host=52:54:00:a1:00:01,qemu-x86',
+      '--dhcp-ignore=tag:!known',
+      '--dhcp-userclass=set:ipxe,iPXE',
+      '--dhcp-match=set:ipxe,175',
+      '--pxe-service=tag:!ipxe,x86PC,pxe-hil,pxelinux,10.42.0.1',
+      '--dhcp-boot=tag:!ipxe,pxelinux.0,,10.42.0.1',
+      '--dhcp-boot=tag:ipxe,http://10.42.0.1/boot.ipxe,,10.42.0.1',
+      '--dhcp-vendorclass=set:uboot,U-Boot',
+      '--dhcp-match=set:uboot,option:client-arch,21',
+      '--dhcp-match=set:uboot,option:client-arch,22',
+      '--dhcp-match=set:arm-efi,option:client-arch,10',
+      '--dhcp-match=set:arm-efi,option:client-arch,11',
+      '--dhcp-boot=tag:uboot,,,10.42.0.1',
+      '--dhcp-boot=tag:arm-efi,tag:!uboot,,,10.42.0.1',
+    ]);
   });
 });
 

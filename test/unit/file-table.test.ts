@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lookup, normalizeRequest, type FileTable } from '../../harness/pxe/file-table.js';
+import { lookup, normalizeRequest, type FileTable, type ServedFile } from '../../harness/pxe/file-table.js';
 
 const table: FileTable = [
   { name: 'pxelinux.0', role: 'bootloader', path: '/srv/loaders/pxelinux.0' },
@@ -82,22 +82,22 @@ describe('lookup', () => {
     expect(lookup(table, '\\linux')).toBeUndefined();
   });
 
-  it('never returns an entry that is not in the table', () => {
-    const requests = [
-      'linux',
-      '/initrd.gz',
-      'x',
-      '../linux',
-      '/boot.ipxe?a=b',
-      '%2e%2e',
-      'pxelinux.0',
-      '/etc/passwd',
-      '',
+  it('returns the very entry of the table that has the requested name, and no other', () => {
+    const expected: [string, ServedFile | undefined][] = [
+      ['linux', table[3]],
+      ['/initrd.gz', table[4]],
+      ['x', undefined],
+      ['../linux', undefined],
+      ['/boot.ipxe?a=b', table[2]],
+      ['%2e%2e', undefined],
+      ['pxelinux.0', table[0]],
+      ['/etc/passwd', undefined],
+      ['', undefined],
+      ['pxelinux', undefined],
+      ['pxelinux.cfg', undefined],
+      ['dir with space', undefined],
     ];
-    for (const requested of requests) {
-      const found = lookup(table, requested);
-      if (found !== undefined) expect(table).toContain(found);
-    }
+    for (const [requested, entry] of expected) expect(lookup(table, requested), requested).toBe(entry);
     expect(lookup([], 'linux')).toBeUndefined();
   });
 });

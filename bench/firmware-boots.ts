@@ -26,7 +26,7 @@ const VARIANTS: Variant[] = [
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1' } } });
 const rounds = Number(values.rounds);
-const { target, image } = await loadRunConfig('qemu-x86', 'busybox');
+const { target, image } = await loadRunConfig({ target: 'qemu-x86', image: 'busybox' });
 if (target.power.driver !== 'qemu') throw new Error('qemu-x86 is expected to be a QEMU board');
 const power = target.power;
 const times = new Map<string, { init: number[]; ready: number[] }>(

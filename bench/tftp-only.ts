@@ -19,7 +19,7 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
-const { image } = await loadRunConfig('qemu-x86', values.quick ? 'busybox' : 'debian-netinstall');
+const { image } = await loadRunConfig({ target: 'qemu-x86', image: values.quick ? 'busybox' : 'debian-netinstall' });
 const prepared = await image.prepare();
 const [file, name] = prepared.initrd
   ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']

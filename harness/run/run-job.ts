@@ -1,11 +1,12 @@
 /**
  * One HIL job, start to end, as its stages: open the results, take the
- * target, plan the boot, record the job, start its PXE server, open the
+ * target, record the job, plan the boot (its files pinned), start its PXE server, open the
  * console, wire the power, boot (power cycle and milestones), run the suites,
  * hold the board if asked; then tear everything down in reverse order and
  * write the reports. Teardown always happens: on success, failure, exception
  * and interrupt. Each stage is a small function in stages/.
  */
+import { UsageError } from '../core/errors.js';
 import { refuseSuitesWithoutBoardAddress } from './suite-runner.js';
 import { followBootStates } from './boot-states.js';
 import { classify, type JobContext, newJobContext, passed, type RunOptions, type RunResult } from './job-context.js';
@@ -30,13 +31,13 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     checkRequest(job);
     reports = await openResults(job);
     await takeTarget(job);
-    const plan = await planBoot(job);
     await recordJob(job);
+    const plan = await planBoot(job);
     const pxe = await startPxeServer(job, plan);
     const hub = await openConsole(job, pxe, plan.board);
     const power = await wirePower(job, pxe, plan.board);
     const leasedIp = followLease(job, plan.board.mac);
-    await bootTarget(job, plan, hub, power);
+    await bootTarget(job, plan, pxe, hub, power);
     await testTarget(job, plan, pxe, leasedIp);
     await holdTarget(job);
     result = passed(job);
@@ -51,9 +52,22 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   return result;
 }
 
-/** What can be refused before anything starts. */
+/** What the run cannot do on this target and image is refused before anything starts. */
 function checkRequest(job: JobContext): void {
-  if ((job.options.suiteFiles ?? []).length > 0) refuseSuitesWithoutBoardAddress(job.target, '--suite');
+  const { target, image } = job;
+  if ((job.options.suiteFiles ?? []).length > 0) {
+    refuseSuitesWithoutBoardAddress(target, '--suite');
+    if (!image.runsSsh)
+      throw new UsageError(
+        `--suite: image '${image.name}' runs no SSH server, and suites log in over SSH; use --image busybox, or an image file with an 'ssh' login`,
+      );
+  }
+  const network = target.network;
+  const waitsForSsh = image.milestones.some((m) => 'ssh' in m);
+  if (waitsForSsh && network.kind === 'lab' && network.mode === 'proxy')
+    throw new UsageError(
+      `image '${image.name}' is ready when the board's SSH server answers, but a proxyDHCP job does not know the board's address; use a console line (--ready REGEX)`,
+    );
 }
 
 /** The job's step events (for the timeline) and its board's boot states, followed from the start. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateTarget } from '../../harness/config/load-target.js';
 import { linuxFailurePatterns, ubootFailurePatterns } from '../../harness/images/boot-patterns.js';
@@ -18,10 +21,17 @@ const target = (uboot: Record<string, unknown> | undefined) =>
     'board-1.ts',
   );
 
+/** An arm64 Image header: "ARM\x64" at 0x38 (Linux Documentation/arch/arm64/booting.rst). */
+const arm64Image = join(mkdtempSync(join(tmpdir(), 'hil-uboot-boot-')), 'Image');
+const header = Buffer.alloc(0x40);
+header.write('ARM\x64', 0x38, 'latin1');
+writeFileSync(arm64Image, header);
+
 const options = (uboot: Record<string, unknown> | undefined, dtbDir?: string) => ({
   target: target(uboot),
   entry: { label: 'img on board-1', kernel: 'linux', initrd: 'initrd.gz', cmdline: 'console=ttyS2,1500000' },
   prepared: { kernel: '/cache/linux', initrd: '/cache/initrd.gz', provenance: 'test', dtbDir },
+  kernelPath: arm64Image,
   imageName: 'debian-netinstall-arm64',
   imageFailurePatterns: linuxFailurePatterns,
   serverIp: '10.42.0.1',

@@ -110,3 +110,17 @@ export function renderTable(
   ];
   return `${rows.map((r) => (r.startsWith('|') ? r : `| ${r} |`)).join('\n')}\n`;
 }
+
+/** Boots of one board (a firmware and a loader): seconds from the run's start to init and to the last milestone. */
+export type BoardBoots = { name: string; firmware: string; loader: string; init: Summary; ready: Summary };
+
+/** The firmware bench's table: one row per board, each time the median of the rounds (min–max). */
+export function renderBoardTable(boards: readonly BoardBoots[], readyName: string): string {
+  const seconds = (s: Summary) => `${s.median.toFixed(1)} s (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+  const rows = [
+    `| board | run start to init | run start to ${readyName} |`,
+    '| --- | --- | --- |',
+    ...boards.map((b) => `| ${b.name} | ${seconds(b.init)} | ${seconds(b.ready)} |`),
+  ];
+  return `${rows.join('\n')}\n`;
+}

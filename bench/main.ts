@@ -3,27 +3,29 @@
  * same machine, prints a Markdown table of the figures (median of the runs,
  * with min and max) and writes them as JSON.
  *
- *   npm run bench [-- --quick] [-- --out FILE] [-- --runs N]
+ *   npm run bench [-- --quick] [-- --out FILE] [-- --runs N] [-- --page FILE]
  *
  * --quick: one run each, the small busybox image and a small file, the
  * slowest reference (the dnsmasq+pxelinux boot) skipped; for the smoke test.
+ * A full run also rewrites its table in docs/performance.md (or --page FILE)
+ * between the `bench:main` markers (bench/docs-table.ts); a --quick run
+ * rewrites a page only when --page names one.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { bootFloor, type FloorBoot } from './boot-floor.js';
 import { bootHarness, type HarnessBoot } from './boot-harness.js';
 import { bootSeedWay, type SeedBoot } from './boot-seed.js';
+import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
 import { figure, renderTable, type Figure } from './figures.js';
+import { benchBlock, type BenchResult, type NotMeasured } from './results.js';
 import { BENCH_ID, interrupted } from './support.js';
 import { measureTftp, tftpFigures } from './tftp.js';
 import { loadRunConfig } from '../harness/cli/run-config.js';
 import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
 
 const BOOT_TIMEOUT_MS = 600_000;
-
-type NotMeasured = { figure: string; why: string };
 
 function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results.json' },
       runs: { type: 'string' },
+      page: { type: 'string' },
     },
     strict: true,
   });
@@ -44,8 +47,8 @@ async function main(): Promise<void> {
   const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
-  const command = `npm run bench${quick ? ' -- --quick' : ''}`;
-  const loadAtStart = loadavg()[0]!;
+  const command = commandLine('bench');
+  const loadAtStart = loadNow();
   const figures: Figure[] = [];
   const notMeasured: NotMeasured[] = [];
   const jobIds: string[] = [];
@@ -158,27 +161,25 @@ async function main(): Promise<void> {
 
   const table = renderTable(figures, notMeasured);
   process.stdout.write(table);
-  const result = {
+  const result: BenchResult = {
     date: new Date().toISOString(),
     command,
     mode: quick ? 'quick' : 'full',
     runs,
-    machine: machine(),
+    machine: { ...machineFacts(), accel: 'tcg' },
     /** One-minute load averages at the start and end: other jobs' boots on the same cores skew the figures. */
-    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+    loadAverage: { start: loadAtStart, end: loadNow() },
     image: image.name,
+    provenance: prepared.provenance,
     figures,
     notMeasured,
-    /** What names this run's own namespaces and processes: hil-<benchId>-seed, -tftp, -tftp-client. */
     benchId: BENCH_ID,
     jobIds,
   };
   await writeFile(values.out!, `${JSON.stringify(result, null, 2)}\n`);
   progress(`wrote ${values.out}`);
-}
-
-function machine(): { nproc: number; cpu: string; accel: 'tcg' } {
-  return { nproc: cpus().length, cpu: cpus()[0]?.model.trim() ?? 'unknown', accel: 'tcg' };
+  const page = values.page ?? (quick ? undefined : 'docs/performance.md');
+  if (page) progress(`wrote the table in ${await rewriteDocsTable(page, 'main', benchBlock(result))}`);
 }
 
 /** The power benchmark's file(s), whatever their name on the branch that brings them: bench/*power*.ts or *ipmi*.ts. */

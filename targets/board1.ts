@@ -3,7 +3,7 @@
  * powered through its BMC (IPMI over LAN), its serial console on a USB
  * serial adapter of the CI host, its first NIC cabled to the lab switch
  * that the CI host's enp3s0 is on. The lab already runs DHCP, so the job
- * adds only the boot information (proxyDHCP). README: "Wiring a real lab".
+ * adds only the boot information (proxyDHCP). See docs/lab-wiring.md.
  *
  * Run it with: npm run hil -- --target board1
  * It needs the board; CI's test suite only loads and validates this file.

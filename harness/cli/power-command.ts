@@ -1,13 +1,16 @@
 /**
  * `hil power --target NAME on|off|cycle|status`: switches a lab board's power
  * outside a job, holding the target's lock so that no job is disturbed.
- * `status` prints `on` or `off`; the driver's steps go to stderr. A QEMU
- * board has power only inside a job, so it is refused.
+ * `status` prints `on` or `off` (a usage error where the driver cannot read the
+ * power back: pdudaemon, power commands without a status command); the
+ * driver's steps go to stderr. A QEMU board has power only inside a job, so
+ * it is refused.
  */
 import { loadTarget } from '../config/load-target.js';
 import { ExitCode, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { createLabPowerDriver } from '../power/create-driver.js';
+import { readPowerState } from '../power/power.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { powerStep } from '../run/power-step.js';
 import { lockTarget } from '../run/target-lock.js';
@@ -44,7 +47,7 @@ export async function powerCommand(options: {
   );
   try {
     if (action === 'status') {
-      process.stdout.write(`${await driver.status()}\n`);
+      process.stdout.write(`${await readPowerState(driver)}\n`);
     } else {
       await powerStep(bus, driver, action);
     }

@@ -153,20 +153,17 @@ async function checkPower(target: Target, env: NodeJS.ProcessEnv, missing: Set<s
           detail: `pdudaemon at ${power.url} answers (HTTP ${response.status}); it has no status request, so outlet ${power.outlet} of '${power.pdu}' is not read`,
         };
       }
-      case 'command':
-        if (!power.status)
+      case 'command': {
+        const driver = new CommandPower(power);
+        if (!driver.status)
           return {
             name,
             ok: true,
             required: false,
             detail: 'no check: the power commands have no status command (add power.status to check it)',
           };
-        return {
-          name,
-          ok: true,
-          required: true,
-          detail: `status command answers: ${await new CommandPower(power).status()}`,
-        };
+        return { name, ok: true, required: true, detail: `status command answers: ${await driver.status()}` };
+      }
     }
   } catch (error) {
     return { name, ok: false, required: true, detail: messageOf(error), fix: powerFix(target, file) };

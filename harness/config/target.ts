@@ -25,12 +25,17 @@ const qemuPower = z
     cpus: z.number().int().min(1).max(64).default(1),
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-    /** Unset or 'x86_64': a PC. 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot); a foreign architecture runs under TCG. */
+    /**
+     * Unset or 'x86_64': a PC (SeaBIOS, iPXE ROM). 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot);
+     * a foreign architecture runs under TCG.
+     */
     arch: z.enum(['x86_64', 'aarch64']).optional(),
+    /** CPU model; QEMU's default when unset (the 'virt' machine needs one, such as cortex-a57). */
     cpu: z
       .string()
       .regex(/^[a-z0-9][a-z0-9.,=_-]*$/i, 'expected a QEMU CPU model such as cortex-a57')
       .optional(),
+    /** Firmware image the board starts in (-bios), such as /usr/lib/u-boot/qemu_arm64/u-boot.bin. */
     bios: z.string().regex(/^\//, 'expected an absolute path such as /usr/lib/u-boot/qemu_arm64/u-boot.bin').optional(),
     /**
      * 'bios': SeaBIOS and the NIC's iPXE ROM. 'uefi': OVMF (Debian package ovmf) with its own PXE client,
@@ -55,29 +60,43 @@ const ipmiPower = z
     host,
     port: z.number().int().min(1).max(65535).default(623),
     username: z.string().min(1),
+    /** Name of the environment variable that holds the BMC password. */
     passwordEnv: envName,
+    /** RMCP+ cipher suites to try, in order; the first one the BMC accepts is kept. */
     cipherSuites: z.array(z.number().int().min(0).max(17)).min(1).default([17, 3]),
+    /** `chassis bootdev pxe` options before a netboot: for every boot (persistent), and an EFI boot (efiboot). */
     bootdev: z
       .object({ persistent: z.boolean().default(false), efi: z.boolean().default(false) })
       .strict()
       .default({ persistent: false, efi: false }),
+    /** ipmitool -N: seconds to wait for each IPMI request. */
     requestTimeoutS: z.number().int().min(1).max(30).default(2),
+    /** ipmitool -R: retries of each IPMI request inside one ipmitool call (at least 1: ipmitool reads 0 as 4). */
     requestRetries: z.number().int().min(1).max(10).default(2),
+    /** ipmitool calls for one command when the BMC does not answer. */
     attempts: z.number().int().min(1).max(10).default(3),
+    /** Wait before the second attempt; doubled for each further attempt. */
     retryBackoffMs: z.number().int().min(0).max(60_000).default(1000),
+    /** How long the BMC has to report the state asked for. */
     confirmTimeoutS: z.number().positive().max(600).default(20),
+    /** How long the board stays off in a cycle. */
     offTimeS: z.number().min(0).max(600).default(5),
   })
   .strict();
 
+/** The lab's own shell command lines, each run with /bin/sh -c (harness/power/command.ts). */
 const commandPower = z
   .object({
     driver: z.literal('command'),
     on: z.string().min(1),
     off: z.string().min(1),
+    /** A command that cycles by itself; without it a cycle is off, `offTimeS`, on. */
     cycle: z.string().min(1).optional(),
+    /** A command that prints `on` or `off` (its last line); without it the power cannot be read back. */
     status: z.string().min(1).optional(),
+    /** Time-out of each command. */
     timeoutS: z.number().positive().max(600).default(30),
+    /** How long the board stays off in a cycle made of off and on. */
     offTimeS: z.number().min(0).max(600).default(5),
   })
   .strict();
@@ -85,14 +104,16 @@ const commandPower = z
 const pdudaemonPower = z
   .object({
     driver: z.literal('pdudaemon'),
-    /** pdudaemon's HTTP listener. */
+    /** pdudaemon's HTTP listener, such as http://pdu-server:16421. */
     url: z
       .string()
       .regex(/^http:\/\/[^/\s]+(:\d+)?\/?$/, "expected pdudaemon's listener such as http://pdu-server:16421"),
-    /** The PDU's name in pdudaemon's configuration. */
+    /** The PDU's name in pdudaemon's configuration (its "hostname"). */
     pdu: z.string().min(1),
     outlet: z.number().int().min(1).max(512),
+    /** In a cycle, how long the outlet stays off (pdudaemon's reboot delay). */
     offTimeS: z.number().min(0).max(600).default(5),
+    /** How long pdudaemon has to accept a request. */
     requestTimeoutS: z.number().positive().max(60).default(10),
   })
   .strict();
@@ -102,8 +123,10 @@ const snmpPduPower = z
     driver: z.literal('snmp-pdu'),
     host,
     port: z.number().int().min(1).max(65535).default(161),
+    /** The PDU family, whose object identifiers the driver knows (pduProfiles in harness/power/snmp-pdu.ts). */
     profile: z.enum(['apc-rpdu', 'apc-spdu']),
     outlet: z.number().int().min(1).max(256),
+    /** v2c: the community; v3: the user and keys. Secrets come from the environment variables named here. */
     auth: z.discriminatedUnion('version', [
       z.object({ version: z.literal('2c'), communityEnv: envName }).strict(),
       z
@@ -117,9 +140,13 @@ const snmpPduPower = z
         })
         .strict(),
     ]),
+    /** Seconds net-snmp waits for each request. */
     requestTimeoutS: z.number().int().min(1).max(30).default(2),
+    /** net-snmp's retries of each request. */
     retries: z.number().int().min(0).max(10).default(2),
+    /** How long the outlet has to read back the state asked for. */
     confirmTimeoutS: z.number().positive().max(600).default(10),
+    /** How long the outlet stays off in a cycle. */
     offTimeS: z.number().min(0).max(600).default(5),
   })
   .strict();
@@ -332,6 +359,14 @@ export const targetSchema = z
 
 export type TargetInput = z.input<typeof targetSchema>;
 export type Target = z.output<typeof targetSchema>;
+
+/** Each power driver's settings as a loaded target has them (defaults filled in): one type per schema above. */
+export type PowerConfig = Target['power'];
+export type QemuPowerConfig = z.output<typeof qemuPower>;
+export type IpmiPowerConfig = z.output<typeof ipmiPower>;
+export type CommandPowerConfig = z.output<typeof commandPower>;
+export type SnmpPduPowerConfig = z.output<typeof snmpPduPower>;
+export type PdudaemonPowerConfig = z.output<typeof pdudaemonPower>;
 
 /** Declares a target; the harness validates it when it loads the file. */
 export function defineTarget(target: TargetInput): TargetInput {

@@ -18,12 +18,14 @@ export type Stage =
   | 'report'
   | 'teardown';
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev';
+/** What a power action came to: done, or failed with the reason. */
+export type PowerOutcome = { ok: true } | { ok: false; error: string };
 export type FileProtocol = 'tftp' | 'http';
 
 export type StepEventBody =
   | { type: 'run-start'; runId: string; jobId: string; target: string; image: string; resultsDir: string }
   | { type: 'stage'; stage: Stage; state: 'start' | 'end'; detail?: string }
-  | { type: 'power'; action: PowerAction; driver: string; result: string; durationMs: number }
+  | ({ type: 'power'; action: PowerAction; driver: string; durationMs: number } & PowerOutcome)
   | { type: 'dhcp'; message: string; mac: string; ip?: string; detail?: string }
   | { type: 'lease'; mac: string; ip: string; hostname?: string }
   | { type: 'file-requested'; protocol: FileProtocol; path: string; client: string }

@@ -5,7 +5,7 @@
  * with `/bin/sh -c`, with a time-out; a non-zero exit is a lab fault carrying
  * the end of its stderr. A cycle runs the `cycle` command if the target has
  * one, else `off`, a pause and `on`. The optional `status` command prints
- * `on` or `off`.
+ * `on` or `off`; without one the driver has no `status`, and says so.
  *
  * The command inherits the harness's environment, so a secret it needs is read
  * from an environment variable by the command itself, never written into the
@@ -15,31 +15,31 @@
  * the power state in a file.
  * Reference: sh(1) (-c), LAVA device dictionary power commands.
  */
-import { Deadline, sleep } from '../core/deadline.js';
-import { LabFault, UsageError } from '../core/errors.js';
+import type { CommandPowerConfig } from '../config/target.js';
+import { Deadline } from '../core/deadline.js';
+import { LabFault } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { runBounded, tailOf } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
-
-export type CommandPowerConfig = {
-  driver: 'command';
-  on: string;
-  off: string;
-  cycle?: string;
-  status?: string;
-  /** Time-out of each command. */
-  timeoutS: number;
-  /** How long the board stays off in a cycle made of off and on. */
-  offTimeS: number;
-};
+import { cycleByOffOn } from './power-steps.js';
 
 type Action = 'on' | 'off' | 'cycle' | 'status';
 
 export class CommandPower implements PowerDriver {
+  /** Present when the target has a status command. */
+  readonly status?: () => Promise<PowerState>;
+  readonly withoutStatus?: string;
+
   constructor(
     private readonly config: CommandPowerConfig,
     private readonly options: { bus?: EventBus; cwd?: string } = {},
-  ) {}
+  ) {
+    const command = config.status;
+    if (command) this.status = () => this.readStatus(command);
+    else
+      this.withoutStatus =
+        "the target's power commands have no 'status' command; add power.status (a command that prints on or off)";
+  }
 
   get description(): string {
     return 'command';
@@ -54,21 +54,12 @@ export class CommandPower implements PowerDriver {
   }
 
   async cycle(): Promise<void> {
-    if (this.config.cycle) {
-      await this.run('cycle', this.config.cycle);
-      return;
-    }
-    await this.off();
-    if (this.config.offTimeS > 0) await sleep(this.config.offTimeS * 1000);
-    await this.on();
+    if (this.config.cycle) await this.run('cycle', this.config.cycle);
+    else await cycleByOffOn(this, this.config.offTimeS);
   }
 
-  async status(): Promise<PowerState> {
-    if (!this.config.status)
-      throw new UsageError(
-        "this target's power commands have no 'status' command; add power.status (a command that prints on or off)",
-      );
-    const stdout = await this.run('status', this.config.status);
+  private async readStatus(command: string): Promise<PowerState> {
+    const stdout = await this.run('status', command);
     const state = parseStateLine(stdout);
     if (!state) throw new LabFault(`power status command printed '${tailOf(stdout, 1)}', expected 'on' or 'off'`);
     return state;

@@ -18,36 +18,14 @@
  * Reference: IPMI v2.0 rev 1.1 specification (chassis control, chassis status,
  * boot options parameter 5, RMCP+ cipher suites), ipmitool(1).
  */
+import type { IpmiPowerConfig } from '../config/target.js';
 import { Deadline, sleep } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { redact } from '../core/redact.js';
 import { runBounded, tailOf, type CommandOutcome } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
-
-export type IpmiPowerConfig = {
-  driver: 'ipmi';
-  host: string;
-  port: number;
-  username: string;
-  /** Name of the environment variable that holds the BMC password. */
-  passwordEnv: string;
-  /** RMCP+ cipher suites to try, in order. */
-  cipherSuites: number[];
-  bootdev: { persistent: boolean; efi: boolean };
-  /** ipmitool -N: seconds to wait for each IPMI request. */
-  requestTimeoutS: number;
-  /** ipmitool -R: retries of each IPMI request inside one ipmitool call (at least 1). */
-  requestRetries: number;
-  /** ipmitool calls for one command when the BMC does not answer. */
-  attempts: number;
-  /** Wait before the second attempt; doubled for each further attempt. */
-  retryBackoffMs: number;
-  /** How long the BMC has to report the state asked for. */
-  confirmTimeoutS: number;
-  /** How long the board stays off in a cycle. */
-  offTimeS: number;
-};
+import { confirmState, cycleByOffOn } from './power-steps.js';
 
 export type IpmiOptions = {
   bus?: EventBus;
@@ -143,10 +121,8 @@ export class IpmiPower implements PowerDriver {
     await this.confirm('off', 'power off');
   }
 
-  async cycle(): Promise<void> {
-    await this.off();
-    if (this.config.offTimeS > 0) await sleep(this.config.offTimeS * 1000);
-    await this.on();
+  cycle(): Promise<void> {
+    return cycleByOffOn(this, this.config.offTimeS);
   }
 
   async status(): Promise<PowerState> {
@@ -164,21 +140,18 @@ export class IpmiPower implements PowerDriver {
     await this.ipmitool(bootdevArgs(this.config.bootdev));
   }
 
-  private async confirm(wanted: PowerState, action: string): Promise<void> {
-    const deadline = Deadline.in(this.config.confirmTimeoutS * 1000, `${this.description} to report power ${wanted}`);
-    let last: PowerState | undefined;
-    try {
-      await deadline.poll(async () => {
-        last = await this.status();
-        return last === wanted ? true : undefined;
-      }, this.pollIntervalMs);
-    } catch (error) {
-      if (error instanceof LabFault) throw error;
-      throw new LabFault(
-        `IPMI ${action} of ${this.config.host} not confirmed: the BMC still reports power ${last ?? 'unknown'} after ${this.config.confirmTimeoutS} s`,
-        { cause: error },
-      );
-    }
+  private confirm(wanted: PowerState, action: string): Promise<void> {
+    const { host, confirmTimeoutS } = this.config;
+    return confirmState(
+      () => this.status(),
+      wanted,
+      Deadline.in(confirmTimeoutS * 1000, `${this.description} to report power ${wanted}`),
+      {
+        intervalMs: this.pollIntervalMs,
+        notConfirmed: (last) =>
+          `IPMI ${action} of ${host} not confirmed: the BMC still reports power ${last ?? 'unknown'} after ${confirmTimeoutS} s`,
+      },
+    );
   }
 
   /** One ipmitool command, with cipher fallback and retries; returns its stdout. */

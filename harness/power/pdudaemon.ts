@@ -7,30 +7,22 @@
  * later, from its own queue; it has no way to report an outlet's state. So an
  * action here is confirmed as far as pdudaemon can confirm it (the request was
  * accepted: HTTP 200), a refusal (HTTP 500, "Invalid request": no such PDU in
- * its configuration) or no answer is a lab fault, and `status` is refused with
- * a clear error: a target that needs a read-back should use the snmp-pdu
- * driver.
+ * its configuration) or no answer is a lab fault, and the driver has no
+ * `status` (`withoutStatus` says so): a target that needs a read-back should
+ * use the snmp-pdu driver.
  *
  * Tested against: pdudaemon 0.0.8 (Debian 12) with its localcmdline driver.
  * Reference: pdudaemon README, "HTTP listener" request format.
  */
+import type { PdudaemonPowerConfig } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
-import { LabFault, UsageError } from '../core/errors.js';
-import type { PowerDriver, PowerState } from './power.js';
-
-export type PdudaemonPowerConfig = {
-  driver: 'pdudaemon';
-  /** pdudaemon's HTTP listener, e.g. http://pdu-server:16421 */
-  url: string;
-  /** The PDU's name in pdudaemon's configuration (its "hostname"). */
-  pdu: string;
-  outlet: number;
-  /** In a cycle, how long the outlet stays off (pdudaemon's reboot delay). */
-  offTimeS: number;
-  requestTimeoutS: number;
-};
+import { LabFault } from '../core/errors.js';
+import type { PowerDriver } from './power.js';
 
 export class PdudaemonPower implements PowerDriver {
+  readonly withoutStatus =
+    "pdudaemon has no request for an outlet's state; use the snmp-pdu driver where a read-back is needed";
+
   constructor(private readonly config: PdudaemonPowerConfig) {}
 
   get description(): string {
@@ -45,14 +37,9 @@ export class PdudaemonPower implements PowerDriver {
     return this.request('off');
   }
 
+  /** pdudaemon's own cycle: off, the off-time as its delay, on. */
   cycle(): Promise<void> {
     return this.request('reboot', this.config.offTimeS);
-  }
-
-  async status(): Promise<PowerState> {
-    throw new UsageError(
-      `${this.description}: pdudaemon cannot report an outlet's state; use the snmp-pdu driver where a read-back is needed`,
-    );
   }
 
   /** The request URL for an action (pure; exported for tests). */

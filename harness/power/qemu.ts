@@ -19,28 +19,13 @@
  */
 import { access, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { QemuPowerConfig } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
 import type { PowerDriver, PowerState } from './power.js';
+import { cycleByOffOn } from './power-steps.js';
 import { QmpClient } from './qmp.js';
-
-export type QemuBoardConfig = {
-  driver: 'qemu';
-  memoryMiB: number;
-  cpus: number;
-  nic: 'virtio-net-pci' | 'e1000';
-  accel: 'auto' | 'kvm' | 'tcg';
-  /** 'x86_64': a PC (SeaBIOS, iPXE ROM). 'aarch64': the Arm 'virt' machine, started in `bios`. */
-  arch?: 'x86_64' | 'aarch64';
-  /** CPU model; QEMU's default when unset (the 'virt' machine needs one, such as cortex-a57). */
-  cpu?: string;
-  /** Firmware image the board starts in (-bios), such as /usr/lib/u-boot/qemu_arm64/u-boot.bin. */
-  bios?: string;
-  firmware?: 'bios' | 'uefi';
-  extraArgs: string[];
-  tap?: { name: string; netns?: string };
-};
 
 /** OVMF from Debian's ovmf package: the 4 MiB build, without Secure Boot. */
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -65,7 +50,7 @@ export class QemuPower implements PowerDriver {
   private readonly stopping = new WeakSet<Child>();
 
   constructor(
-    private readonly config: QemuBoardConfig,
+    private readonly config: QemuPowerConfig,
     private readonly wiring: QemuBoardWiring,
   ) {}
 
@@ -129,9 +114,8 @@ export class QemuPower implements PowerDriver {
     return () => this.lostListeners.delete(listener);
   }
 
-  async cycle(): Promise<void> {
-    await this.off();
-    await this.on();
+  cycle(): Promise<void> {
+    return cycleByOffOn(this, 0);
   }
 
   async status(): Promise<PowerState> {
@@ -229,8 +213,8 @@ export class QemuPower implements PowerDriver {
  * overrides. A board of another architecture than the host's is always TCG.
  */
 export async function resolveAccel(
-  wanted: QemuBoardConfig['accel'],
-  arch: QemuBoardConfig['arch'] = 'x86_64',
+  wanted: QemuPowerConfig['accel'],
+  arch: QemuPowerConfig['arch'] = 'x86_64',
 ): Promise<'kvm' | 'tcg'> {
   if (arch !== hostArch()) return 'tcg';
   const override = process.env.PXE_HIL_ACCEL;
@@ -244,6 +228,6 @@ export async function resolveAccel(
   }
 }
 
-function hostArch(): QemuBoardConfig['arch'] {
+function hostArch(): QemuPowerConfig['arch'] {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
 }

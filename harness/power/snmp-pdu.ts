@@ -6,8 +6,9 @@
  * target's off-time, then on (confirmed).
  *
  * The object identifiers of each PDU family are data (`pduProfiles`): another
- * vendor is one more entry. SNMP v2c takes its community, v3 its keys, from
- * environment variables the target names; they never reach a message.
+ * vendor is one more entry, and its name in the target schema's `profile`.
+ * SNMP v2c takes its community, v3 its keys, from environment variables the
+ * target names; they never reach a message.
  *
  * Tested against: net-snmp's snmpd 5.9.3 (Debian 12) with a `pass` handler
  * serving the APC objects below, SNMP v2c.
@@ -18,10 +19,12 @@
  * (1 outletOn, 2 outletOff, 3 outletReboot; reads 1 on, 2 off); RFC 3416 (SNMP PDUs).
  */
 import snmp from 'net-snmp';
-import { Deadline, sleep } from '../core/deadline.js';
+import type { SnmpPduPowerConfig } from '../config/target.js';
+import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { PowerDriver, PowerState } from './power.js';
+import { confirmState, cycleByOffOn } from './power-steps.js';
 
 export type PduProfile = {
   /** Written with a command value; the outlet number is appended. */
@@ -47,37 +50,7 @@ export const pduProfiles = {
     commands: { on: 1, off: 2, reboot: 3 },
     states: { 1: 'on', 2: 'off' },
   },
-} as const satisfies Record<string, PduProfile>;
-
-export type PduProfileName = keyof typeof pduProfiles;
-
-export type SnmpAuth =
-  | { version: '2c'; communityEnv: string }
-  | {
-      version: '3';
-      user: string;
-      authProtocol: 'md5' | 'sha' | 'sha256' | 'sha512';
-      authKeyEnv: string;
-      privProtocol: 'none' | 'des' | 'aes';
-      privKeyEnv?: string;
-    };
-
-export type SnmpPduConfig = {
-  driver: 'snmp-pdu';
-  host: string;
-  port: number;
-  profile: PduProfileName;
-  outlet: number;
-  auth: SnmpAuth;
-  /** Seconds net-snmp waits for each request. */
-  requestTimeoutS: number;
-  /** net-snmp's retries of each request. */
-  retries: number;
-  /** How long the outlet has to read back the state asked for. */
-  confirmTimeoutS: number;
-  /** How long the outlet stays off in a cycle. */
-  offTimeS: number;
-};
+} as const satisfies Record<SnmpPduPowerConfig['profile'], PduProfile>;
 
 type Secrets = { community?: string; authKey?: string; privKey?: string };
 
@@ -86,7 +59,7 @@ export class SnmpPduPower implements PowerDriver {
   private readonly profile: PduProfile;
 
   constructor(
-    private readonly config: SnmpPduConfig,
+    private readonly config: SnmpPduPowerConfig,
     private readonly options: { bus?: EventBus; env?: NodeJS.ProcessEnv; pollIntervalMs?: number } = {},
   ) {
     const env = options.env ?? process.env;
@@ -121,10 +94,8 @@ export class SnmpPduPower implements PowerDriver {
     await this.command('off');
   }
 
-  async cycle(): Promise<void> {
-    await this.off();
-    if (this.config.offTimeS > 0) await sleep(this.config.offTimeS * 1000);
-    await this.on();
+  cycle(): Promise<void> {
+    return cycleByOffOn(this, this.config.offTimeS);
   }
 
   async status(): Promise<PowerState> {
@@ -139,22 +110,18 @@ export class SnmpPduPower implements PowerDriver {
   }
 
   private async command(wanted: PowerState): Promise<void> {
-    const oid = `${this.profile.controlOid}.${this.config.outlet}`;
-    await this.request('set', oid, this.profile.commands[wanted]);
-    const deadline = Deadline.in(this.config.confirmTimeoutS * 1000, `${this.description} to read back ${wanted}`);
-    let last: PowerState | undefined;
-    try {
-      await deadline.poll(async () => {
-        last = await this.status();
-        return last === wanted ? true : undefined;
-      }, this.options.pollIntervalMs ?? 500);
-    } catch (error) {
-      if (error instanceof LabFault) throw error;
-      throw new LabFault(
-        `PDU ${this.config.host} outlet ${this.config.outlet} did not switch ${wanted}: it still reads ${last ?? 'unknown'} ${this.config.confirmTimeoutS} s after the command`,
-        { cause: error },
-      );
-    }
+    const { host, outlet, confirmTimeoutS } = this.config;
+    await this.request('set', `${this.profile.controlOid}.${outlet}`, this.profile.commands[wanted]);
+    await confirmState(
+      () => this.status(),
+      wanted,
+      Deadline.in(confirmTimeoutS * 1000, `${this.description} to read back ${wanted}`),
+      {
+        intervalMs: this.options.pollIntervalMs ?? 500,
+        notConfirmed: (last) =>
+          `PDU ${host} outlet ${outlet} did not switch ${wanted}: it still reads ${last ?? 'unknown'} ${confirmTimeoutS} s after the command`,
+      },
+    );
   }
 
   private async request(kind: 'get' | 'set', oid: string, value?: number): Promise<unknown> {

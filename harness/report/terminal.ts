@@ -3,8 +3,14 @@
  * time since the run started, that reads well in a Jenkins console and in a
  * terminal alike.
  */
-import type { EventBus, StepEvent } from '../core/events.js';
+import type { EventBus, StepEvent, StepEventOf } from '../core/events.js';
 import { redact } from '../core/redact.js';
+
+/** A power step's outcome in words: 'done' ('pxe' for the boot device), or 'failed: ' and the reason. */
+export function powerOutcomeText(event: StepEventOf<'power'>): string {
+  if (!event.ok) return `failed: ${event.error}`;
+  return event.action === 'bootdev' ? 'pxe' : 'done';
+}
 
 export function formatEvent(event: StepEvent): string | undefined {
   const time = `[${(event.t / 1000).toFixed(3).padStart(8)}]`;
@@ -23,7 +29,7 @@ export function formatEvent(event: StepEvent): string | undefined {
           ? line(event.stage, event.detail)
           : undefined;
     case 'power':
-      return line('power', `${event.action} via ${event.driver}: ${event.result} (${ms(event.durationMs)})`);
+      return line('power', `${event.action} via ${event.driver}: ${powerOutcomeText(event)} (${ms(event.durationMs)})`);
     case 'dhcp':
       return line(
         'dhcp',

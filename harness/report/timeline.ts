@@ -6,6 +6,7 @@
  * Pure: events in, SVG text out.
  */
 import type { StepEvent } from '../core/events.js';
+import { powerOutcomeText } from './terminal.js';
 import { xmlEscape } from './xml.js';
 
 type Row = {
@@ -40,7 +41,13 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
         state = e.to === 'off' || e.to === 'unknown' ? undefined : { name: e.to, since: e.t, reason: e.reason };
         break;
       case 'power':
-        rows.push({ label: `power ${e.action}`, start: e.t - e.durationMs, end: e.t, kind: 'power', note: e.result });
+        rows.push({
+          label: `power ${e.action}`,
+          start: e.t - e.durationMs,
+          end: e.t,
+          kind: 'power',
+          note: powerOutcomeText(e),
+        });
         previousMilestone = Math.max(previousMilestone, e.t);
         break;
       case 'dhcp':

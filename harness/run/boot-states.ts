@@ -72,10 +72,12 @@ export function followBootStates(
   const stop = bus.subscribe((event) => {
     switch (event.type) {
       case 'power':
-        if (!event.result.startsWith('failed') && (event.action === 'off' || event.action === 'cycle'))
-          states.poweredOff(`power ${event.action}`);
-        if (event.result.startsWith('failed')) states.failed(`power ${event.action} failed`);
-        else if (event.action === 'on' || event.action === 'cycle')
+        if (!event.ok) {
+          states.failed(`power ${event.action} failed`);
+          return;
+        }
+        if (event.action === 'off' || event.action === 'cycle') states.poweredOff(`power ${event.action}`);
+        if (event.action === 'on' || event.action === 'cycle')
           states.enter('bootloader', `power ${event.action}: firmware starts`);
         return;
       case 'milestone': {

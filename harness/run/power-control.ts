@@ -2,7 +2,9 @@
  * A running job's power, offered to its suites: the job serves a unix socket
  * (power.sock in its work directory, named in job.json) that takes one JSON
  * request a line, {"action":"on"|"off"|"cycle"|"status"}, and answers one
- * JSON line, {"ok":true,"state":"on"} or {"ok":false,"error":"..."}. The job
+ * JSON line, {"ok":true,"state":"on"} or {"ok":false,"error":"..."}. A driver
+ * that cannot read the power back (pdudaemon) answers an action with
+ * {"ok":true} and no state, and `status` with the error saying so. The job
  * stays the only one that drives the power: actions run through its driver,
  * one at a time, and are reported as its step events.
  */
@@ -11,11 +13,12 @@ import { connect, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
-import type { PowerDriver, PowerState } from '../power/power.js';
+import { type PowerDriver, type PowerState, readPowerState } from '../power/power.js';
 import { powerStep } from './power-step.js';
 
 export type PowerRequest = { action: 'on' | 'off' | 'cycle' | 'status' };
-export type PowerReply = { ok: true; state: PowerState } | { ok: false; error: string };
+/** `state` is the power read back; absent where the driver cannot read it. */
+export type PowerReply = { ok: true; state?: PowerState } | { ok: false; error: string };
 
 const ACTIONS = new Set(['on', 'off', 'cycle', 'status']);
 
@@ -36,8 +39,9 @@ export async function servePowerControl(
     if (!ACTIONS.has(request.action))
       return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
     try {
-      if (request.action !== 'status') await powerStep(bus, driver, request.action);
-      return { ok: true, state: await driver.status() };
+      if (request.action === 'status') return { ok: true, state: await readPowerState(driver) };
+      await powerStep(bus, driver, request.action);
+      return driver.status ? { ok: true, state: await driver.status() } : { ok: true };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     }
@@ -64,12 +68,15 @@ export async function servePowerControl(
   };
 }
 
-/** Asks a job's power control for an action; throws with the job's reason when it fails. */
+/**
+ * Asks a job's power control for an action; answers the power read back after it (undefined where the job's
+ * driver cannot read it), and throws with the job's reason when it fails.
+ */
 export async function requestPower(
   socketPath: string,
   action: PowerRequest['action'],
   timeoutMs = 120_000,
-): Promise<PowerState> {
+): Promise<PowerState | undefined> {
   const socket = connect(socketPath);
   const answered = new Promise<PowerReply>((resolve, reject) => {
     socket.on('error', reject);

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabFault, UsageError } from '../../harness/core/errors.js';
-import { CommandPower, parseStateLine, type CommandPowerConfig } from '../../harness/power/command.js';
+import type { CommandPowerConfig } from '../../harness/config/target.js';
+import { LabFault } from '../../harness/core/errors.js';
+import { CommandPower, parseStateLine } from '../../harness/power/command.js';
 
 let dir: string;
 const state = () => readFileSync(join(dir, 'state'), 'utf8').trim();
@@ -43,23 +44,10 @@ async function faultOf(promise: Promise<unknown>): Promise<Error> {
   return error as Error;
 }
 
+// On, off, a cycle of off and on, status and its absence are the contract of every driver:
+// test/system/power-contract.test.ts.
 describe('command power driver', () => {
-  it('runs the on, off and status commands', async () => {
-    writeFileSync(join(dir, 'log'), '');
-    const power = new CommandPower(config(), { cwd: dir });
-    await power.on();
-    expect(state()).toBe('on');
-    expect(await power.status()).toBe('on');
-    await power.off();
-    expect(state()).toBe('off');
-    expect(await power.status()).toBe('off');
-    expect(log()).toEqual(['on', 'off']);
-  });
-
-  it('cycles with off then on when there is no cycle command, and with the cycle command when there is', async () => {
-    writeFileSync(join(dir, 'log'), '');
-    await new CommandPower(config(), { cwd: dir }).cycle();
-    expect(log()).toEqual(['off', 'on']);
+  it('cycles with the cycle command when there is one', async () => {
     writeFileSync(join(dir, 'log'), '');
     await new CommandPower(config({ cycle: 'echo on > state; echo "reset $HIL_POWER_ACTION" >> log' }), {
       cwd: dir,
@@ -95,11 +83,9 @@ describe('command power driver', () => {
     expect(left).toBe('');
   });
 
-  it('says a status command is needed for status, and rejects output that is not on or off', async () => {
-    const { status: _, ...withoutStatus } = config();
-    const error = await faultOf(new CommandPower(withoutStatus, { cwd: dir }).status());
-    expect(error).toBeInstanceOf(UsageError);
-    const garbled = await faultOf(new CommandPower(config({ status: 'echo maybe' }), { cwd: dir }).status());
+  it('rejects status output that is not on or off', async () => {
+    const garbled = await faultOf(new CommandPower(config({ status: 'echo maybe' }), { cwd: dir }).status!());
+    expect(garbled).toBeInstanceOf(LabFault);
     expect(garbled.message).toBe("power status command printed 'maybe', expected 'on' or 'off'");
   });
 

@@ -3,7 +3,7 @@
  * pair), the test playing a board with a small shell on the other end:
  * opened directly, shared with a running job, read-only; Ctrl-] q leaves.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -13,6 +13,7 @@ import { shareConsole } from '../../harness/console/console-share.js';
 import { SerialPortConsole } from '../../harness/console/serial-port.js';
 import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus } from '../../harness/core/events.js';
+import { writeJobRecord } from '../../harness/core/job-record.js';
 import { hil, REPO, writeTargetFile } from '../support/hil.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 
@@ -157,17 +158,16 @@ describe('hil console', () => {
     const share = await shareConsole(hub, join(runtime, 'console-share.sock'));
     cleanups.push(() => share.close());
     mkdirSync(join(runtime, 'c0ffee01'));
-    writeFileSync(
-      join(runtime, 'c0ffee01', 'job.json'),
-      JSON.stringify({
-        jobId: 'c0ffee01',
-        target: 'lab-board',
-        pid: process.pid,
-        build: 'lab-7',
-        consoleEndpoint: `serial:${pair.a}`,
-        consoleShare: share.socketPath,
-      }),
-    );
+    await writeJobRecord(join(runtime, 'c0ffee01'), {
+      jobId: 'c0ffee01',
+      target: 'lab-board',
+      image: 'busybox',
+      runId: 'lab-7',
+      pid: process.pid,
+      build: 'lab-7',
+      consoleEndpoint: `serial:${pair.a}`,
+      consoleShare: share.socketPath,
+    });
 
     await startConsole();
     await waitForScreen(`[hil console: shared with job c0ffee01 (pid ${process.pid}, lab-7) on serial:${pair.a};`);

@@ -9,7 +9,8 @@ import { execaSync } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LabFault, UsageError } from '../../harness/core/errors.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
-import { IpmiPower, type IpmiPowerConfig } from '../../harness/power/ipmi.js';
+import type { IpmiPowerConfig } from '../../harness/config/target.js';
+import { IpmiPower } from '../../harness/power/ipmi.js';
 import { freeUdpPort, IpmiSim } from '../support/ipmi-sim.js';
 
 // IPMI passwords are at most 20 bytes.
@@ -75,36 +76,8 @@ async function faultOf(promise: Promise<unknown>): Promise<LabFault> {
   return error as LabFault;
 }
 
+// On, off, cycle and the read-back are the contract of every driver: test/system/power-contract.test.ts.
 describe('IPMI power against ipmi_sim', () => {
-  it('switches the power line on and off and reads it back', async () => {
-    const { power } = driver();
-    await power.off();
-    expect(sim.powerLine()).toBe('0');
-    expect(await power.status()).toBe('off');
-
-    sim.clearCalls();
-    await power.on();
-    expect(sim.powerLine()).toBe('1');
-    expect(sim.sets()).toEqual(['set power 1']);
-    expect(await power.status()).toBe('on');
-
-    sim.clearCalls();
-    await power.off();
-    expect(sim.powerLine()).toBe('0');
-    expect(sim.sets()).toEqual(['set power 0']);
-    expect(await power.status()).toBe('off');
-  });
-
-  it('cycles a board that is on: off, then on, each confirmed', async () => {
-    const { power } = driver();
-    await power.on();
-    sim.clearCalls();
-    await power.cycle();
-    expect(sim.sets()).toEqual(['set power 0', 'set power 1']);
-    expect(sim.powerLine()).toBe('1');
-    expect(await power.status()).toBe('on');
-  });
-
   it('sets the boot device to PXE before a netboot', async () => {
     const { power, events } = driver({ bootdev: { persistent: true, efi: true } });
     await power.prepareNetboot();

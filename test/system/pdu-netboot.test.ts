@@ -66,9 +66,9 @@ describe('netboot of a board on a PDU outlet switched over SNMP', () => {
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const dir = resultsDirOf(run.stdout);
     const logged = events(dir);
-    expect(logged.filter((e) => e.type === 'power').map((e) => [e.action, e.result])).toEqual([
-      ['cycle', 'done'],
-      ['off', 'done'],
+    expect(logged.filter((e) => e.type === 'power').map((e) => [e.action, e.ok])).toEqual([
+      ['cycle', true],
+      ['off', true],
     ]);
     expect(logged.filter((e) => e.type === 'milestone').map((e) => e.name)).toEqual([
       'DHCP lease',

@@ -53,6 +53,10 @@ beforeAll(async () => {
       requestRetries: 1,
     }),
   );
+  write(
+    'blind-board',
+    board('blind-board', { driver: 'command', on: `echo on > ${state}`, off: `echo off > ${state}`, offTimeS: 0 }),
+  );
   write('vm-board', board('vm-board', { driver: 'qemu' }));
 });
 
@@ -93,6 +97,15 @@ describe('hil power', { timeout: 90_000 }, () => {
     expect(run.exitCode).toBe(2);
     expect(run.stderr.trim()).toBe(
       'pxe-hil: environment variable CLI_TEST_BMC_PASSWORD is not set: it must hold the BMC password for 127.0.0.1',
+    );
+  });
+
+  it('says with exit 2 that a board without a status command has no status, and how to give it one', async () => {
+    const run = await power('blind-board', 'status');
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(
+      "pxe-hil: power driver 'command' cannot report the power state: the target's power commands have no 'status' command; add power.status (a command that prints on or off)",
     );
   });
 

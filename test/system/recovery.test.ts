@@ -5,10 +5,11 @@
  * job of any target. Each test has its own runtime and lock directories, so
  * jobs of other runs on the host are never touched.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { writeJobRecord } from '../../harness/core/job-record.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
 
@@ -86,15 +87,21 @@ describe('crash recovery', () => {
     const deadPid = dead.pid;
     await dead;
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, staleId), { recursive: true });
-    writeFileSync(
-      join(env.PXE_HIL_RUNTIME_DIR!, staleId, 'job.json'),
-      JSON.stringify({ jobId: staleId, target: 'some-board', pid: deadPid }),
-    );
+    await writeJobRecord(join(env.PXE_HIL_RUNTIME_DIR!, staleId), {
+      jobId: staleId,
+      target: 'some-board',
+      image: 'busybox',
+      runId: 'stale',
+      pid: deadPid!,
+    });
     mkdirSync(join(env.PXE_HIL_RUNTIME_DIR!, liveId), { recursive: true });
-    writeFileSync(
-      join(env.PXE_HIL_RUNTIME_DIR!, liveId, 'job.json'),
-      JSON.stringify({ jobId: liveId, target: 'some-board', pid: process.pid }),
-    );
+    await writeJobRecord(join(env.PXE_HIL_RUNTIME_DIR!, liveId), {
+      jobId: liveId,
+      target: 'some-board',
+      image: 'busybox',
+      runId: 'live',
+      pid: process.pid,
+    });
     await execa('ip', ['netns', 'add', netns]);
     // A process of the stale job inside its namespace (as the file server would be).
     const orphan = execa('ip', ['netns', 'exec', netns, 'sleep', '600'], { reject: false, detached: true });

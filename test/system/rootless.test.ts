@@ -75,9 +75,9 @@ describe('QEMU dry run as an ordinary user', () => {
         MILESTONES.map((m) => m.slice(3)),
       );
       expect(logged.find((e) => e.type === 'lease')).toMatchObject({ mac: '52:54:00:a1:00:01', ip: '10.42.0.10' });
-      expect(logged.filter((e) => e.type === 'power').map((e) => [e.action, e.result])).toEqual([
-        ['cycle', 'done'],
-        ['off', 'done'],
+      expect(logged.filter((e) => e.type === 'power').map((e) => [e.action, e.ok])).toEqual([
+        ['cycle', true],
+        ['off', true],
       ]);
       // The results belong to the user, not to root.
       for (const file of ['junit.xml', 'events.jsonl', 'console.log', 'pxe.log'])

@@ -2,7 +2,7 @@
  * The serial console against a real pty pair (socat): reading, writing, an
  * adapter that goes away and comes back mid-stream, one holder per port.
  */
-import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChild } from '../../harness/core/process.js';
@@ -12,6 +12,7 @@ import { ConsoleExpect } from '../../harness/console/expect.js';
 import { SerialPortConsole, type SerialSettings } from '../../harness/console/serial-port.js';
 import { LabFault } from '../../harness/core/errors.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
+import { writeJobRecord } from '../../harness/core/job-record.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 
 let dir: string;
@@ -139,10 +140,14 @@ describe('serial port console', () => {
     );
 
     mkdirSync(join(runtime, '0badf00d'), { recursive: true });
-    writeFileSync(
-      join(runtime, '0badf00d', 'job.json'),
-      JSON.stringify({ jobId: '0badf00d', target: 'board-7', pid: holder.pid, build: 'jenkins-lab-42' }),
-    );
+    await writeJobRecord(join(runtime, '0badf00d'), {
+      jobId: '0badf00d',
+      target: 'board-7',
+      image: 'busybox',
+      runId: 'jenkins-lab-42',
+      pid: holder.pid,
+      build: 'jenkins-lab-42',
+    });
     const saved = process.env.PXE_HIL_RUNTIME_DIR;
     process.env.PXE_HIL_RUNTIME_DIR = runtime;
     try {

@@ -7,7 +7,8 @@ import { execaSync } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LabFault, UsageError } from '../../harness/core/errors.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
-import { SnmpPduPower, type SnmpPduConfig } from '../../harness/power/snmp-pdu.js';
+import type { SnmpPduPowerConfig } from '../../harness/config/target.js';
+import { SnmpPduPower } from '../../harness/power/snmp-pdu.js';
 import { freeUdpPort } from '../support/ipmi-sim.js';
 import { Snmpd } from '../support/snmpd.js';
 
@@ -32,7 +33,7 @@ beforeEach(() => {
   agent.clearCalls();
 });
 
-function config(overrides: Partial<SnmpPduConfig> = {}): SnmpPduConfig {
+function config(overrides: Partial<SnmpPduPowerConfig> = {}): SnmpPduPowerConfig {
   return {
     driver: 'snmp-pdu',
     host: '127.0.0.1',
@@ -49,7 +50,7 @@ function config(overrides: Partial<SnmpPduConfig> = {}): SnmpPduConfig {
 }
 
 function driver(
-  overrides: Partial<SnmpPduConfig> = {},
+  overrides: Partial<SnmpPduPowerConfig> = {},
   community = COMMUNITY,
 ): { power: SnmpPduPower; events: StepEvent[] } {
   const bus = new EventBus();
@@ -70,6 +71,7 @@ async function faultOf(promise: Promise<unknown>): Promise<LabFault> {
   return error as LabFault;
 }
 
+// On, off, cycle and the read-back are the contract of every driver: test/system/power-contract.test.ts.
 describe('SNMP PDU power against snmpd', () => {
   it('switches an APC rPDU outlet off and on and reads it back', async () => {
     agent.setOutlet(3, '1');
@@ -82,14 +84,6 @@ describe('SNMP PDU power against snmpd', () => {
     expect(await power.status()).toBe('on');
     expect(agent.sets()).toEqual([`${RPDU_CONTROL}.3 integer 2`, `${RPDU_CONTROL}.3 integer 1`]);
     expect(agent.outlet(4)).toBe('1'); // the neighbour was not touched
-  });
-
-  it('cycles an outlet: off, then on', async () => {
-    agent.setOutlet(5, '1');
-    const { power } = driver({ outlet: 5 });
-    await power.cycle();
-    expect(agent.sets()).toEqual([`${RPDU_CONTROL}.5 integer 2`, `${RPDU_CONTROL}.5 integer 1`]);
-    expect(agent.outlet(5)).toBe('1');
   });
 
   it('drives an older APC sPDU through sPDUOutletCtl', async () => {

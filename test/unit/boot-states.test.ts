@@ -78,13 +78,13 @@ describe('followBootStates', () => {
     const bus = new EventBus();
     const seen = transitions(bus);
     const { stop } = followBootStates(bus, milestones);
-    bus.emit({ type: 'power', action: 'cycle', driver: 'qemu', result: 'done', durationMs: 1 });
+    bus.emit({ type: 'power', action: 'cycle', driver: 'qemu', ok: true, durationMs: 1 });
     bus.emit({ type: 'milestone', name: 'U-Boot banner', durationMs: 1 });
     bus.emit({ type: 'milestone', name: 'Starting kernel', durationMs: 1 });
     bus.emit({ type: 'milestone', name: 'Linux version', durationMs: 1 });
     bus.emit({ type: 'milestone', name: 'installer', durationMs: 1 });
     bus.emit({ type: 'stage', stage: 'suites', state: 'start' });
-    bus.emit({ type: 'power', action: 'off', driver: 'qemu', result: 'done', durationMs: 1 });
+    bus.emit({ type: 'power', action: 'off', driver: 'qemu', ok: true, durationMs: 1 });
     stop();
     expect(seen).toEqual([
       'unknown->off',
@@ -100,7 +100,7 @@ describe('followBootStates', () => {
     const bus = new EventBus();
     const seen = transitions(bus);
     const { states, stop } = followBootStates(bus, milestones);
-    bus.emit({ type: 'power', action: 'cycle', driver: 'qemu', result: 'done', durationMs: 1 });
+    bus.emit({ type: 'power', action: 'cycle', driver: 'qemu', ok: true, durationMs: 1 });
     bus.emit({
       type: 'bootloader-command',
       command: 'tftpboot ${kernel_addr_r} nosuchfile',
@@ -109,10 +109,21 @@ describe('followBootStates', () => {
       detail: "TFTP error: 'File not found' (1)",
     });
     expect(states.state).toBe('unknown');
-    bus.emit({ type: 'power', action: 'off', driver: 'qemu', result: 'done', durationMs: 1 });
+    bus.emit({ type: 'power', action: 'off', driver: 'qemu', ok: true, durationMs: 1 });
     bus.emit({ type: 'run-end', outcome: 'failed', exitCode: 1 });
     stop();
     expect(seen).toEqual(['unknown->off', 'off->bootloader', 'bootloader->unknown', 'unknown->off']);
+  });
+  it('a failed power action makes the state unknown, and a bootdev step moves nothing', () => {
+    const bus = new EventBus();
+    const seen = transitions(bus);
+    const { states, stop } = followBootStates(bus, milestones);
+    bus.emit({ type: 'power', action: 'cycle', driver: 'ipmi', ok: true, durationMs: 1 });
+    bus.emit({ type: 'power', action: 'bootdev', driver: 'ipmi', ok: true, durationMs: 1 });
+    bus.emit({ type: 'power', action: 'off', driver: 'ipmi', ok: false, error: 'BMC gone', durationMs: 1 });
+    stop();
+    expect(states.state).toBe('unknown');
+    expect(seen).toEqual(['unknown->off', 'off->bootloader', 'bootloader->unknown']);
   });
 });
 

@@ -30,6 +30,19 @@ class BoardInMemory implements PowerDriver {
   }
 }
 
+/** A board whose driver cannot read the power back, as pdudaemon's. */
+class BoardWithoutStatus implements PowerDriver {
+  readonly description = 'blind';
+  readonly withoutStatus = 'it has no read-back';
+  private readonly board = new BoardInMemory();
+  get actions() {
+    return this.board.actions;
+  }
+  on = () => this.board.on();
+  off = () => this.board.off();
+  cycle = () => this.board.cycle();
+}
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'power-control-'));
@@ -60,9 +73,35 @@ describe('job power control', () => {
       expect(await requestPower(join(dir, 'power.sock'), 'off')).toBe('off');
       expect(await requestPower(join(dir, 'power.sock'), 'cycle')).toBe('on');
       expect(board.actions).toEqual(['off', 'off', 'on']);
-      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.result])).toEqual([
-        ['off', 'done'],
-        ['cycle', 'done'],
+      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.ok])).toEqual([
+        ['off', true],
+        ['cycle', true],
+      ]);
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('answers an action without a state, and refuses status with the reason, where the driver cannot read the power', async () => {
+    const bus = new EventBus();
+    const seen: StepEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const board = new BoardWithoutStatus();
+    const control = await servePowerControl(bus, board, join(dir, 'power.sock'));
+    try {
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), '{"action":"off"}'))).toEqual({ ok: true });
+      expect(await requestPower(join(dir, 'power.sock'), 'cycle')).toBeUndefined();
+      expect(board.actions).toEqual(['off', 'off', 'on']);
+      expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), '{"action":"status"}'))).toEqual({
+        ok: false,
+        error: "power driver 'blind' cannot report the power state: it has no read-back",
+      });
+      await expect(requestPower(join(dir, 'power.sock'), 'status')).rejects.toThrow(
+        "power status failed: power driver 'blind' cannot report the power state: it has no read-back",
+      );
+      expect(seen.filter((e) => e.type === 'power').map((e) => e.type === 'power' && [e.action, e.ok])).toEqual([
+        ['off', true],
+        ['cycle', true],
       ]);
     } finally {
       await control.close();

@@ -22,8 +22,23 @@ describe('formatEvent', () => {
     [{ type: 'stage', stage: 'pxe', state: 'start', detail: 'dnsmasq on br0' }, '[   1.234] pxe       dnsmasq on br0'],
     [{ type: 'stage', stage: 'images', state: 'end', detail: 'busybox ready' }, '[   1.234] images    busybox ready'],
     [
-      { type: 'power', action: 'on', driver: 'qemu', result: 'ok', durationMs: 42.4 },
-      '[   1.234] power     on via qemu: ok (42 ms)',
+      { type: 'power', action: 'on', driver: 'qemu', ok: true, durationMs: 42.4 },
+      '[   1.234] power     on via qemu: done (42 ms)',
+    ],
+    [
+      { type: 'power', action: 'bootdev', driver: 'ipmi 10.0.0.5', ok: true, durationMs: 310 },
+      '[   1.234] power     bootdev via ipmi 10.0.0.5: pxe (310 ms)',
+    ],
+    [
+      {
+        type: 'power',
+        action: 'off',
+        driver: 'command',
+        ok: false,
+        error: 'power off command failed (exit 4)',
+        durationMs: 1500,
+      },
+      '[   1.234] power     off via command: failed: power off command failed (exit 4) (1.50 s)',
     ],
     [
       { type: 'dhcp', message: 'DHCPOFFER', mac: '52:54:00:a1:00:01', ip: '10.42.0.10' },

@@ -8,7 +8,7 @@ import { renderTimeline, timelineRows } from '../../harness/report/timeline.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const events: StepEvent[] = [
-  { type: 'power', action: 'cycle', driver: 'qemu', result: 'done', durationMs: 100, t: 600, at },
+  { type: 'power', action: 'cycle', driver: 'qemu', ok: true, durationMs: 100, t: 600, at },
   { type: 'dhcp', message: 'DHCPDISCOVER', mac: '52:54:00:00:00:01', t: 2600, at },
   { type: 'lease', mac: '52:54:00:00:00:01', ip: '10.42.0.10', t: 2700, at },
   { type: 'milestone', name: 'DHCP lease', durationMs: 2100, t: 2700, at },

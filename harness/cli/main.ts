@@ -26,7 +26,7 @@ import { doctorTarget } from './target-doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
-import { runJob } from '../run/run-job.js';
+import { refuseWhatCannotRun, runJob } from '../run/run-job.js';
 import { loadRunConfig } from './run-config.js';
 import { loadImage, loadImages } from '../images/load-image.js';
 import { powerCommand } from './power-command.js';
@@ -195,6 +195,7 @@ async function runCommand(values: {
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
+  if (!values['no-boot']) refuseWhatCannotRun(target, image, suiteFiles);
   if (values['no-boot'] && suiteFiles.length === 0)
     throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
   if (values['no-boot'] && values['keep-up'])

@@ -6,7 +6,9 @@
  * write the reports. Teardown always happens: on success, failure, exception
  * and interrupt. Each stage is a small function in stages/.
  */
+import type { Target } from '../config/target.js';
 import { UsageError } from '../core/errors.js';
+import type { ImageDefinition } from '../images/image.js';
 import { refuseSuitesWithoutBoardAddress } from './suite-runner.js';
 import { followBootStates } from './boot-states.js';
 import { classify, type JobContext, newJobContext, passed, type RunOptions, type RunResult } from './job-context.js';
@@ -28,7 +30,7 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   let reports: RunReports | undefined;
   let result: RunResult;
   try {
-    checkRequest(job);
+    refuseWhatCannotRun(job.target, job.image, job.options.suiteFiles ?? []);
     reports = await openResults(job);
     await takeTarget(job);
     await recordJob(job);
@@ -52,10 +54,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   return result;
 }
 
-/** What the run cannot do on this target and image is refused before anything starts. */
-function checkRequest(job: JobContext): void {
-  const { target, image } = job;
-  if ((job.options.suiteFiles ?? []).length > 0) {
+/** What a run cannot do on this target and image, refused before anything starts (the command line asks first). */
+export function refuseWhatCannotRun(target: Target, image: ImageDefinition, suiteFiles: readonly string[]): void {
+  if (suiteFiles.length > 0) {
     refuseSuitesWithoutBoardAddress(target, '--suite');
     if (!image.runsSsh)
       throw new UsageError(

@@ -25,6 +25,7 @@ import {
   jobIdOf,
   junitProblems,
   NO_RESIDUE,
+  REPO,
   readResult,
   residueOf,
   resultsDirOf,
@@ -149,6 +150,38 @@ describe("the job's own kernel and initrd", () => {
       const dir = finished(run.stdout);
       const reached = events(dir).find((e) => e.type === 'milestone' && e.name === 'SSH answers on port 22');
       expect(reached?.text).toMatch(/^SSH-2\.0-dropbear/);
+    },
+    BOOT_TIMEOUT,
+  );
+});
+
+describe('extra files served by name', () => {
+  it(
+    'serves --file NAME=PATH to the board, which a suite fetches over the job network',
+    async () => {
+      const payload = join(build, 'payload.bin');
+      writeFileSync(payload, `payload of build ${process.pid}\n`);
+      const suite = join(build, 'fetch-payload.test.ts');
+      writeFileSync(
+        suite,
+        [
+          `import { expect, test } from '${join(REPO, 'fixtures/target.ts')}';`,
+          "test('fetches the payload the job serves', async ({ target }) => {",
+          '  const got = await target.ssh.exec(`wget -q -O - http://${target.serverIp}/payloads/payload.bin`);',
+          `  expect(got).toEqual({ stdout: 'payload of build ${process.pid}', stderr: '', code: 0 });`,
+          '});',
+          '',
+        ].join('\n'),
+      );
+      const run = await hil([
+        ...['--target', 'qemu-x86', '--image', 'busybox', '--file', `payloads/payload.bin=${payload}`],
+        ...['--suite', suite, '--results', results],
+      ]);
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      const dir = finished(run.stdout);
+      const junit = readResult(dir, 'junit.xml');
+      expect(property(junit, 'artifact.file.payloads/payload.bin.sha256')).toBe(sha256(payload));
+      expect(readResult(dir, 'suites-junit.xml')).toMatch(/tests="1" failures="0" errors="0"/);
     },
     BOOT_TIMEOUT,
   );

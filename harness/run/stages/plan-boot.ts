@@ -118,7 +118,7 @@ function bootFiles(job: JobContext, prepared: PreparedImage, pinned: PinnedArtif
 }
 
 /** The address U-Boot is told to fetch from: the target's own on a lab network, else the job network's. */
-function serverAddressOf(target: Target, jobId: string): string {
+export function serverAddressOf(target: Target, jobId: string): string {
   const network = target.network;
   return network.kind === 'lab' ? network.serverAddress.split('/')[0]! : planJobNetwork(jobId).serverIp;
 }

@@ -42,7 +42,7 @@ const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1)
   throw new Error(`--rounds must be a whole number of at least 1, got '${values.rounds}'`);
 const command = commandLine('bench:firmware');
-const { target, image } = await loadRunConfig('qemu-x86', 'busybox');
+const { target, image } = await loadRunConfig({ target: 'qemu-x86', image: 'busybox' });
 if (target.power.driver !== 'qemu') throw new Error('qemu-x86 is expected to be a QEMU board');
 const power = target.power;
 const times = new Map<string, { init: number[]; ready: number[] }>(

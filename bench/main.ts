@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
   // 1, 2, 4: boots (pxe-hil, the direct-kernel floor, the dnsmasq+pxelinux way), set-up and tear-down, memory.
   const imageName = quick ? 'busybox' : 'debian-netinstall';
-  const { target, image } = await loadRunConfig('qemu-x86', imageName);
+  const { target, image } = await loadRunConfig({ target: 'qemu-x86', image: imageName });
   progress(`preparing image ${image.name} and the PXE loaders`);
   const [prepared] = await Promise.all([image.prepare(), biosPxeLoaders()]);
   const harness: HarnessBoot[] = [];

@@ -31,7 +31,7 @@ if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
 const command = commandLine('bench:tftp');
 const loadAtStart = loadNow();
-const { image } = await loadRunConfig('qemu-x86', values.quick ? 'busybox' : 'debian-netinstall');
+const { image } = await loadRunConfig({ target: 'qemu-x86', image: values.quick ? 'busybox' : 'debian-netinstall' });
 const prepared = await image.prepare();
 const [file, name] = prepared.initrd
   ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']

@@ -26,7 +26,7 @@ import { doctorTarget } from './target-doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
-import { runJob } from '../run/run-job.js';
+import { refuseWhatCannotRun, runJob } from '../run/run-job.js';
 import { loadRunConfig } from './run-config.js';
 import { loadImage, loadImages } from '../images/load-image.js';
 import { powerCommand } from './power-command.js';
@@ -48,6 +48,12 @@ options for a run:
   --target NAME        target file targets/NAME.ts (required)
   --image NAME|PATH    boot image instead of the target's own: a file of --images-dir, or an image file's path
   --images-dir DIR     where image files are (default: the fixtures/images folder of pxe-hil)
+  --kernel PATH        boot this kernel (the job's own file, pinned at job start); without --image, a generic Linux boot
+  --initrd PATH        with this initrd
+  --dtb PATH           with this device tree (served as dtb/<file name>)
+  --file NAME=PATH     also serve PATH as NAME (a preseed, a payload); repeatable
+  --append 'ARGS'      add to the kernel command line
+  --ready REGEX|ssh    booted means: a console line matching REGEX, or 'ssh' ('ssh:PORT'): the board's SSH server answers
   --results DIR        where results go (default hil-results); a run writes DIR/<target>/<run id>/
   --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
   --lock-timeout S     how long to wait for a target another job holds (default 600)
@@ -70,6 +76,12 @@ async function main(argv: string[]): Promise<number> {
       'lock-timeout': { type: 'string', default: '600' },
       'targets-dir': { type: 'string' },
       'images-dir': { type: 'string' },
+      kernel: { type: 'string' },
+      initrd: { type: 'string' },
+      dtb: { type: 'string' },
+      file: { type: 'string', multiple: true },
+      append: { type: 'string' },
+      ready: { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
       suite: { type: 'string', multiple: true },
       'keep-up': { type: 'boolean', default: false },
@@ -152,6 +164,12 @@ async function runCommand(values: {
   'lock-timeout'?: string;
   'targets-dir'?: string;
   'images-dir'?: string;
+  kernel?: string;
+  initrd?: string;
+  dtb?: string;
+  file?: string[];
+  append?: string;
+  ready?: string;
   suite?: string[];
   'keep-up'?: boolean;
   'no-boot'?: boolean;
@@ -162,15 +180,22 @@ async function runCommand(values: {
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0)
     throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
 
-  const { target, image } = await loadRunConfig(
-    values.target,
-    values.image,
-    values['targets-dir'],
-    values['images-dir'],
-  );
+  const { target, image } = await loadRunConfig({
+    target: values.target,
+    image: values.image,
+    targetsDir: values['targets-dir'],
+    imagesDir: values['images-dir'],
+    kernel: values.kernel,
+    initrd: values.initrd,
+    dtb: values.dtb,
+    files: values.file,
+    append: values.append,
+    ready: values.ready,
+  });
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
+  if (!values['no-boot']) refuseWhatCannotRun(target, image, suiteFiles);
   if (values['no-boot'] && suiteFiles.length === 0)
     throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
   if (values['no-boot'] && values['keep-up'])
@@ -215,7 +240,7 @@ async function runCommand(values: {
     suiteFiles,
     keepUp: values['keep-up'] === true,
   });
-  if (result.artifacts) process.stdout.write(`results: ${result.artifacts.dir}\n`);
+  if (result.results) process.stdout.write(`results: ${result.results.dir}\n`);
   return result.exitCode;
 }
 

@@ -1,16 +1,88 @@
-/** What a run is asked to boot: the target file and the image, checked before anything starts. */
+/**
+ * What a run is asked to boot, checked before anything starts: the target
+ * file, the image (an image file by name or path, or the job's own files
+ * alone), and the job's own files from the command line, which replace the
+ * image's (`--kernel`, `--initrd`, `--dtb`, `--file NAME=PATH`), with
+ * `--append` and `--ready` on top.
+ */
 import { loadTarget } from '../config/load-target.js';
 import type { Target } from '../config/target.js';
+import { UsageError } from '../core/errors.js';
+import { type ArtifactSource, checkArtifact, checkServedName } from '../images/artifacts.js';
 import type { ImageDefinition } from '../images/image.js';
+import { commandLineImage, dtbName, parseReadyOption, readyMilestone } from '../images/image-file.js';
 import { loadImage } from '../images/load-image.js';
 
+export type RunInput = {
+  target: string;
+  image?: string;
+  targetsDir?: string;
+  imagesDir?: string;
+  kernel?: string;
+  initrd?: string;
+  dtb?: string;
+  /** NAME=PATH, served by name. */
+  files?: string[];
+  append?: string;
+  ready?: string;
+};
+
 /** Loads and checks everything a run needs from its input; throws a UsageError before anything starts. */
-export async function loadRunConfig(
-  targetName: string,
-  imageName?: string,
-  targetsDir?: string,
-  imagesDir?: string,
-): Promise<{ target: Target; image: ImageDefinition }> {
-  const target = await loadTarget(targetName, targetsDir);
-  return { target, image: await loadImage(imageName ?? target.image, imagesDir) };
+export async function loadRunConfig(input: RunInput): Promise<{ target: Target; image: ImageDefinition }> {
+  const target = await loadTarget(input.target, input.targetsDir);
+  const artifacts = commandLineArtifacts(input);
+  const base = await baseImage(input, target);
+  const image = withCommandLine(base, artifacts, input);
+  return { target, image };
+}
+
+/** The image the run starts from: the one named, else the job's own files alone when --kernel is given, else the target's. */
+async function baseImage(input: RunInput, target: Target): Promise<ImageDefinition> {
+  if (input.image) return loadImage(input.image, input.imagesDir);
+  if (input.kernel) return commandLineImage({ withInitrd: input.initrd !== undefined });
+  if (input.initrd) throw new UsageError('--initrd needs a kernel: give --kernel PATH too, or --image NAME');
+  return loadImage(target.image, input.imagesDir);
+}
+
+function commandLineArtifacts(input: RunInput): ArtifactSource[] {
+  const sources: ArtifactSource[] = [];
+  if (input.kernel)
+    sources.push({ role: 'kernel', name: '', path: checkArtifact('--kernel', input.kernel), origin: '--kernel' });
+  if (input.initrd)
+    sources.push({ role: 'initrd', name: '', path: checkArtifact('--initrd', input.initrd), origin: '--initrd' });
+  if (input.dtb)
+    sources.push({ role: 'dtb', name: dtbName(input.dtb), path: checkArtifact('--dtb', input.dtb), origin: '--dtb' });
+  for (const spec of input.files ?? []) {
+    const equals = spec.indexOf('=');
+    if (equals <= 0)
+      throw new UsageError(`--file '${spec}': expected NAME=PATH, e.g. --file preseed.cfg=out/preseed.cfg`);
+    const name = checkServedName('--file', spec.slice(0, equals));
+    sources.push({
+      role: 'file',
+      name,
+      path: checkArtifact(`--file ${name}=`, spec.slice(equals + 1)),
+      origin: '--file',
+    });
+  }
+  return sources;
+}
+
+/**
+ * The image with the command line's files in place of its own (by role; extra
+ * files by name), its kernel arguments appended, and the ready condition added.
+ */
+export function withCommandLine(image: ImageDefinition, artifacts: ArtifactSource[], input: RunInput): ImageDefinition {
+  const served = (role: 'kernel' | 'initrd') => image.servedNames[role];
+  const given = artifacts.map((a) => (a.role === 'kernel' || a.role === 'initrd' ? { ...a, name: served(a.role) } : a));
+  const replaced = (a: ArtifactSource) =>
+    given.some((b) => (a.role === 'file' ? b.role === 'file' && b.name === a.name : b.role === a.role));
+  const milestones = input.ready
+    ? [...image.milestones, readyMilestone(parseReadyOption(input.ready), '--ready')]
+    : image.milestones;
+  return {
+    ...image,
+    artifacts: [...image.artifacts.filter((a) => !replaced(a)), ...given],
+    cmdline: [image.cmdline, input.append].filter(Boolean).join(' '),
+    milestones,
+  };
 }

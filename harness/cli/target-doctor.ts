@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBounded } from '../core/process.js';
+import { isPc, qemuArch } from '../config/qemu-arch.js';
 import type { Target } from '../config/target.js';
 import { solBmcOf } from '../config/sol-bmc.js';
 import { solInfo } from '../console/ipmi-sol.js';
@@ -182,21 +183,21 @@ function powerFix(target: Target, file: string): string {
     case 'command':
       return `run the status command by hand (${power.status}) and fix it, or correct power.status in ${file}`;
     case 'qemu':
-      return power.arch === 'aarch64'
-        ? 'apt-get install qemu-system-arm u-boot-qemu'
-        : 'apt-get install qemu-system-x86 ipxe-qemu seabios ovmf';
+      return isPc(power.arch)
+        ? 'apt-get install qemu-system-x86 ipxe-qemu seabios ovmf'
+        : `apt-get install ${qemuArch(power.arch).debianPackage} u-boot-qemu`;
   }
 }
 
 async function checkQemu(name: string, power: Extract<Target['power'], { driver: 'qemu' }>): Promise<TargetCheck> {
-  if (power.arch === 'aarch64') {
-    const fix = 'apt-get install qemu-system-arm u-boot-qemu';
-    const version = await runShort('qemu-system-aarch64', ['--version']);
-    if (version.exitCode !== 0)
-      return { name, ok: false, required: true, detail: 'qemu-system-aarch64 not found', fix };
+  if (!isPc(power.arch)) {
+    const { program, debianPackage } = qemuArch(power.arch);
+    const fix = `apt-get install ${debianPackage} u-boot-qemu`;
+    const version = await runShort(program, ['--version']);
+    if (version.exitCode !== 0) return { name, ok: false, required: true, detail: `${program} not found`, fix };
     if (power.bios && !existsSync(power.bios))
       return { name, ok: false, required: true, detail: `firmware missing: ${power.bios}`, fix };
-    return { name, ok: true, required: true, detail: `qemu-system-aarch64${power.bios ? ` with ${power.bios}` : ''}` };
+    return { name, ok: true, required: true, detail: `${program}${power.bios ? ` with ${power.bios}` : ''}` };
   }
   const fix = 'apt-get install qemu-system-x86 ipxe-qemu seabios';
   const help = await runShort('qemu-system-x86_64', ['-L', 'help']);

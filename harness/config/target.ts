@@ -4,6 +4,7 @@
  * `defineTarget({...})`; they are validated when loaded.
  */
 import { z } from 'zod';
+import { isPc, qemuArch } from './qemu-arch.js';
 
 const mac = z
   .string()
@@ -26,10 +27,19 @@ const qemuPower = z
     nic: z.enum(['virtio-net-pci', 'e1000']).default('virtio-net-pci'),
     accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
     /**
-     * Unset or 'x86_64': a PC (SeaBIOS, iPXE ROM). 'aarch64': the Arm 'virt' machine, started in `bios` (U-Boot);
-     * a foreign architecture runs under TCG.
+     * The board's architecture, as QEMU names it: the program is qemu-system-<arch>. Unset or 'x86_64': a PC
+     * (SeaBIOS, iPXE ROM). 'aarch64', 'arm', 'riscv64': the 'virt' machine, started in `bios` (such as U-Boot).
+     * A foreign architecture runs under TCG. See harness/power/qemu-arch.ts for the known ones.
      */
-    arch: z.enum(['x86_64', 'aarch64']).optional(),
+    arch: z
+      .string()
+      .regex(/^[a-z0-9_]+$/, "expected QEMU's name of an architecture, such as x86_64, aarch64, arm, riscv64")
+      .optional(),
+    /** The machine (-machine); default by arch: 'pc' for x86, 'virt' for Arm and RISC-V. */
+    machine: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'expected a QEMU machine type such as virt')
+      .optional(),
     /** CPU model; QEMU's default when unset (the 'virt' machine needs one, such as cortex-a57). */
     cpu: z
       .string()
@@ -348,11 +358,18 @@ export const targetSchema = z
         message: "must be 'virtio-net-pci' with firmware 'uefi' (OVMF has a network driver for it only)",
       });
     }
-    if (power.driver === 'qemu' && power.firmware === 'uefi' && power.arch === 'aarch64') {
+    if (power.driver === 'qemu' && power.firmware === 'uefi' && !isPc(power.arch)) {
       ctx.addIssue({
         code: 'custom',
         path: ['power', 'firmware'],
-        message: "'uefi' is OVMF, an x86 firmware: an aarch64 board names its firmware in power.bios",
+        message: `'uefi' is OVMF, an x86 firmware: an ${power.arch} board names its firmware in power.bios`,
+      });
+    }
+    if (power.driver === 'qemu' && !power.machine && !qemuArch(power.arch).machine) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['power', 'machine'],
+        message: `architecture '${power.arch}' has no default machine here: name one, such as 'virt'`,
       });
     }
   });

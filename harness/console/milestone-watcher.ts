@@ -69,6 +69,11 @@ export class MilestoneWatcher {
     return this.advanceOnEvent((m) => 'file' in m && m.file === role);
   }
 
+  /** The board's SSH server answered (its banner read), for a milestone `{ ssh: port }`. */
+  feedSshAnswered(): WatchResult[] {
+    return this.advanceOnEvent((m) => 'ssh' in m);
+  }
+
   private advanceOnEvent(matches: (m: MilestoneSpec) => boolean): WatchResult[] {
     const current = this.current;
     if (!current || !matches(current)) return [];

@@ -6,13 +6,17 @@
  */
 export type FileRole = 'bootloader' | 'boot-config' | 'kernel' | 'initrd' | 'other';
 
-export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole };
+/** A console line, the board's DHCP lease, a boot file served, or the board's SSH server answering on a port. */
+export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole } | { ssh: number };
 
 /** The board states a boot passes (harness/run/boot-states.ts). */
 export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';
 
+/** The states a milestone can put the board in. */
+export type MilestoneState = 'bootloader' | 'kernel' | 'shell';
+
 /** `enters`: reaching this milestone puts the board in that state. */
-export type MilestoneSpec = { name: string; timeoutS: number; enters?: BootState } & MilestoneTrigger;
+export type MilestoneSpec = { name: string; timeoutS: number; enters?: MilestoneState } & MilestoneTrigger;
 
 export type FailurePattern = { name: string; console: RegExp };
 

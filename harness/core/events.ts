@@ -39,6 +39,7 @@ export type StepEventBody =
       durationMs: number;
     }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
+  | { type: 'artifact'; role: string; name: string; source: string; bytes: number; sha256: string }
   | { type: 'milestone'; name: string; durationMs: number; text?: string }
   | { type: 'milestone-timeout'; name: string; timeoutMs: number; lastLines: string[] }
   | { type: 'failure-pattern'; name: string; line: string; lastLines: string[] }

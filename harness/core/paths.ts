@@ -27,7 +27,12 @@ export function jobWorkDir(jobId: string): string {
   return join(runtimeRoot(), jobId);
 }
 
-export type Artifacts = {
+/** The job's own copies of the files it serves (the user's kernel, initrd...), on disk; removed at its end. */
+export function jobFilesDir(jobId: string): string {
+  return join(cacheDir(), 'jobs', jobId);
+}
+
+export type ResultPaths = {
   dir: string;
   junit: string;
   consoleLog: string;
@@ -38,7 +43,7 @@ export type Artifacts = {
   allureResults: string;
 };
 
-export function artifactPaths(resultsRoot: string, target: string, runId: string): Artifacts {
+export function resultPaths(resultsRoot: string, target: string, runId: string): ResultPaths {
   const dir = join(resultsRoot, target, runId);
   return {
     dir,

@@ -38,7 +38,7 @@ export function linuxNetbootMilestones(
     { name: 'DHCP lease', event: 'lease', timeoutS: timeouts.leaseS ?? 60 },
     { name: 'kernel fetched', file: 'kernel', timeoutS: timeouts.kernelS ?? 60 },
     { name: 'initrd fetched', file: 'initrd', timeoutS: timeouts.initrdS ?? 120 },
-    { name: 'Linux version', console: /Linux version \S+/, timeoutS: timeouts.bannerS ?? 60 },
+    { name: 'Linux version', console: /Linux version \S+/, timeoutS: timeouts.bannerS ?? 60, enters: 'kernel' },
     { name: 'init started', console: /Run \S+ as init process/, timeoutS: timeouts.initS ?? 120 },
   ];
 }

@@ -1,9 +1,12 @@
 /**
- * A boot image: how its kernel and initrd are made from Debian's packages,
- * the kernel command line, and the milestones and failure patterns that say
- * whether it booted.
+ * A boot image: its files (made from Debian's packages by `prepare`, or the
+ * job's own files named in an image file or on the command line), the kernel
+ * command line, and the milestones and failure patterns that say whether it
+ * booted. Image files (`defineImage({...})`) are loaded and checked by
+ * load-image.ts, which turns an `ImageFile` into an `ImageDefinition`.
  */
-import type { FailurePattern, MilestoneSpec } from '../core/boot.js';
+import type { FailurePattern, FileRole, MilestoneSpec, MilestoneState } from '../core/boot.js';
+import type { ArtifactSource } from './artifacts.js';
 
 export type PreparedImage = {
   kernel: string;
@@ -27,20 +30,72 @@ export type ImageSsh = {
   clientKeyPath: string;
 };
 
+/** A milestone as an image file may write it: a console pattern as a RegExp or as a string. */
+export type MilestoneInput = { name: string; timeoutS: number; enters?: MilestoneState } & (
+  | { console: RegExp | string }
+  | { event: 'lease' }
+  | { file: FileRole }
+  | { ssh: number }
+);
+
+/** What "booted" means at the end of the image's milestones: a console line, or the board's SSH server answering. */
+export type ReadyInput =
+  | RegExp
+  | string
+  | { console: RegExp | string; timeoutS?: number }
+  | { ssh: number | true; timeoutS?: number };
+
+/**
+ * An image file's default export. Give the files either by `artifacts`
+ * (paths, relative to the image file) or by `prepare` (code that makes them,
+ * as pxe-hil's own images do from Debian packages). Without `milestones`, a
+ * generic Linux boot is watched (lease, files fetched, `Linux version`, init
+ * started) and then `ready`.
+ */
+export type ImageFile = {
+  name: string;
+  description?: string;
+  /** Kernel command line; the target's console setting and --append are added by the run. */
+  cmdline?: string;
+  /** Names under which kernel and initrd are served (default vmlinuz, initrd). */
+  servedNames?: { kernel?: string; initrd?: string };
+  artifacts?: {
+    kernel?: string;
+    initrd?: string;
+    dtb?: string;
+    /** Extra files served by name: { 'preseed.cfg': './preseed.cfg' }. */
+    files?: Record<string, string>;
+  };
+  prepare?: () => Promise<PreparedImage>;
+  milestones?: MilestoneInput[];
+  ready?: ReadyInput;
+  /** Console lines that end the boot at once; default: Linux's and the network loaders' (boot-patterns.ts). */
+  failurePatterns?: readonly { name: string; console: RegExp | string }[];
+  /** The board's SSH login, for suites: its user, the harness's private key file, and the board's host key. */
+  ssh?: { user: string; port?: number; privateKey: string; hostKey: string };
+  /** For images made by `prepare`: whether the prepared image gives an SSH login (`PreparedImage.ssh`). */
+  runsSsh?: boolean;
+};
+
+/** An image as a run uses it: checked, with every default filled in. */
 export type ImageDefinition = {
   name: string;
   description: string;
-  /** Kernel command line; the target's console setting is appended by the run. */
   cmdline: string;
-  /** Names under which kernel and initrd are served. */
-  servedNames: { kernel: string; initrd?: string };
+  servedNames: { kernel: string; initrd: string };
   milestones: MilestoneSpec[];
   failurePatterns: readonly FailurePattern[];
+  /** Files from the package cache (or the image file's own paths before they are pinned). */
   prepare(): Promise<PreparedImage>;
-  /** The image file it was loaded from (set by load-image.ts), so a later run can load it again. */
+  /** The user's files this image serves: pinned by the run at job start. */
+  artifacts: ArtifactSource[];
+  /** Whether the image gives the harness an SSH login, which suites need. */
+  runsSsh: boolean;
+  /** The image file it was loaded from, so a later run (`--no-boot`) loads it again. */
   file?: string;
 };
 
-export function defineImage(definition: ImageDefinition): ImageDefinition {
-  return definition;
+/** Types an image file's default export: `export default defineImage({...})`. */
+export function defineImage(image: ImageFile): ImageFile {
+  return image;
 }

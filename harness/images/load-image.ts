@@ -12,6 +12,7 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import type { ImageDefinition } from './image.js';
+import { normalizeImage } from './image-file.js';
 
 export const DEFAULT_IMAGES_DIR = new URL('../../fixtures/images/', import.meta.url).pathname;
 
@@ -40,7 +41,7 @@ export async function loadImage(nameOrPath: string, dir = DEFAULT_IMAGES_DIR): P
   } catch (error) {
     throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
   }
-  return { ...validateImage(module.default, displayPath(file), basename(file, extname(file))), file };
+  return { ...normalizeImage(module.default, displayPath(file), basename(file, extname(file))), file };
 }
 
 /** Every image of `dir`, loaded (for `hil images`). */
@@ -59,24 +60,6 @@ async function imageFileIn(dir: string, name: string): Promise<string> {
   throw new UsageError(
     `unknown image '${name}': no ${displayPath(join(dir, `${name}.ts`))}. Known images: ${known.join(', ') || 'none'}`,
   );
-}
-
-/** Checks the shape a run relies on; the fields' meaning is in image.ts. */
-export function validateImage(value: unknown, file: string, expectedName: string): ImageDefinition {
-  if (value === undefined) throw new UsageError(`${file}: has no default export; export default defineImage({...})`);
-  const image = value as Partial<ImageDefinition>;
-  const problem =
-    typeof image.name !== 'string'
-      ? "field 'name' is missing"
-      : image.name !== expectedName
-        ? `field 'name' is '${image.name}' but the file is named '${expectedName}'; make them the same`
-        : !Array.isArray(image.milestones) || image.milestones.length === 0
-          ? "field 'milestones' must list at least one milestone (what 'booted' means)"
-          : typeof image.prepare !== 'function'
-            ? "field 'prepare' must be a function that returns the image's files"
-            : undefined;
-  if (problem) throw new UsageError(`${file}: ${problem}`);
-  return image as ImageDefinition;
 }
 
 function displayPath(path: string): string {

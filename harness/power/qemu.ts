@@ -1,7 +1,8 @@
 /**
  * Power driver for a QEMU virtual board: `on` starts qemu-system-x86_64 (a PC
- * with SeaBIOS and iPXE, or OVMF) or qemu-system-aarch64 (the `virt` machine
- * with the firmware named by `bios`, such as U-Boot) with its NIC on the
+ * with SeaBIOS and iPXE, or OVMF) or qemu-system-<arch> for the architecture
+ * the target names (the `virt` machine for Arm and RISC-V, with the firmware
+ * named by `bios`, such as U-Boot; config/qemu-arch.ts) with its NIC on the
  * job's tap (or on the tap the target names, for a board on a lab network)
  * and its serial port on the harness's console socket, `off` quits it through
  * QMP, `cycle` is off then on, and `status` asks QMP. KVM is used when
@@ -23,6 +24,7 @@ import type { QemuPowerConfig } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import { startChild, type Child } from '../core/process.js';
+import { isHostArch, isPc, qemuArch } from '../config/qemu-arch.js';
 import type { PowerDriver, PowerState } from './power.js';
 import { cycleByOffOn } from './power-steps.js';
 import { QmpClient } from './qmp.js';
@@ -68,7 +70,7 @@ export class QemuPower implements PowerDriver {
     await rm(qmpPath, { force: true });
     const args = await this.arguments(qmpPath);
     this.stderrTail.length = 0;
-    const child = startChild('qemu', `qemu-system-${this.config.arch ?? 'x86_64'}`, args, {
+    const child = startChild('qemu', qemuArch(this.config.arch).program, args, {
       netns: this.config.tap ? this.config.tap.netns : this.wiring.netns,
       onStderrLine: (line) => {
         this.stderrTail.push(line);
@@ -169,11 +171,12 @@ export class QemuPower implements PowerDriver {
   private async machineArguments(accel: 'kvm' | 'tcg'): Promise<string[]> {
     const cpu = this.config.cpu ? ['-cpu', this.config.cpu] : [];
     const bios = this.config.bios ? ['-bios', this.config.bios] : [];
-    if (this.config.arch === 'aarch64') {
-      // The firmware (U-Boot) finds the NIC on the PCIe bus and boots as its environment says.
-      return ['-machine', `virt,accel=${accel}`, ...cpu, ...bios];
+    const machine = this.config.machine ?? qemuArch(this.config.arch).machine;
+    if (!isPc(this.config.arch)) {
+      // The firmware (U-Boot, say) finds the NIC on the machine's bus and boots as its environment says.
+      return ['-machine', `${machine},accel=${accel}`, ...cpu, ...bios];
     }
-    const pc = ['-machine', `pc,accel=${accel}`, ...cpu, ...bios];
+    const pc = ['-machine', `${machine},accel=${accel}`, ...cpu, ...bios];
     if (this.config.firmware === 'uefi') return [...pc, ...(await this.uefiFirmware())];
     // SeaBIOS reads etc/sercon-port as a little-endian integer: the I/O port of COM1.
     const serconPort = join(this.wiring.workDir, 'sercon-port');
@@ -216,7 +219,7 @@ export async function resolveAccel(
   wanted: QemuPowerConfig['accel'],
   arch: QemuPowerConfig['arch'] = 'x86_64',
 ): Promise<'kvm' | 'tcg'> {
-  if (arch !== hostArch()) return 'tcg';
+  if (!isHostArch(arch)) return 'tcg';
   const override = process.env.PXE_HIL_ACCEL;
   const choice = override === 'kvm' || override === 'tcg' ? override : wanted;
   if (choice !== 'auto') return choice;
@@ -226,8 +229,4 @@ export async function resolveAccel(
   } catch {
     return 'tcg';
   }
-}
-
-function hostArch(): QemuPowerConfig['arch'] {
-  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : undefined;
 }

@@ -35,6 +35,8 @@ export type UbootFacts = {
   /** Where the kernel finds its device tree: ${fdt_addr_r} for a served DTB, else U-Boot's own tree. */
   fdtAddr: string;
   cmdline: string;
+  /** The command that runs the served kernel: booti (an arm64 or RISC-V Image), bootz (zImage) or bootm (uImage, FIT). */
+  bootCommand: string;
 };
 
 export const UBOOT_FACT_NAMES = [
@@ -46,6 +48,7 @@ export const UBOOT_FACT_NAMES = [
   'dtb',
   'fdtAddr',
   'cmdline',
+  'bootCommand',
 ] as const satisfies readonly (keyof UbootFacts)[];
 
 /** Where a served DTB lives: U-Boot's distro boot asks for dtb/${fdtfile}. */
@@ -59,8 +62,9 @@ export function ubootFacts(options: {
   boardIp: string;
   mac: string;
   fdtfile?: string;
+  bootCommand?: string;
 }): UbootFacts {
-  const dtb = options.fdtfile ? dtbServedName(options.fdtfile) : '';
+  const dtb = options.fdtfile ? dtbServedName(options.fdtfile) : (options.entry.fdt ?? '');
   return {
     serverIp: options.serverIp,
     boardIp: options.boardIp,
@@ -70,12 +74,15 @@ export function ubootFacts(options: {
     dtb,
     fdtAddr: dtb ? '${fdt_addr_r}' : '${fdtcontroladdr}',
     cmdline: options.entry.cmdline,
+    bootCommand: options.bootCommand ?? 'booti',
   };
 }
 
 /**
  * The default boot: TFTP the kernel, the device tree (when served) and the
- * initrd (last, so ${filesize} is its size), set the command line, booti.
+ * initrd (last, so ${filesize} is its size), set the command line, and run
+ * the kernel with the command its format needs (a FIT image carries its own
+ * initrd and tree: bootm of the image alone).
  * Typed at the prompt, it asks DHCP first; as a boot script it runs after
  * distro boot's own DHCP, whose settings hold.
  */
@@ -87,9 +94,11 @@ export function defaultUbootCommands(facts: UbootFacts, how: 'typed' | 'script')
     ...(facts.dtb ? ['tftpboot ${fdt_addr_r} {dtb}'] : []),
     ...(facts.initrd ? ['tftpboot ${ramdisk_addr_r} {initrd}'] : []),
     "setenv bootargs '{cmdline}'",
-    facts.initrd
-      ? 'booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} {fdtAddr}'
-      : 'booti ${kernel_addr_r} - {fdtAddr}',
+    facts.bootCommand === 'bootm' && !facts.initrd && !facts.dtb
+      ? '{bootCommand} ${kernel_addr_r}'
+      : facts.initrd
+        ? '{bootCommand} ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} {fdtAddr}'
+        : '{bootCommand} ${kernel_addr_r} - {fdtAddr}',
   ];
 }
 

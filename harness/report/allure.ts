@@ -88,12 +88,22 @@ export function writeAllureResults(
     parameters: [
       { name: 'target', value: record.target },
       { name: 'image', value: record.image },
+      ...record.provenance.map((p) => ({
+        name: `${p.role === 'file' ? p.name : p.role} sha256`,
+        value: `${p.sha256} (${p.bytes} bytes, ${p.source})`,
+      })),
     ],
   };
   writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(result, null, 2));
   writeFileSync(
     join(dir, 'environment.properties'),
-    `${[`target=${record.target}`, `image=${record.image}`, `run=${record.runId}`, `host=${hostname()}`].join('\n')}\n`,
+    `${[
+      `target=${record.target}`,
+      `image=${record.image}`,
+      `run=${record.runId}`,
+      `host=${hostname()}`,
+      ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
+    ].join('\n')}\n`,
   );
   if (env.BUILD_URL || env.BUILD_TAG) {
     writeFileSync(

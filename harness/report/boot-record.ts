@@ -11,6 +11,9 @@ export type MilestoneRecord =
   | { name: string; status: 'error'; durationMs: number; type: string; message: string; detail: string }
   | { name: string; status: 'skipped'; message: string };
 
+/** A file the job served from the user's own build: what it was, where it came from, its size and SHA-256. */
+export type Provenance = { role: string; name: string; source: string; bytes: number; sha256: string };
+
 export type BootRecord = {
   target: string;
   image: string;
@@ -19,15 +22,22 @@ export type BootRecord = {
   durationMs: number;
   milestones: MilestoneRecord[];
   artifacts: Record<string, string>;
+  /** The job's own files, as pinned at job start. */
+  provenance: Provenance[];
 };
 
 /** Collects the events of one boot; `finish` turns them into a record. */
 export class BootRecorder {
   private readonly events: StepEvent[] = [];
+  private readonly provenance: Provenance[] = [];
   private readonly unsubscribe: () => void;
 
   constructor(private readonly bus: EventBus) {
     this.unsubscribe = bus.subscribe((event) => {
+      if (event.type === 'artifact') {
+        const { role, name, source, bytes, sha256 } = event;
+        this.provenance.push({ role, name, source, bytes, sha256 });
+      }
       if (event.type === 'milestone' || event.type === 'milestone-timeout' || event.type === 'failure-pattern')
         this.events.push(event);
     });
@@ -101,6 +111,7 @@ export class BootRecorder {
       durationMs: this.bus.now(),
       milestones: records,
       artifacts: info.artifacts,
+      provenance: this.provenance,
     };
   }
 }

@@ -7,7 +7,7 @@
  * testsuite, testcase, failure, error, skipped, system-out, properties).
  */
 import { redactValue } from '../core/redact.js';
-import type { BootRecord } from './boot-record.js';
+import type { BootRecord, Provenance } from './boot-record.js';
 import { cdata, xmlEscape } from './xml.js';
 
 export function renderJunit(input: BootRecord): string {
@@ -24,6 +24,7 @@ export function renderJunit(input: BootRecord): string {
     `      <property name="target" value="${xmlEscape(record.target)}"/>`,
     `      <property name="image" value="${xmlEscape(record.image)}"/>`,
     `      <property name="run" value="${xmlEscape(record.runId)}"/>`,
+    ...record.provenance.flatMap((p) => provenanceProperties(p)),
     '    </properties>',
   ];
   record.milestones.forEach((m, i) => {
@@ -52,4 +53,17 @@ export function renderJunit(input: BootRecord): string {
   const artifacts = Object.entries(record.artifacts).map(([what, path]) => `${what}: ${path}`);
   lines.push(`    <system-out>${cdata(artifacts.join('\n'))}</system-out>`, '  </testsuite>', '</testsuites>', '');
   return lines.join('\n');
+}
+
+/**
+ * The job's own files as properties: artifact.kernel.sha256, artifact.kernel.bytes,
+ * artifact.kernel.source (an extra file: artifact.file.<name>.sha256 ...).
+ */
+function provenanceProperties(p: Provenance): string[] {
+  const key = p.role === 'file' ? `artifact.file.${p.name}` : `artifact.${p.role}`;
+  return [
+    ['sha256', p.sha256],
+    ['bytes', String(p.bytes)],
+    ['source', p.source],
+  ].map(([field, value]) => `      <property name="${xmlEscape(`${key}.${field}`)}" value="${xmlEscape(value!)}"/>`);
 }

@@ -9,7 +9,7 @@ import type { StepEvent } from '../core/events.js';
 import { powerOutcomeText } from './terminal.js';
 import { xmlEscape } from './xml.js';
 
-type Row = {
+export type Row = {
   label: string;
   start: number;
   end: number;
@@ -108,19 +108,21 @@ export function renderTimeline(events: readonly StepEvent[], title: string): str
       `<text x="${x(t).toFixed(1)}" y="${height - 14}" font-size="11" text-anchor="middle">${(t / 1000).toFixed(t % 1000 ? 1 : 0)} s</text>`,
     );
   }
+  const notes = rows.map((row) => placeNote(row, x, labelWidth + chartWidth + 20));
+  const width = Math.ceil(Math.max(labelWidth + chartWidth + 20, ...notes.map((n) => n.right + 10)));
   const bars = rows.map((row, i) => {
     const y = top + i * rowHeight;
-    const width = Math.max(2, (row.end - row.start) * scale);
+    const barWidth = Math.max(2, (row.end - row.start) * scale);
     const seconds = ((row.end - row.start) / 1000).toFixed(2);
-    const note = row.note ? `, ${xmlEscape(row.note)}` : '';
+    const note = notes[i]!;
     return [
       `<text x="${labelWidth - 8}" y="${y + 14}" font-size="12" text-anchor="end">${xmlEscape(row.label)}</text>`,
-      `<rect x="${x(row.start).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 8}" rx="3" fill="${COLORS[row.kind]}"><title>${xmlEscape(row.label)}: ${seconds} s${note}</title></rect>`,
-      `<text x="${(x(row.start) + width + 4).toFixed(1)}" y="${y + 14}" font-size="11" fill="#555">${seconds} s${note}</text>`,
+      `<rect x="${x(row.start).toFixed(1)}" y="${y + 3}" width="${barWidth.toFixed(1)}" height="${rowHeight - 8}" rx="3" fill="${COLORS[row.kind]}"><title>${xmlEscape(row.label)}: ${seconds} s${row.note ? `, ${xmlEscape(row.note)}` : ''}</title></rect>`,
+      `<text x="${note.x.toFixed(1)}" y="${y + 14}" font-size="${NOTE_FONT}" fill="#555" text-anchor="${note.anchor}">${xmlEscape(note.text)}</text>`,
     ].join('');
   });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + chartWidth + 160}" height="${height}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="10" y="24" font-size="15" font-weight="bold">${xmlEscape(title)}</text>`,
     ...ticks,
@@ -128,6 +130,28 @@ export function renderTimeline(events: readonly StepEvent[], title: string): str
     '</svg>',
     '',
   ].join('\n');
+}
+
+const NOTE_FONT = 11;
+/** A generous width of one character of the note's font: wider than most sans-serif glyphs at 11 px. */
+export const NOTE_CHAR_WIDTH = 6.6;
+
+export type PlacedNote = { text: string; x: number; anchor: 'start' | 'end'; left: number; right: number };
+
+/**
+ * Where a bar's note (its time, and what it was) goes: right of the bar when
+ * it fits in the picture, else left of the bar; if neither fits, right of the
+ * bar, and the picture grows to hold it. Nothing is cut at the picture's edge.
+ */
+export function placeNote(row: Row, x: (t: number) => number, chartRight: number): PlacedNote {
+  const text = `${((row.end - row.start) / 1000).toFixed(2)} s${row.note ? `, ${row.note}` : ''}`;
+  const textWidth = text.length * NOTE_CHAR_WIDTH;
+  const after = x(row.start) + Math.max(2, x(row.end) - x(row.start)) + 4;
+  if (after + textWidth <= chartRight)
+    return { text, x: after, anchor: 'start', left: after, right: after + textWidth };
+  const before = x(row.start) - 4;
+  if (before - textWidth >= x(0)) return { text, x: before, anchor: 'end', left: before - textWidth, right: before };
+  return { text, x: after, anchor: 'start', left: after, right: after + textWidth };
 }
 
 function niceStep(raw: number): number {

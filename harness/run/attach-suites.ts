@@ -13,7 +13,7 @@ import type { EventBus } from '../core/events.js';
 import { type JobRecord, type JobWiring, liveJobs, wiringOf } from '../core/job-record.js';
 import { loadImage } from '../images/load-image.js';
 import { writeEventLog } from '../report/event-log.js';
-import { artifactPaths, runIdFor, runtimeRoot } from '../core/paths.js';
+import { resultPaths, runIdFor, runtimeRoot } from '../core/paths.js';
 import { refuseSuitesWithoutBoardAddress, runSuites } from './suite-runner.js';
 
 /** The running job of `target` that got as far as its wiring (its PXE server up), or undefined. */
@@ -45,9 +45,13 @@ export async function runSuitesOnRunningJob(options: {
     );
   }
   const { record, wiring } = running;
-  const image = await loadImage(record.imageFile ?? record.image);
+  if (!record.imageFile)
+    throw new UsageError(
+      `--no-boot: the running job of '${target.name}' boots the job's own files, with no SSH login to run suites through`,
+    );
+  const image = await loadImage(record.imageFile);
   const runId = options.runId ?? runIdFor(`${record.jobId}-suites-${process.pid}`);
-  const artifacts = artifactPaths(options.resultsRoot, target.name, runId);
+  const artifacts = resultPaths(options.resultsRoot, target.name, runId);
   await mkdir(artifacts.dir, { recursive: true });
   const closeEventLog = writeEventLog(bus, artifacts.eventLog);
   try {

@@ -23,6 +23,8 @@ export async function watchBoot(options: {
   bus: EventBus;
   timeoutScale: number;
   signal: AbortSignal;
+  /** For a milestone `{ ssh: port }`: resolves with the server's identification line once the board's SSH server answers. */
+  sshAnswers?: (port: number, signal: AbortSignal) => Promise<string>;
 }): Promise<BootResult> {
   const { bus, console: hub, signal } = options;
   const watcher = new MilestoneWatcher(options.milestones, options.failurePatterns);
@@ -31,10 +33,21 @@ export async function watchBoot(options: {
   let lastReachedAt = bus.now();
   let disarm = () => {};
 
+  const probing = new AbortController();
   const armTimer = () => {
     disarm();
     const milestone = watcher.current;
     if (!milestone) return;
+    if ('ssh' in milestone && options.sshAnswers) {
+      options
+        .sshAnswers(milestone.ssh, AbortSignal.any([signal, probing.signal]))
+        .then((banner) =>
+          handle(
+            watcher.feedSshAnswered().map((r, i) => (i === 0 && r.kind === 'milestone' ? { ...r, text: banner } : r)),
+          ),
+        )
+        .catch(() => {});
+    }
     const deadline = new Deadline(milestone.timeoutS * 1000 * options.timeoutScale, `milestone '${milestone.name}'`);
     disarm = deadline.onExpiry(() => {
       const lastLines = hub.lastLines();
@@ -84,6 +97,7 @@ export async function watchBoot(options: {
     });
   } finally {
     disarm();
+    probing.abort();
     unsubscribeConsole();
     unsubscribeBus();
   }

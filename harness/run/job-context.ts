@@ -6,7 +6,7 @@
 import type { Target } from '../config/target.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
-import { type Artifacts, jobWorkDir, newJobId, runIdFor } from '../core/paths.js';
+import { type ResultPaths, jobWorkDir, newJobId, runIdFor } from '../core/paths.js';
 import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
 import { Interrupted } from './interrupt.js';
@@ -27,7 +27,7 @@ export type RunOptions = {
 
 export type RunOutcome = 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted';
 
-export type RunResult = { exitCode: number; outcome: RunOutcome; reason?: string; artifacts?: Artifacts };
+export type RunResult = { exitCode: number; outcome: RunOutcome; reason?: string; results?: ResultPaths };
 
 export type JobContext = {
   readonly options: RunOptions;
@@ -43,7 +43,7 @@ export type JobContext = {
   /** Every step event of the run, for the timeline. */
   readonly steps: StepEvent[];
   /** Where the run's results go; set once the results directory exists. */
-  results?: Artifacts;
+  results?: ResultPaths;
   /** A line for the PXE log (pxe.log in the results); set once it is open. */
   logLine: (source: string, line: string) => void;
 };
@@ -81,22 +81,22 @@ export async function stage<T>(
 }
 
 /** How an error ends the run: its exit code and outcome. */
-export function classify(error: unknown, artifacts: Artifacts | undefined): RunResult {
+export function classify(error: unknown, results: ResultPaths | undefined): RunResult {
   if (error instanceof Interrupted)
-    return { exitCode: error.exitCode, outcome: 'interrupted', reason: error.message, artifacts };
+    return { exitCode: error.exitCode, outcome: 'interrupted', reason: error.message, results };
   if (error instanceof HilError) {
     const outcome = error instanceof UsageError ? 'bad-usage' : error instanceof TargetFailure ? 'failed' : 'lab-fault';
-    return { exitCode: error.exitCode, outcome, reason: error.message, artifacts };
+    return { exitCode: error.exitCode, outcome, reason: error.message, results };
   }
   const message = error instanceof Error ? error.message : String(error);
   return {
     exitCode: new LabFault(message).exitCode,
     outcome: 'lab-fault',
     reason: `unexpected error: ${message}`,
-    artifacts,
+    results,
   };
 }
 
 export function passed(job: JobContext): RunResult {
-  return { exitCode: ExitCode.passed, outcome: 'passed', artifacts: job.results };
+  return { exitCode: ExitCode.passed, outcome: 'passed', results: job.results };
 }

@@ -2,8 +2,9 @@
  * What a job killed outright (SIGKILL, a power cut of the agent) leaves on
  * the host, and its removal. Such a job has no teardown; it can leave its
  * network namespace (hil-<job id>), dnsmasq and QEMU (own process groups, so
- * they outlive the harness), the file server, and its work directory
- * <runtime root>/<job id>/ with job.json (the harness pid) and pid files.
+ * they outlive the harness), the file server, its work directory
+ * <runtime root>/<job id>/ with job.json (the harness pid) and pid files, and
+ * its copies of the user's files (<cache>/jobs/<job id>/).
  *
  * A job is stale when its job.json names a harness pid that no longer runs.
  * Its processes are found by its pid files and by `ip netns pids`; a pid is
@@ -19,6 +20,7 @@ import { Deadline, sleep } from '../core/deadline.js';
 import { run } from '../core/process.js';
 import { listNamespaces, NETNS_PREFIX } from '../pxe/netns.js';
 import { isProcessAlive, staleJobs } from '../core/job-record.js';
+import { jobFilesDir } from '../core/paths.js';
 
 export type StaleJob = {
   jobId: string;
@@ -101,6 +103,7 @@ export async function cleanupJob(job: StaleJob, graceMs = 3000): Promise<Recover
     namespaceRemoved = true;
   }
   await rm(job.dir, { recursive: true, force: true });
+  await rm(jobFilesDir(job.jobId), { recursive: true, force: true });
   return { jobId: job.jobId, target: job.target, killed: pids, namespaceRemoved, dirRemoved: true };
 }
 

@@ -11,6 +11,7 @@ import type { FailurePattern } from '../core/boot.js';
 import { ubootFailurePatterns } from '../images/boot-patterns.js';
 import { UsageError } from '../core/errors.js';
 import type { PreparedImage } from '../images/image.js';
+import { readKernelFormat, ubootBootCommand } from '../images/kernel-format.js';
 import type { BootEntry } from '../pxe/boot-config.js';
 import type { ServedFile } from '../core/boot.js';
 import {
@@ -38,6 +39,8 @@ export async function prepareUbootBoot(options: {
   target: Target;
   entry: BootEntry;
   prepared: PreparedImage;
+  /** The kernel file served, whose header says which command runs it. */
+  kernelPath: string;
   imageName: string;
   imageFailurePatterns: readonly FailurePattern[];
   serverIp: string;
@@ -53,9 +56,11 @@ export async function prepareUbootBoot(options: {
     serverIp: options.serverIp,
     boardIp: options.boardIp,
     mac: target.network.mac,
-    fdtfile: uboot.fdtfile,
+    // The job's own device tree (--dtb) comes before the one the target names from the image's trees.
+    fdtfile: options.entry.fdt ? undefined : uboot.fdtfile,
+    bootCommand: await bootCommandFor(options.kernelPath, options.imageName),
   });
-  if (uboot.fdtfile) {
+  if (uboot.fdtfile && !options.entry.fdt) {
     if (!prepared.dtbDir) {
       throw new UsageError(
         `target ${target.name} names device tree '${uboot.fdtfile}', but image ${options.imageName} ships no device trees. Fix: drop boot.uboot.fdtfile (the board's own tree is used) or pick an image with DTBs.`,
@@ -89,4 +94,17 @@ export async function prepareUbootBoot(options: {
       failurePatterns,
     },
   };
+}
+
+/** booti, bootz or bootm, by the kernel file's header; a kernel U-Boot cannot run (an x86 bzImage) is refused. */
+async function bootCommandFor(kernelPath: string, imageName: string): Promise<string> {
+  const format = await readKernelFormat(kernelPath);
+  const command = ubootBootCommand(format);
+  if (command) return command;
+  if (format === 'x86-bzimage')
+    throw new UsageError(
+      `image ${imageName}: the kernel ${kernelPath} is an x86 bzImage, which a U-Boot board does not boot`,
+    );
+  // An unknown header (a compressed Image.gz, say) is left to booti; U-Boot's own error ends the boot if it is wrong.
+  return 'booti';
 }

@@ -40,10 +40,23 @@ describe('Jenkinsfile', () => {
     for (const script of called) expect(scripts, `npm run ${script}`).toContain(script);
   });
 
+  it('stashes the boot files the build stage makes, and every HIL stage unstashes and boots them', () => {
+    const stashed = /stash name: 'boot-files', includes: BOOT_FILES/.test(jenkinsfile);
+    const files = /def BOOT_FILES = '([^']+)'/.exec(jenkinsfile)?.[1]?.split(',');
+    expect(stashed).toBe(true);
+    expect(files).toEqual(['out/vmlinuz', 'out/initrd.cpio.gz']);
+    expect(jenkinsfile).toMatch(/unstash 'boot-files'; hilStage\(target\)\(\)/);
+    const boot = /def boot = "([^"]+)"/.exec(jenkinsfile)?.[1];
+    expect(boot).toBe("--kernel out/vmlinuz --initrd out/initrd.cpio.gz --ready '${READY}'");
+    expect(jenkinsfile).toMatch(/npm run hil -- --target \$\{target\} \$\{boot\} --results hil-results/);
+  });
+
   it('calls only hil commands and options that the command line knows', async () => {
     const help = await hil(['--help']);
     expect(help.exitCode).toBe(0);
-    const calls = [...jenkinsfile.matchAll(/npm run hil -- ([^"']+)/g)].map((m) =>
+    // The boot options are kept in a variable; they are checked as if written out.
+    const boot = /def boot = "([^"]+)"/.exec(jenkinsfile)?.[1] ?? '';
+    const calls = [...jenkinsfile.replace('${boot}', boot).matchAll(/npm run hil -- ([^"']+)/g)].map((m) =>
       m[1]!
         .replace(/\$\{[^}]+\}/g, 'X')
         .trim()

@@ -31,6 +31,7 @@ const record: BootRecord = {
     { name: 'shell prompt', status: 'skipped', message: 'not reached' },
   ],
   artifacts: {},
+  provenance: [],
 };
 
 describe('Allure results of a boot', () => {

@@ -31,6 +31,10 @@ const record: BootRecord = {
     { name: 'prompt', status: 'skipped', message: 'not reached' },
   ],
   artifacts: { 'console log': '/results/run-42/console.log', junit: '/results/run-42/junit.xml' },
+  provenance: [
+    { role: 'kernel', name: 'vmlinuz', source: '/ws/out/bzImage', bytes: 9_437_184, sha256: 'ab'.repeat(32) },
+    { role: 'file', name: 'preseed.cfg', source: '/ws/out/pre"seed.cfg', bytes: 12, sha256: 'cd'.repeat(32) },
+  ],
 };
 
 const errorRecord: BootRecord = {
@@ -43,6 +47,7 @@ const errorRecord: BootRecord = {
     { name: 'kernel fetched', status: 'skipped', message: 'not reached' },
   ],
   artifacts: {},
+  provenance: [],
 };
 
 function xmllint(xml: string): { status: number | null; stderr: string } {
@@ -104,6 +109,17 @@ describe('renderJunit', () => {
     expect(xml).toContain('<property name="run" value="run-&quot;42&quot;"/>');
     expect(xml).toContain('<testcase classname="boot.qemu-x86" name="01 DHCP lease" time="1.500"/>');
     expect(xml).toContain('<testcase classname="boot.qemu-x86" name="02 kernel &lt;fetched&gt;" time="0.250"/>');
+  });
+
+  it("carries each of the job's own files: its SHA-256, size and source", () => {
+    const property = (name: string) => xpath(xml, `string(//property[@name="${name}"]/@value)`);
+    expect(property('artifact.kernel.sha256')).toBe('ab'.repeat(32));
+    expect(property('artifact.kernel.bytes')).toBe('9437184');
+    expect(property('artifact.kernel.source')).toBe('/ws/out/bzImage');
+    expect(property('artifact.file.preseed.cfg.sha256')).toBe('cd'.repeat(32));
+    expect(property('artifact.file.preseed.cfg.source')).toBe('/ws/out/pre"seed.cfg');
+    expect(xpath(xml, 'count(//property)')).toBe('9');
+    expect(xpath(renderJunit(errorRecord), 'count(//property)')).toBe('3');
   });
 
   it('reads back the escaped values exactly through an XML parser', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StepEvent } from '../../harness/core/events.js';
-import { renderTimeline, timelineRows } from '../../harness/report/timeline.js';
+import { NOTE_CHAR_WIDTH, placeNote, renderTimeline, timelineRows } from '../../harness/report/timeline.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const events: StepEvent[] = [
@@ -63,6 +63,52 @@ describe('boot timeline', () => {
       expect(svg).toContain('5.00 s, 14.0 MB');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('notes beside the bars', () => {
+  const x = (t: number) => 230 + t * (720 / 10_000);
+  const row = (start: number, end: number, note?: string) => ({
+    label: 'x',
+    start,
+    end,
+    kind: 'failure' as const,
+    note,
+  });
+
+  it('puts a note right of its bar when it fits, else left of it, never past the picture', () => {
+    expect(placeNote(row(0, 1000, 'short'), x, 970)).toMatchObject({ anchor: 'start', text: '1.00 s, short' });
+    const late = placeNote(row(9000, 10_000, 'Kernel panic - not syncing: VFS: Unable to mount root fs'), x, 970);
+    expect(late.anchor).toBe('end');
+    expect(late.right).toBeLessThanOrEqual(970);
+    expect(late.left).toBeGreaterThanOrEqual(230);
+  });
+
+  it('widens the picture for a note that fits on neither side, so no label is cut off', () => {
+    const long = 'x'.repeat(200);
+    const svg = renderTimeline(
+      [{ type: 'failure-pattern', name: 'oops', line: long, lastLines: [], t: 60_000, at }],
+      'wide',
+    );
+    const width = Number(/<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+    const note = /<text x="([\d.]+)" y="[\d.]+" font-size="11" fill="#555" text-anchor="start">([^<]*)</.exec(svg);
+    expect(note).not.toBeNull();
+    expect(Number(note![1]) + note![2]!.length * NOTE_CHAR_WIDTH).toBeLessThanOrEqual(width);
+  });
+
+  it('keeps every note of a real boot inside the picture', () => {
+    const svg = renderTimeline(events, 'board').replace(/&(lt|gt|amp|quot);/g, '_');
+    const width = Number(/<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+    for (const m of svg.matchAll(
+      /<text x="([\d.]+)" y="[\d.]+" font-size="11" fill="#555" text-anchor="(start|end)">([^<]*)</g,
+    )) {
+      const [left, right] =
+        m[2] === 'start'
+          ? [Number(m[1]), Number(m[1]) + m[3]!.length * NOTE_CHAR_WIDTH]
+          : [Number(m[1]) - m[3]!.length * NOTE_CHAR_WIDTH, Number(m[1])];
+      expect(left).toBeGreaterThanOrEqual(0);
+      expect(right).toBeLessThanOrEqual(width);
     }
   });
 });

@@ -1,7 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateTarget } from '../../harness/config/load-target.js';
 import { linuxFailurePatterns, ubootFailurePatterns } from '../../harness/images/boot-patterns.js';
 import { UsageError } from '../../harness/core/errors.js';
+import { serverAddressOf } from '../../harness/run/stages/plan-boot.js';
 import { prepareUbootBoot } from '../../harness/run/uboot-boot.js';
 
 const target = (uboot: Record<string, unknown> | undefined) =>
@@ -18,10 +22,17 @@ const target = (uboot: Record<string, unknown> | undefined) =>
     'board-1.ts',
   );
 
+/** An arm64 Image header: "ARM\x64" at 0x38 (Linux Documentation/arch/arm64/booting.rst). */
+const arm64Image = join(mkdtempSync(join(tmpdir(), 'hil-uboot-boot-')), 'Image');
+const header = Buffer.alloc(0x40);
+header.write('ARM\x64', 0x38, 'latin1');
+writeFileSync(arm64Image, header);
+
 const options = (uboot: Record<string, unknown> | undefined, dtbDir?: string) => ({
   target: target(uboot),
   entry: { label: 'img on board-1', kernel: 'linux', initrd: 'initrd.gz', cmdline: 'console=ttyS2,1500000' },
   prepared: { kernel: '/cache/linux', initrd: '/cache/initrd.gz', provenance: 'test', dtbDir },
+  kernelPath: arm64Image,
   imageName: 'debian-netinstall-arm64',
   imageFailurePatterns: linuxFailurePatterns,
   serverIp: '10.42.0.1',
@@ -89,5 +100,36 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
     await expect(prepareUbootBoot(options({ fdtfile: 'board.dtb' }))).rejects.toThrow(
       /names device tree 'board\.dtb', but image debian-netinstall-arm64 ships no device trees\. Fix: /,
     );
+  });
+});
+
+describe('the server address U-Boot is told', () => {
+  const board = (network: Record<string, unknown>) =>
+    validateTarget(
+      {
+        name: 'board-1',
+        image: 'debian-netinstall-arm64',
+        power: { driver: 'command', on: 'true', off: 'true' },
+        console: { kind: 'tcp', host: 'console-server', port: 7001 },
+        network: { mac: '52:54:00:AB:00:01', ...network },
+        boot: { uboot: { mode: 'interactive', commandTimeoutS: 60 } },
+      },
+      'board-1.ts',
+    );
+
+  it("is the target's own address on a lab network, the job network's server on a QEMU tap", () => {
+    expect(
+      serverAddressOf(
+        board({
+          kind: 'lab',
+          interface: 'enp3s0',
+          mode: 'dhcp',
+          serverAddress: '192.168.77.251/24',
+          boardAddress: '192.168.77.20',
+        }),
+        '0badcafe',
+      ),
+    ).toBe('192.168.77.251');
+    expect(serverAddressOf(board({ kind: 'qemu-tap' }), '0badcafe')).toBe('10.42.0.1');
   });
 });

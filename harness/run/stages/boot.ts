@@ -6,14 +6,24 @@
 import type { ConsoleHub } from '../../console/console-hub.js';
 import { UbootLoadReader } from '../../console/uboot-loads.js';
 import { LabFault, TargetFailure } from '../../core/errors.js';
+import { join } from 'node:path';
 import type { PowerDriver } from '../../power/power.js';
+import type { PxeServer } from '../../pxe/pxe-server.js';
+import { startSshForwarder } from '../../ssh/forwarder.js';
+import { waitForSshBanner } from '../../ssh/ssh-probe.js';
 import { type BootFailure, type BootResult, watchBoot } from '../boot-watch.js';
 import { type BootloaderDialogue, openBootloaderDialogue } from '../bootloader-dialogue.js';
 import { type JobContext, stage } from '../job-context.js';
 import { netbootStep, powerStep } from '../power-step.js';
 import type { BootPlan } from './plan-boot.js';
 
-export async function bootTarget(job: JobContext, plan: BootPlan, hub: ConsoleHub, power: PowerDriver): Promise<void> {
+export async function bootTarget(
+  job: JobContext,
+  plan: BootPlan,
+  pxe: PxeServer,
+  hub: ConsoleHub,
+  power: PowerDriver,
+): Promise<void> {
   const { bus, image } = job;
   // A lost board is a lab fault; a failed bootloader command, the target's failure: either ends the wait at once.
   const ended = new AbortController();
@@ -29,6 +39,7 @@ export async function bootTarget(job: JobContext, plan: BootPlan, hub: ConsoleHu
     bus,
     timeoutScale: job.target.timeoutScale,
     signal: running,
+    sshAnswers: (port, signal) => sshAnswers(job, pxe, plan.board.ip, port, signal),
   });
   // The watch is subscribed before the power cycle, so the first lease and byte count.
   await stage(job, 'power', 'power cycle', async () => {
@@ -64,6 +75,22 @@ async function besideDialogue(
     bootOver.abort();
     await talking;
     dialogue.close();
+  }
+}
+
+/** Waits for the board's SSH server to answer on `port`, through a forwarder into the job's namespace. */
+async function sshAnswers(job: JobContext, pxe: PxeServer, boardIp: string, port: number, signal: AbortSignal) {
+  const forwarder = await startSshForwarder({
+    netns: pxe.netns,
+    socketPath: join(job.workDir, `probe-${port}.sock`),
+    host: boardIp,
+    port,
+    onLogLine: (line) => job.logLine('ssh-probe', line),
+  });
+  try {
+    return await waitForSshBanner(forwarder.socketPath, signal);
+  } finally {
+    await forwarder.stop();
   }
 }
 

@@ -10,6 +10,10 @@ import type { PreparedImage } from '../../images/image.js';
 import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../../images/pxe-loaders.js';
 import type { BootEntry } from '../../pxe/boot-config.js';
 import { planJobNetwork } from '../../pxe/netns.js';
+import { rm } from 'node:fs/promises';
+import { UsageError } from '../../core/errors.js';
+import { jobFilesDir } from '../../core/paths.js';
+import { type PinnedArtifact, pinArtifacts } from '../../images/artifacts.js';
 import type { BootloaderPlan } from '../bootloader-dialogue.js';
 import { type JobContext, stage } from '../job-context.js';
 import { prepareUbootBoot } from '../uboot-boot.js';
@@ -33,40 +37,90 @@ const BOARD_IP = '10.42.0.10';
 
 export async function planBoot(job: JobContext): Promise<BootPlan> {
   const { target, image } = job;
-  const [prepared, loaders] = await stage(
+  const [prepared, loaders, pinned] = await stage(
     job,
     'images',
     `preparing image ${image.name}`,
-    () => Promise.all([image.prepare(), pxeLoaders(target.boot.loader)]),
-    ([files]) => `image ${image.name}: ${files.provenance}`,
+    () => Promise.all([image.prepare(), pxeLoaders(target.boot.loader), pinJobFiles(job)]),
+    ([files, , own]) => `image ${image.name}: ${[files.provenance, ...own.map(describePinned)].join(', ')}`,
   );
+  const files = bootFiles(job, prepared, pinned);
   const board = boardOf(target);
-  const names = image.servedNames;
   const entry: BootEntry = {
     label: `${image.name} on ${target.name}`,
-    kernel: names.kernel,
-    initrd: prepared.initrd ? names.initrd : undefined,
+    kernel: files.kernel.name,
+    initrd: files.initrd?.name,
+    fdt: files.dtb?.name,
     cmdline: [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' '),
   };
   const bootloader = await prepareUbootBoot({
     target,
     entry,
     prepared,
+    kernelPath: files.kernel.path,
     imageName: image.name,
     imageFailurePatterns: image.failurePatterns,
-    serverIp: planJobNetwork(job.jobId).serverIp,
+    serverIp: serverAddressOf(target, job.jobId),
     boardIp: board.ip,
   });
-  const imageFiles: ServedFile[] = [{ name: names.kernel, role: 'kernel', path: prepared.kernel }];
-  if (prepared.initrd && names.initrd) imageFiles.push({ name: names.initrd, role: 'initrd', path: prepared.initrd });
   return {
     prepared,
     board,
     entry: bootloader.entry,
-    files: [...imageFiles, ...loaders, ...bootloader.files],
+    files: [...files.all, ...loaders, ...bootloader.files],
     dialogue: bootloader.dialogue,
     failurePatterns: bootloader.failurePatterns,
   };
+}
+
+/** Copies the job's own files into the job (job start), each reported with its size and SHA-256. */
+async function pinJobFiles(job: JobContext): Promise<PinnedArtifact[]> {
+  if (job.image.artifacts.length === 0) return [];
+  const dir = jobFilesDir(job.jobId);
+  job.teardown.add("remove the job's copies of its files", () => rm(dir, { recursive: true, force: true }));
+  const pinned = await pinArtifacts(job.image.artifacts, dir);
+  for (const file of pinned)
+    job.bus.emit({
+      type: 'artifact',
+      role: file.role,
+      name: file.name,
+      source: file.path,
+      bytes: file.bytes,
+      sha256: file.sha256,
+    });
+  return pinned;
+}
+
+function describePinned(file: PinnedArtifact): string {
+  return `${file.role} ${file.path} (${file.bytes} bytes, sha256 ${file.sha256.slice(0, 12)})`;
+}
+
+type Served = ServedFile & { path: string };
+
+/** The files the image serves: the job's own copies where it has them, else the prepared (cached) ones. */
+function bootFiles(job: JobContext, prepared: PreparedImage, pinned: PinnedArtifact[]) {
+  const { image } = job;
+  const own = (role: PinnedArtifact['role']) => pinned.find((file) => file.role === role);
+  const served = (role: 'kernel' | 'initrd', name: string, path: string | undefined): Served | undefined =>
+    path ? { name, role, path } : undefined;
+  const kernel = served('kernel', image.servedNames.kernel, own('kernel')?.pinned ?? (prepared.kernel || undefined));
+  if (!kernel)
+    throw new UsageError(
+      `image '${image.name}' has no kernel: give --kernel PATH, or 'artifacts.kernel' in its image file`,
+    );
+  const initrd = served('initrd', image.servedNames.initrd, own('initrd')?.pinned ?? prepared.initrd);
+  const dtbFile = own('dtb');
+  const dtb: Served | undefined = dtbFile && { name: dtbFile.name, role: 'other', path: dtbFile.pinned };
+  const extra: Served[] = pinned
+    .filter((f) => f.role === 'file')
+    .map((f) => ({ name: f.name, role: 'other', path: f.pinned }));
+  return { kernel, initrd, dtb, all: [kernel, ...(initrd ? [initrd] : []), ...(dtb ? [dtb] : []), ...extra] };
+}
+
+/** The address U-Boot is told to fetch from: the target's own on a lab network, else the job network's. */
+export function serverAddressOf(target: Target, jobId: string): string {
+  const network = target.network;
+  return network.kind === 'lab' ? network.serverAddress.split('/')[0]! : planJobNetwork(jobId).serverIp;
 }
 
 /** On a lab network the board's address is the target's (dhcp mode) or the lab DHCP server's choice (proxy mode, known from no lease). */

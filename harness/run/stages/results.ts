@@ -3,7 +3,7 @@
  * event), written last (timeline, JUnit, Allure), whatever happened between.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { artifactPaths } from '../../core/paths.js';
+import { resultPaths } from '../../core/paths.js';
 import { writeAllureResults } from '../../report/allure.js';
 import { BootRecorder } from '../../report/boot-record.js';
 import { writeEventLog } from '../../report/event-log.js';
@@ -15,7 +15,7 @@ export type RunReports = { write(result: RunResult): Promise<void> };
 
 export async function openResults(job: JobContext): Promise<RunReports> {
   const { bus, target, image } = job;
-  const results = artifactPaths(job.options.resultsRoot, target.name, job.runId);
+  const results = resultPaths(job.options.resultsRoot, target.name, job.runId);
   await mkdir(results.dir, { recursive: true });
   job.results = results;
   job.teardown.add('close the event log', writeEventLog(bus, results.eventLog));

@@ -15,6 +15,6 @@ export async function tearDown(job: JobContext, result: RunResult): Promise<RunR
     exitCode: ExitCode.labFault,
     outcome: 'lab-fault',
     reason: `teardown failed: ${errors[0]!.message}`,
-    artifacts: result.artifacts,
+    results: result.results,
   };
 }

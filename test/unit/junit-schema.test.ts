@@ -58,6 +58,9 @@ const record: BootRecord = {
     { name: 'init started', status: 'skipped', message: 'not reached' },
   ],
   artifacts: { 'console log': '/results/run-42/console.log' },
+  provenance: [
+    { role: 'kernel', name: 'vmlinuz', source: '/ws/out/bzImage', bytes: 9_437_184, sha256: 'ab'.repeat(32) },
+  ],
 };
 
 const suite = (testcases: string, attributes = '') =>

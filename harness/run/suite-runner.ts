@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ import { Deadline } from '../core/deadline.js';
 import { startChild } from '../core/process.js';
 import { LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
+import { StreamRedactor } from '../core/redact.js';
+import { jenkinsJunit } from '../report/vitest-junit.js';
 import type { PreparedImage } from '../images/image.js';
 import { startSshForwarder } from '../ssh/forwarder.js';
 import { waitForSsh } from '../ssh/ssh-login.js';
@@ -164,6 +166,9 @@ async function runVitest(options: {
   const { bus } = options;
   const junitPath = join(options.resultsDir, 'suites-junit.xml');
   const log = createWriteStream(join(options.resultsDir, 'suites.log'));
+  // Suites' output (stdout and stderr) goes to suites.log with registered secrets masked.
+  const masked = new StreamRedactor('latin1');
+  const write = (chunk: Buffer) => log.write(masked.push(chunk.toString('latin1')), 'latin1');
   const names = options.suiteFiles.map(suiteName);
   for (const name of names) bus.emit({ type: 'suite', name, state: 'start' });
   const started = bus.now();
@@ -177,16 +182,17 @@ async function runVitest(options: {
       PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),
       NO_COLOR: '1',
     },
-    onStdoutData: (chunk) => log.write(chunk),
-    onStderrData: (chunk) => log.write(chunk),
+    onStdoutData: write,
+    onStderrData: write,
   });
   const stop = () => void child.stop(5000);
   options.signal.addEventListener('abort', stop, { once: true });
   const result = await child.exited.finally(() => options.signal.removeEventListener('abort', stop));
-  await new Promise<void>((done) => log.end(done));
+  await new Promise<void>((done) => log.end(masked.flush(), 'latin1', done));
   options.signal.throwIfAborted();
 
-  const junit = existsSync(junitPath) ? await readFile(junitPath, 'utf8') : undefined;
+  const junit = existsSync(junitPath) ? jenkinsJunit(await readFile(junitPath, 'utf8')) : undefined;
+  if (junit) await writeFile(junitPath, junit);
   const counts = junit ? parseVitestJunit(junit) : [];
   for (const name of names) {
     const count = counts.find((c) => c.name === name);

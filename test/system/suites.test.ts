@@ -13,6 +13,7 @@ import {
   events,
   hil,
   jobIdOf,
+  junitProblems,
   NO_RESIDUE,
   readResult,
   residueOf,
@@ -78,6 +79,9 @@ describe('suites on the booted target', () => {
       ]);
       // The boot's own report is unchanged by the suites.
       expect(readResult(dir, 'junit.xml')).toContain('failures="0" errors="0" skipped="0"');
+      // Both JUnit files validate against the schema Jenkins' tooling publishes.
+      expect(junitProblems(join(dir, 'junit.xml'))).toBe('');
+      expect(junitProblems(join(dir, 'suites-junit.xml'))).toBe('');
       expect(run.stdout).toMatch(/suites\s+5 tests passed/);
     },
     BOOT_TIMEOUT,
@@ -104,6 +108,8 @@ describe('suites on the booted target', () => {
         ['the target runs a hostname it does not have', 'failed'],
       ]);
       expect(readResult(dir, 'suites-junit.xml')).toContain('hil-small');
+      expect(junitProblems(join(dir, 'suites-junit.xml'))).toBe('');
+      expect(junitProblems(join(dir, 'junit.xml'))).toBe('');
     },
     BOOT_TIMEOUT,
   );

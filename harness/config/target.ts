@@ -77,6 +77,8 @@ const commandPower = z
     off: z.string().min(1),
     cycle: z.string().min(1).optional(),
     status: z.string().min(1).optional(),
+    /** The environment variables the commands read secrets from: their values are masked in every log and report. */
+    secretEnv: z.array(envName).default([]),
     timeoutS: z.number().positive().max(600).default(30),
     offTimeS: z.number().min(0).max(600).default(5),
   })

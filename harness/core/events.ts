@@ -4,6 +4,7 @@
  * nothing else prints.
  */
 import type { BootState, FileRole } from './boot.js';
+import { redact } from './redact.js';
 
 export type Stage =
   | 'config'
@@ -108,7 +109,7 @@ export class EventBus {
         listener(event);
       } catch (error) {
         // A broken reporter must not break the run; it is reported once on stderr.
-        process.stderr.write(`reporter error on ${event.type}: ${String(error)}\n`);
+        process.stderr.write(`reporter error on ${event.type}: ${redact(String(error))}\n`);
       }
     }
     return event;

@@ -6,6 +6,7 @@
  * Pure: events in, SVG text out.
  */
 import type { StepEvent } from '../core/events.js';
+import { redact, redactValue } from '../core/redact.js';
 import { xmlEscape } from './xml.js';
 
 type Row = {
@@ -83,8 +84,10 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
   return rows;
 }
 
-export function renderTimeline(events: readonly StepEvent[], title: string): string {
-  const rows = timelineRows(events);
+export function renderTimeline(events: readonly StepEvent[], heading: string): string {
+  // Registered secrets are masked before any text is placed (and escaped) in the picture.
+  const rows = redactValue(timelineRows(events));
+  const title = redact(heading);
   const labelWidth = 230;
   const chartWidth = 720;
   const rowHeight = 22;

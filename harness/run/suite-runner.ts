@@ -22,6 +22,7 @@ import { startChild } from '../core/process.js';
 import { LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { StreamRedactor } from '../core/redact.js';
+import { maskAllureResults } from '../report/allure.js';
 import { jenkinsJunit } from '../report/vitest-junit.js';
 import type { PreparedImage } from '../images/image.js';
 import { startSshForwarder } from '../ssh/forwarder.js';
@@ -165,6 +166,7 @@ async function runVitest(options: {
 }): Promise<SuiteCounts[]> {
   const { bus } = options;
   const junitPath = join(options.resultsDir, 'suites-junit.xml');
+  const allureResults = join(options.resultsDir, 'allure-results');
   const log = createWriteStream(join(options.resultsDir, 'suites.log'));
   // Suites' output (stdout and stderr) goes to suites.log with registered secrets masked.
   const masked = new StreamRedactor('latin1');
@@ -179,7 +181,7 @@ async function runVitest(options: {
       [SUITE_CONTEXT_ENV]: options.contextPath,
       PXE_HIL_SUITE_FILES: options.suiteFiles.join('\n'),
       PXE_HIL_SUITE_JUNIT: junitPath,
-      PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),
+      PXE_HIL_ALLURE_RESULTS: allureResults,
       NO_COLOR: '1',
     },
     onStdoutData: write,
@@ -193,6 +195,7 @@ async function runVitest(options: {
 
   const junit = existsSync(junitPath) ? jenkinsJunit(await readFile(junitPath, 'utf8')) : undefined;
   if (junit) await writeFile(junitPath, junit);
+  maskAllureResults(allureResults);
   const counts = junit ? parseVitestJunit(junit) : [];
   for (const name of names) {
     const count = counts.find((c) => c.name === name);

@@ -38,6 +38,12 @@ export type StepEventBody =
       durationMs: number;
     }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
+  /**
+   * Requests from clients other than the job's board, which the job does not
+   * answer: counted, and reported when the count reaches 1, 10, 100, ... (so
+   * never more than a few events), with the last such client.
+   */
+  | { type: 'refused'; what: 'dhcp' | FileProtocol; count: number; client: string }
   | { type: 'milestone'; name: string; durationMs: number; text?: string }
   | { type: 'milestone-timeout'; name: string; timeoutMs: number; lastLines: string[] }
   | { type: 'failure-pattern'; name: string; line: string; lastLines: string[] }

@@ -18,14 +18,22 @@ export type PreparedImage = {
   dtbDir?: string;
 };
 
-/** An image's SSH login: the pinned host key ("type base64") and the harness's client key file (mode 0600). */
+/**
+ * An image's SSH login: the harness's client key file (mode 0600) and where
+ * in the initramfs its SSH server reads its host key. The image carries no
+ * host key: each job makes its own and appends it to the initrd it serves
+ * (job-ssh.ts), so no two jobs or boards share one.
+ */
 export type ImageSsh = {
   user: string;
   port: number;
-  hostKey: string;
-  hostKeyFingerprint: string;
   clientKeyPath: string;
+  /** Path in the initramfs of the host key (dropbear's format), e.g. etc/dropbear/dropbear_ecdsa_host_key. */
+  hostKeyFile: string;
 };
+
+/** One job's SSH login: the image's, with the job's own host key pinned ("type base64"). */
+export type JobSsh = ImageSsh & { hostKey: string; hostKeyFingerprint: string };
 
 export type ImageDefinition = {
   name: string;

@@ -24,7 +24,7 @@ import type { EventBus } from '../core/events.js';
 import { StreamRedactor } from '../core/redact.js';
 import { maskAllureResults } from '../report/allure.js';
 import { jenkinsJunit } from '../report/vitest-junit.js';
-import type { PreparedImage } from '../images/image.js';
+import type { JobSsh, PreparedImage } from '../images/image.js';
 import { startSshForwarder } from '../ssh/forwarder.js';
 import { waitForSsh } from '../ssh/ssh-login.js';
 import { SUITE_CONTEXT_ENV, type SuiteContext, writeSuiteContext } from './suite-context.js';
@@ -84,6 +84,8 @@ export async function runSuites(options: {
   boardIp: string;
   target: Target;
   prepared: PreparedImage;
+  /** The job's SSH login, its host key pinned; none: the image runs no SSH server. */
+  ssh: JobSsh | undefined;
   /** The job's facts a suite sees (suite-context.ts), but for the SSH login this stage adds. */
   job: Pick<
     SuiteContext,
@@ -95,10 +97,9 @@ export async function runSuites(options: {
   sshSocketName?: string;
   onLogLine?: (line: string) => void;
 }): Promise<SuiteCounts[]> {
-  const { bus, signal, prepared } = options;
-  if (!prepared.ssh)
+  const { bus, signal, prepared, ssh } = options;
+  if (!ssh)
     throw new UsageError(`image '${options.job.image}' runs no SSH server; suites need one (use --image busybox)`);
-  const ssh = prepared.ssh;
 
   const socketPath = join(options.workDir, options.sshSocketName ?? 'ssh.sock');
   const contextPath = join(options.workDir, `suites-${process.pid}.json`);

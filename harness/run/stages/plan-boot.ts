@@ -4,9 +4,11 @@
  * its kernel command line, and what the bootloader needs (a U-Boot script,
  * device tree, or typed commands). Nothing is started here.
  */
+import { stat } from 'node:fs/promises';
 import type { Target } from '../../config/target.js';
 import type { FailurePattern, ServedFile } from '../../core/boot.js';
-import type { PreparedImage } from '../../images/image.js';
+import type { JobSsh, PreparedImage } from '../../images/image.js';
+import { jobSsh } from '../../images/job-ssh.js';
 import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../../images/pxe-loaders.js';
 import type { BootEntry } from '../../pxe/boot-config.js';
 import { planJobNetwork } from '../../pxe/netns.js';
@@ -25,6 +27,8 @@ export type BootPlan = {
   files: ServedFile[];
   /** For a board whose bootloader is driven at its prompt. */
   dialogue?: BootloaderPlan;
+  /** The SSH login of this job (the job's own host key pinned), for images that run an SSH server. */
+  ssh?: JobSsh;
   failurePatterns: readonly FailurePattern[];
 };
 
@@ -58,9 +62,19 @@ export async function planBoot(job: JobContext): Promise<BootPlan> {
     boardIp: board.ip,
   });
   const imageFiles: ServedFile[] = [{ name: names.kernel, role: 'kernel', path: prepared.kernel }];
-  if (prepared.initrd && names.initrd) imageFiles.push({ name: names.initrd, role: 'initrd', path: prepared.initrd });
+  // The job's own SSH host key, appended to the shared initrd as it is served.
+  const login = prepared.ssh && prepared.initrd ? jobSsh(prepared.ssh, (await stat(prepared.initrd)).size) : undefined;
+  job.sshHostKey = login?.ssh.hostKey;
+  if (prepared.initrd && names.initrd)
+    imageFiles.push({
+      name: names.initrd,
+      role: 'initrd',
+      path: prepared.initrd,
+      ...(login ? { append: login.append.toString('base64') } : {}),
+    });
   return {
     prepared,
+    ssh: login?.ssh,
     board,
     entry: bootloader.entry,
     files: [...imageFiles, ...loaders, ...bootloader.files],

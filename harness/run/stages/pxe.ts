@@ -22,6 +22,7 @@ export function baseRecord(job: JobContext): JobRecord {
     pid: process.pid,
     runId: job.runId,
     build: process.env.BUILD_TAG,
+    sshHostKey: job.sshHostKey,
   };
 }
 

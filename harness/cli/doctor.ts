@@ -63,6 +63,14 @@ const PROGRAMS: { program: string; args: string[]; pattern: RegExp; fix: string;
     what: 'target locks',
   },
   {
+    program: 'nft',
+    args: ['--version'],
+    pattern: /nftables v(\S+)/,
+    fix: 'apt-get install nftables',
+    required: false,
+    what: "lab targets: only the board's MAC reaches the job",
+  },
+  {
     program: 'qemu-system-aarch64',
     args: ['--version'],
     pattern: /version (\S+)/,

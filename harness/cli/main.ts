@@ -23,7 +23,7 @@ import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
 import { doctorTarget } from './target-doctor.js';
-import { registerSecretsFromEnv } from '../core/redact.js';
+import { redact, registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import { refuseWhatCannotRun, runJob } from '../run/run-job.js';
@@ -64,6 +64,8 @@ options for a run:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // Secrets beyond those a target names (loading a target registers those): PXE_HIL_SECRET_VARS, comma-separated.
+  registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -192,8 +194,6 @@ async function runCommand(values: {
     append: values.append,
     ready: values.ready,
   });
-  // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
-  registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
   if (!values['no-boot']) refuseWhatCannotRun(target, image, suiteFiles);
   if (values['no-boot'] && suiteFiles.length === 0)
@@ -249,11 +249,13 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof HilError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`pxe-hil: ${message}\n`);
+      process.stderr.write(`pxe-hil: ${redact(message)}\n`);
       if (!(error instanceof HilError)) process.stderr.write(USAGE);
       process.exit(error instanceof HilError ? error.exitCode : ExitCode.badUsage);
     }
-    process.stderr.write(`pxe-hil: unexpected error: ${error instanceof Error ? error.stack : message}\n`);
+    process.stderr.write(
+      `pxe-hil: unexpected error: ${redact(String(error instanceof Error ? error.stack : message))}\n`,
+    );
     process.exit(ExitCode.labFault);
   },
 );

@@ -1,7 +1,8 @@
 /**
  * Loads and validates targets/<name>.ts. Every problem is a UsageError whose
  * one line names the file, the field, what was expected and how to fix it,
- * before anything is started.
+ * before anything is started. A loaded target's secrets (target-secrets.ts)
+ * are registered for redaction.
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import type { z } from 'zod';
 import { solBmcOf } from './sol-bmc.js';
 import { UsageError } from '../core/errors.js';
 import { targetSchema, type Target } from './target.js';
+import { registerTargetSecrets } from './target-secrets.js';
 
 export const DEFAULT_TARGETS_DIR = new URL('../../targets/', import.meta.url).pathname;
 
@@ -43,6 +45,8 @@ export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promi
   }
   const target = validateTarget(module.default, displayPath(file), name);
   if (target.network.kind === 'lab') await refuseSharedServerAddress(target, dir);
+  // Before anything starts: from here on no log or report shows the values of the secrets the target names.
+  registerTargetSecrets(target);
   return target;
 }
 

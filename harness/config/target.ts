@@ -104,6 +104,8 @@ const commandPower = z
     cycle: z.string().min(1).optional(),
     /** A command that prints `on` or `off` (its last line); without it the power cannot be read back. */
     status: z.string().min(1).optional(),
+    /** The environment variables the commands read secrets from: their values are masked in every log and report. */
+    secretEnv: z.array(envName).default([]),
     /** Time-out of each command. */
     timeoutS: z.number().positive().max(600).default(30),
     /** How long the board stays off in a cycle made of off and on. */

@@ -20,7 +20,12 @@ export type MilestoneSpec = { name: string; timeoutS: number; enters?: Milestone
 
 export type FailurePattern = { name: string; console: RegExp };
 
-/** One file a job's PXE server may serve: a file on disk or generated content. */
+/**
+ * One file a job's PXE server may serve: a file on disk or generated content.
+ * `append` (base64) is served after a file's own bytes: what one job adds to
+ * a shared cached file (a per-job archive after a cached initramfs) without
+ * copying or changing it.
+ */
 export type ServedFile =
-  | { name: string; role: FileRole; path: string }
+  | { name: string; role: FileRole; path: string; append?: string }
   | { name: string; role: FileRole; content: string; encoding?: 'utf8' | 'base64' };

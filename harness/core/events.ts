@@ -4,6 +4,7 @@
  * nothing else prints.
  */
 import type { BootState, FileRole } from './boot.js';
+import { redact } from './redact.js';
 
 export type Stage =
   | 'config'
@@ -40,6 +41,12 @@ export type StepEventBody =
     }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
   | { type: 'artifact'; role: string; name: string; source: string; bytes: number; sha256: string }
+  /**
+   * Requests from clients other than the job's board, which the job does not
+   * answer: counted, and reported when the count reaches 1, 10, 100, ... (so
+   * never more than a few events), with the last such client.
+   */
+  | { type: 'refused'; what: 'dhcp' | FileProtocol; count: number; client: string }
   | { type: 'milestone'; name: string; durationMs: number; text?: string }
   | { type: 'milestone-timeout'; name: string; timeoutMs: number; lastLines: string[] }
   | { type: 'failure-pattern'; name: string; line: string; lastLines: string[] }
@@ -111,7 +118,7 @@ export class EventBus {
         listener(event);
       } catch (error) {
         // A broken reporter must not break the run; it is reported once on stderr.
-        process.stderr.write(`reporter error on ${event.type}: ${String(error)}\n`);
+        process.stderr.write(`reporter error on ${event.type}: ${redact(String(error))}\n`);
       }
     }
     return event;

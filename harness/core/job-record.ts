@@ -45,6 +45,8 @@ export const jobRecordSchema = z.object({
   runId: z.string(),
   /** Jenkins' BUILD_TAG, for "who holds this board" messages. */
   build: z.string().optional(),
+  /** The SSH host key ("type base64") the job put on its board, pinned by `--no-boot` suite runs. */
+  sshHostKey: z.string().optional(),
   /** The job's wiring: set once its PXE server is up and its console open. */
   ...wiringSchema.partial().shape,
 });

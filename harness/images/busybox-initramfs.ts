@@ -4,9 +4,9 @@
  * modules and an init script that brings up a shell on the serial console
  * and an SSH server (dropbear, with its libraries from Debian's packages).
  * It boots in seconds under TCG. The initramfs is cached by the versions and
- * content it was made from; its SSH keys are made with it and kept beside it:
- * the host key's public part (pinned by the harness) and the harness's client
- * key (mode 0600).
+ * content it was made from; the harness's client key is made with it and kept
+ * beside it (mode 0600). It holds no SSH host key: each job appends its own
+ * (job-ssh.ts) at SMALL_IMAGE_HOST_KEY.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -17,9 +17,12 @@ import { cacheDir } from '../core/paths.js';
 import { resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
 import { cpioArchive, type CpioEntry } from './cpio.js';
 import { programsWithLibraries, type ProgramSet } from './package-programs.js';
-import { fingerprint, makeClientKey, makeDropbearHostKey, publicKeyBlob } from '../ssh/ssh-keys.js';
+import { makeClientKey } from '../ssh/ssh-keys.js';
+import type { ImageSsh } from './image.js';
 
 export const SMALL_IMAGE_PROMPT = 'hil-small# ';
+/** Where the small image's SSH server reads the host key each job appends. */
+export const SMALL_IMAGE_HOST_KEY = 'etc/dropbear/dropbear_ecdsa_host_key';
 
 /** Network drivers loaded at boot; they are loaded in the order of their `depends=` (modinfo), dependencies first. */
 const MODULES = [
@@ -53,7 +56,7 @@ for nic in /sys/class/net/*; do
 done
 mkdir -p /dev/pts /var/log /var/run
 mount -t devpts devpts /dev/pts
-dropbear -r /etc/dropbear/dropbear_ecdsa_host_key -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
+dropbear -r /${SMALL_IMAGE_HOST_KEY} -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
 echo "pxe-hil small image: shell ready on $(tty 2>/dev/null || echo console)"
 export PS1='${SMALL_IMAGE_PROMPT}' HOME=/root
 cd /root
@@ -84,23 +87,15 @@ const ETC_FILES: Record<string, string> = {
   'etc/nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\n',
 };
 
-/** How the harness logs in: user, the pinned host key and the client key kept beside the initrd. */
-export type SmallImageSsh = {
-  user: string;
-  port: number;
-  hostKey: string;
-  hostKeyFingerprint: string;
-  clientKeyPath: string;
-};
 /** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
-const RECIPE_VERSION = 'ssh-3';
+const RECIPE_VERSION = 'ssh-4-job-host-key';
 
 export type SmallImageFiles = {
   kernel: string;
   initrd: string;
   provenance: string;
   kernelRelease: string;
-  ssh: SmallImageSsh;
+  ssh: ImageSsh;
 };
 
 export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel: string; release: string }> {
@@ -137,19 +132,12 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
   // cached initrd always comes with its own keys, also when two jobs build it at the same time.
   const dir = join(imagesDir, `small-${release}-${recipe}`);
   const initrd = join(dir, 'initrd.cpio.gz');
-  const keys = {
-    hostPublic: join(dir, 'host_key.pub'),
-    client: join(dir, 'client_key'),
-    clientPublic: join(dir, 'client_key.pub'),
-  };
+  const clientKeyPath = join(dir, 'client_key');
   if (!existsSync(initrd)) {
-    const dropbearkey = join(programs.packages.find((p) => p.name === 'dropbear-bin')!.root, 'usr/bin/dropbearkey');
-    const hostKey = await makeDropbearHostKey(programs.interpreter, programs.libraryDirs, dropbearkey);
     const clientKey = makeClientKey();
     const archive = cpioArchive([
       ...(await initramfsEntries(kernelPkg.root, release, busybox.root, programs)),
       { path: 'etc/dropbear', type: 'dir', mode: 0o700 },
-      { path: 'etc/dropbear/dropbear_ecdsa_host_key', type: 'file', data: hostKey.private, mode: 0o600 },
       { path: 'root/.ssh', type: 'dir', mode: 0o700 },
       { path: 'root/.ssh/authorized_keys', type: 'file', data: Buffer.from(`${clientKey.publicLine}\n`), mode: 0o600 },
     ]);
@@ -159,7 +147,6 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
       await writeFile(join(partial, 'client_key'), clientKey.privatePem, { mode: 0o600 });
       await chmod(join(partial, 'client_key'), 0o600);
       await writeFile(join(partial, 'client_key.pub'), `${clientKey.publicLine}\n`);
-      await writeFile(join(partial, 'host_key.pub'), `${hostKey.publicLine}\n`);
       await writeFile(join(partial, 'initrd.cpio.gz'), gzipSync(archive, { level: 6 }));
       await rename(partial, dir).catch((error: NodeJS.ErrnoException) => {
         // Another job moved its build into place first: use theirs.
@@ -169,19 +156,12 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
       await rm(partial, { recursive: true, force: true });
     }
   }
-  const hostKey = (await readFile(keys.hostPublic, 'utf8')).trim();
   return {
     kernel,
     initrd,
     provenance,
     kernelRelease: release,
-    ssh: {
-      user: 'root',
-      port: 22,
-      hostKey,
-      hostKeyFingerprint: fingerprint(publicKeyBlob(hostKey)),
-      clientKeyPath: keys.client,
-    },
+    ssh: { user: 'root', port: 22, clientKeyPath, hostKeyFile: SMALL_IMAGE_HOST_KEY },
   };
 }
 

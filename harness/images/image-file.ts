@@ -14,7 +14,6 @@ import { type ArtifactRole, type ArtifactSource, checkArtifact, checkServedName 
 import { defaultFailurePatterns, linuxNetbootMilestones } from './boot-patterns.js';
 import type { ImageDefinition, ImageFile, PreparedImage, ReadyInput } from './image.js';
 import { describeIssues } from '../config/load-target.js';
-import { fingerprint, publicKeyBlob } from '../ssh/ssh-keys.js';
 
 const pattern = z.union([z.instanceof(RegExp), z.string().min(1)]);
 const bootState = z.enum(['bootloader', 'kernel', 'shell']);
@@ -206,13 +205,7 @@ function withSshLogin(
   const hostKey = ssh.hostKey.split(/\s+/).slice(0, 2).join(' ');
   return async () => ({
     ...(await prepare()),
-    ssh: {
-      user: ssh.user,
-      port: ssh.port ?? 22,
-      hostKey,
-      hostKeyFingerprint: fingerprint(publicKeyBlob(hostKey)),
-      clientKeyPath,
-    },
+    ssh: { user: ssh.user, port: ssh.port ?? 22, hostKey, clientKeyPath },
   });
 }
 

@@ -21,14 +21,24 @@ export type PreparedImage = {
   dtbDir?: string;
 };
 
-/** An image's SSH login: the pinned host key ("type base64") and the harness's client key file (mode 0600). */
-export type ImageSsh = {
-  user: string;
-  port: number;
-  hostKey: string;
-  hostKeyFingerprint: string;
-  clientKeyPath: string;
-};
+/**
+ * An image's SSH login: the harness's client key file (mode 0600), and the
+ * board's host key: either where in the initramfs its SSH server reads it
+ * (`hostKeyFile`: the image carries none, each job makes its own and appends
+ * it to the initrd it serves, job-ssh.ts, so no two jobs or boards share one),
+ * or the key the image's own root filesystem has (`hostKey`, an image file's
+ * `ssh.hostKey`), pinned as it is.
+ */
+export type ImageSsh = { user: string; port: number; clientKeyPath: string } & (
+  | {
+      /** Path in the initramfs of the host key (dropbear's format), e.g. etc/dropbear/dropbear_ecdsa_host_key. */
+      hostKeyFile: string;
+    }
+  | {
+      /** The board's host key, "type base64". */
+      hostKey: string;
+    }
+);
 
 /** A milestone as an image file may write it: a console pattern as a RegExp or as a string. */
 export type MilestoneInput = { name: string; timeoutS: number; enters?: MilestoneState } & (
@@ -76,6 +86,9 @@ export type ImageFile = {
   /** For images made by `prepare`: whether the prepared image gives an SSH login (`PreparedImage.ssh`). */
   runsSsh?: boolean;
 };
+
+/** One job's SSH login: the image's user and client key, with the board's host key pinned ("type base64"). */
+export type JobSsh = { user: string; port: number; clientKeyPath: string; hostKey: string; hostKeyFingerprint: string };
 
 /** An image as a run uses it: checked, with every default filled in. */
 export type ImageDefinition = {

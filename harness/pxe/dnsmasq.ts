@@ -202,6 +202,10 @@ export function parseDhcpLog(line: string): DhcpLogEvent[] {
   return events;
 }
 
+/** How many of dnsmasq's last log lines are kept in memory. */
+const LOG_TAIL = 20;
+
+/** `log`: dnsmasq's last LOG_TAIL lines. */
 export type Dnsmasq = { child: Child; log: string[] };
 
 /** Starts dnsmasq in the namespace and waits until its DHCP server is up. */
@@ -217,7 +221,8 @@ export async function startDnsmasq(
   const child = startChild('dnsmasq', 'dnsmasq', dnsmasqArguments(plan), {
     netns,
     onStderrLine: (line) => {
-      log.push(line);
+      // Only the last lines, for the message when dnsmasq exits early: a busy network cannot grow it.
+      if (log.push(line) > LOG_TAIL) log.shift();
       onLine(line);
       if (/\bDHCP, (IP range|static leases|proxy on subnet)/.test(line)) ready();
       for (const event of parseDhcpLog(line)) onEvent(event);

@@ -96,27 +96,49 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
       handles.push(handle);
       const info = await handle.stat();
       if (!info.isFile()) throw new FileTableError(`table entry '${entry.name}': ${real} is not a regular file`);
-      files.push({
-        name: entry.name,
-        role: entry.role,
-        size: info.size,
-        read: async (position, length) => {
-          const buffer = Buffer.alloc(Math.max(0, Math.min(length, info.size - position)));
-          let done = 0;
-          while (done < buffer.length) {
-            const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
-            if (bytesRead === 0) break;
-            done += bytesRead;
-          }
-          return buffer.subarray(0, done);
-        },
-      });
+      files.push(
+        withAppended(
+          { name: entry.name, role: entry.role, size: info.size, read: reader(handle, info.size) },
+          entry.append,
+        ),
+      );
     }
   } catch (error) {
     await Promise.all(handles.map((h) => h.close()));
     throw error;
   }
   return { files, close: async () => void (await Promise.all(handles.map((h) => h.close()))) };
+}
+
+/** Reads of an open file of `size` bytes (fewer at its end). */
+function reader(handle: FileHandle, size: number): OpenedFile['read'] {
+  return async (position, length) => {
+    const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+    let done = 0;
+    while (done < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buffer.subarray(0, done);
+  };
+}
+
+/** `file` followed by the bytes of `append` (base64), read across the seam as one file. */
+function withAppended(file: OpenedFile, append: string | undefined): OpenedFile {
+  if (!append) return file;
+  const extra = Buffer.from(append, 'base64');
+  const own = file.size;
+  return {
+    ...file,
+    size: own + extra.length,
+    read: async (position, length) => {
+      const head = position < own ? await file.read(position, Math.min(length, own - position)) : Buffer.alloc(0);
+      const from = Math.max(0, position - own);
+      const tail = extra.subarray(from, from + (length - head.length));
+      return head.length === 0 ? tail : Buffer.concat([head, tail]);
+    },
+  };
 }
 
 /** The opened entry for a requested name. */

@@ -3,8 +3,9 @@
  * and a file server process (TFTP + HTTP) inside that namespace, serving a
  * per-job file table with generated boot configs. A real board's job serves
  * from a macvlan on the lab interface instead (lab-network.ts), as the boot
- * network's DHCP server or as proxyDHCP. Everything it reports
- * becomes a step event; `stop` removes every process and the namespace.
+ * network's DHCP server or as proxyDHCP, its namespace filtered to the
+ * board's MAC (board-filter.ts). What it reports about the board becomes a
+ * step event (board-gate.ts); `stop` removes every process and the namespace.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ import {
   renderPxelinuxConfig,
   type BootEntry,
 } from './boot-config.js';
+import { applyBoardFilter } from './board-filter.js';
+import { BoardGate } from './board-gate.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
@@ -62,6 +65,8 @@ export class PxeServer {
   private dnsmasq: Dnsmasq | undefined;
   private fileServer: Child | undefined;
   private networkCreated = false;
+  /** Only the board's DHCP lines and file requests become events (on a lab network, requests from the board's address). */
+  private readonly gate: BoardGate;
   readonly network: JobNetwork | LabNetwork;
   readonly files: FileTable;
 
@@ -82,6 +87,10 @@ export class PxeServer {
       { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(options.boot) },
     ];
     this.files = [...options.files, ...generated];
+    this.gate = BoardGate.on(options.bus, {
+      mac: options.board.mac,
+      ip: isLabNetwork(this.network) ? options.board.ip : '',
+    });
   }
 
   get baseUrl(): string {
@@ -112,11 +121,13 @@ export class PxeServer {
   }
 
   private async startAll(): Promise<void> {
-    const { bus, board, workDir } = this.options;
+    const { board, workDir } = this.options;
     const net = this.network;
     if (isLabNetwork(net)) await createLabNetwork(net);
     else await createJobNetwork(net);
     this.networkCreated = true;
+    // On a lab network, before any server listens: nothing but the board's frames reaches them.
+    if (isLabNetwork(net)) await applyBoardFilter(net.netns, board.mac, net.interface);
     const dnsmasq = startDnsmasq(
       net.netns,
       {
@@ -142,12 +153,7 @@ export class PxeServer {
         pidFile: join(workDir, 'dnsmasq.pid'),
         runAs: inUserNamespace() ? 'root' : undefined,
       },
-      (event) => {
-        if (event.kind === 'lease') bus.emit({ type: 'lease', mac: event.mac, ip: event.ip, hostname: event.hostname });
-        else if (event.kind === 'proxy-offer')
-          bus.emit({ type: 'dhcp', message: 'PXE', mac: event.mac, detail: event.ignored ? 'proxy-ignored' : 'proxy' });
-        else bus.emit({ type: 'dhcp', message: event.message, mac: event.mac, ip: event.ip, detail: event.detail });
-      },
+      (event) => this.gate.dhcp(event),
       (line) => this.options.onLogLine?.('dnsmasq', line),
     );
     // Both start at once; whichever started is kept so that stop() ends it if the other failed.
@@ -157,7 +163,7 @@ export class PxeServer {
   }
 
   private async startFileServer(): Promise<void> {
-    const { bus, workDir } = this.options;
+    const { workDir } = this.options;
     const child = startChild(
       'file-server',
       process.execPath,
@@ -179,7 +185,7 @@ export class PxeServer {
           case 'fatal':
             return reject(new Error(`file server: ${message.message}`));
           default:
-            return void bus.emit(message);
+            return void this.gate.file(message);
         }
       });
       void child.exited.then((exit) => reject(new Error(`file server exited (code ${exit.exitCode ?? exit.signal})`)));

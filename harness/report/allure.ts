@@ -8,10 +8,10 @@
  * Reference: Allure 2 result file format (<uuid>-result.json, attachments, labels).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
-import { redactValue } from '../core/redact.js';
+import { redact, redactValue, StreamRedactor } from '../core/redact.js';
 import type { BootRecord } from './boot-record.js';
 
 type Status = 'passed' | 'failed' | 'broken' | 'skipped';
@@ -56,7 +56,9 @@ export function writeAllureResults(
     .filter((a) => existsSync(a.path))
     .map((a) => {
       const source = `${randomUUID()}-attachment${extname(a.path) || '.txt'}`;
-      copyFileSync(a.path, join(dir, source));
+      // Copied with registered secrets masked (the attachments are text: logs, events, the SVG timeline).
+      const masked = new StreamRedactor('latin1');
+      writeFileSync(join(dir, source), masked.push(readFileSync(a.path, 'latin1')) + masked.flush(), 'latin1');
       return { name: a.name, source, type: a.type };
     });
 
@@ -94,27 +96,31 @@ export function writeAllureResults(
       })),
     ],
   };
-  writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(result, null, 2));
+  writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(redactValue(result), null, 2));
   writeFileSync(
     join(dir, 'environment.properties'),
-    `${[
-      `target=${record.target}`,
-      `image=${record.image}`,
-      `run=${record.runId}`,
-      `host=${hostname()}`,
-      ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
-    ].join('\n')}\n`,
+    redact(
+      `${[
+        `target=${record.target}`,
+        `image=${record.image}`,
+        `run=${record.runId}`,
+        `host=${hostname()}`,
+        ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
+      ].join('\n')}\n`,
+    ),
   );
   if (env.BUILD_URL || env.BUILD_TAG) {
     writeFileSync(
       join(dir, 'executor.json'),
-      JSON.stringify({
-        name: 'Jenkins',
-        type: 'jenkins',
-        buildName: env.BUILD_TAG,
-        buildUrl: env.BUILD_URL,
-        buildOrder: Number(env.BUILD_NUMBER) || undefined,
-      }),
+      JSON.stringify(
+        redactValue({
+          name: 'Jenkins',
+          type: 'jenkins',
+          buildName: env.BUILD_TAG,
+          buildUrl: env.BUILD_URL,
+          buildOrder: Number(env.BUILD_NUMBER) || undefined,
+        }),
+      ),
     );
   }
   return uuid;
@@ -130,5 +136,22 @@ function statusOf(status: BootRecord['milestones'][number]['status']): Status {
       return 'broken';
     case 'skipped':
       return 'skipped';
+  }
+}
+
+/**
+ * Masks registered secrets in every file of an allure-results directory that
+ * another writer filled (allure-vitest, for the suites): results, containers
+ * and attachments, byte for byte apart from the secrets.
+ */
+export function maskAllureResults(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(dir, entry.name);
+    const text = readFileSync(path, 'latin1');
+    const masked = new StreamRedactor('latin1');
+    const out = masked.push(text) + masked.flush();
+    if (out !== text) writeFileSync(path, out, 'latin1');
   }
 }

@@ -5,6 +5,7 @@
  * TTY) it is not used: the plain lines alone read well in a Jenkins console.
  */
 import type { EventBus, StepEvent } from '../core/events.js';
+import { redact } from '../core/redact.js';
 import { formatEvent } from './terminal.js';
 
 export function wantsLiveView(
@@ -32,7 +33,7 @@ export function attachLiveView(bus: EventBus, stream: NodeJS.WriteStream = proce
   const draw = () => {
     clear();
     const columns = stream.columns ?? 100;
-    stream.write(`\x1b[2m${statusLine(state, bus.now()).slice(0, columns - 1)}\x1b[0m`);
+    stream.write(`\x1b[2m${redact(statusLine(state, bus.now())).slice(0, columns - 1)}\x1b[0m`);
     shown = true;
   };
   const update = (event: StepEvent) => {
@@ -62,7 +63,7 @@ export function attachLiveView(bus: EventBus, stream: NodeJS.WriteStream = proce
     const text = formatEvent(event);
     if (text !== undefined) {
       clear();
-      stream.write(`${text}\n`);
+      stream.write(`${redact(text)}\n`);
     }
     if (event.type === 'run-end') stop();
     else draw();

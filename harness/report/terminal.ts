@@ -51,6 +51,8 @@ export function formatEvent(event: StepEvent): string | undefined {
     }
     case 'file-failed':
       return line(event.protocol, `${event.path} to ${event.client}: ${event.reason}`);
+    case 'refused':
+      return line('refused', refusedText(event));
     case 'milestone':
       return line('milestone', `${event.name} (+${ms(event.durationMs)})`);
     case 'milestone-timeout':
@@ -93,6 +95,11 @@ export function formatEvent(event: StepEvent): string | undefined {
         `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`,
       );
   }
+}
+
+function refusedText(event: Extract<StepEvent, { type: 'refused' }>): string {
+  const requests = `${event.count} ${event.what} request${event.count === 1 ? '' : 's'}`;
+  return `${requests} from clients other than the board so far, not answered (last: ${event.client})`;
 }
 
 function indent(lines: string[]): string {

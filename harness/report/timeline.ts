@@ -7,6 +7,7 @@
  */
 import type { StepEvent } from '../core/events.js';
 import { powerOutcomeText } from './terminal.js';
+import { redact, redactValue } from '../core/redact.js';
 import { xmlEscape } from './xml.js';
 
 export type Row = {
@@ -90,8 +91,10 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
   return rows;
 }
 
-export function renderTimeline(events: readonly StepEvent[], title: string): string {
-  const rows = timelineRows(events);
+export function renderTimeline(events: readonly StepEvent[], heading: string): string {
+  // Registered secrets are masked before any text is placed (and escaped) in the picture.
+  const rows = redactValue(timelineRows(events));
+  const title = redact(heading);
   const labelWidth = 230;
   const chartWidth = 720;
   const rowHeight = 22;

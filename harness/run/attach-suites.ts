@@ -11,6 +11,8 @@ import type { Target } from '../config/target.js';
 import { ExitCode, HilError, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import { type JobRecord, type JobWiring, liveJobs, wiringOf } from '../core/job-record.js';
+import type { ImageSsh, JobSsh } from '../images/image.js';
+import { withHostKey } from '../images/job-ssh.js';
 import { loadImage } from '../images/load-image.js';
 import { writeEventLog } from '../report/event-log.js';
 import { resultPaths, runIdFor, runtimeRoot } from '../core/paths.js';
@@ -70,6 +72,7 @@ export async function runSuitesOnRunningJob(options: {
       detail: `on the running job ${record.jobId} (harness pid ${record.pid}), no boot`,
     });
     const prepared = await image.prepare();
+    const ssh = sshOfJob(prepared.ssh, record);
     const counts = await runSuites({
       bus,
       signal: options.signal,
@@ -78,6 +81,7 @@ export async function runSuitesOnRunningJob(options: {
       boardIp: wiring.boardIp,
       target,
       prepared,
+      ssh,
       job: { ...record, ...wiring, image: image.name },
       suiteFiles: options.suiteFiles,
       resultsDir: artifacts.dir,
@@ -100,4 +104,14 @@ export async function runSuitesOnRunningJob(options: {
   } finally {
     closeEventLog();
   }
+}
+
+/** The login of the holding job: the image's, with the host key that job put on its board. */
+function sshOfJob(ssh: ImageSsh | undefined, record: JobRecord): JobSsh | undefined {
+  if (!ssh) return undefined;
+  if (!record.sshHostKey)
+    throw new UsageError(
+      `--no-boot: job ${record.jobId} recorded no SSH host key for its board; restart it with this version (npm run hil -- --target ${record.target} --keep-up)`,
+    );
+  return withHostKey(ssh, record.sshHostKey);
 }

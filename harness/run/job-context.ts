@@ -46,6 +46,8 @@ export type JobContext = {
   results?: ResultPaths;
   /** A line for the PXE log (pxe.log in the results); set once it is open. */
   logLine: (source: string, line: string) => void;
+  /** The SSH host key ("type base64") the job made for its board, once the boot is planned. */
+  sshHostKey?: string;
 };
 
 export function newJobContext(options: RunOptions): JobContext {

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,10 @@ import { Deadline } from '../core/deadline.js';
 import { startChild } from '../core/process.js';
 import { LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
-import type { PreparedImage } from '../images/image.js';
+import { StreamRedactor } from '../core/redact.js';
+import { maskAllureResults } from '../report/allure.js';
+import { jenkinsJunit } from '../report/vitest-junit.js';
+import type { JobSsh, PreparedImage } from '../images/image.js';
 import { startSshForwarder } from '../ssh/forwarder.js';
 import { waitForSsh } from '../ssh/ssh-login.js';
 import { SUITE_CONTEXT_ENV, type SuiteContext, writeSuiteContext } from './suite-context.js';
@@ -81,6 +84,8 @@ export async function runSuites(options: {
   boardIp: string;
   target: Target;
   prepared: PreparedImage;
+  /** The job's SSH login, its host key pinned; none: the image runs no SSH server. */
+  ssh: JobSsh | undefined;
   /** The job's facts a suite sees (suite-context.ts), but for the SSH login this stage adds. */
   job: Pick<
     SuiteContext,
@@ -92,10 +97,9 @@ export async function runSuites(options: {
   sshSocketName?: string;
   onLogLine?: (line: string) => void;
 }): Promise<SuiteCounts[]> {
-  const { bus, signal, prepared } = options;
-  if (!prepared.ssh)
+  const { bus, signal, prepared, ssh } = options;
+  if (!ssh)
     throw new UsageError(`image '${options.job.image}' runs no SSH server; suites need one (use --image busybox)`);
-  const ssh = prepared.ssh;
 
   const socketPath = join(options.workDir, options.sshSocketName ?? 'ssh.sock');
   const contextPath = join(options.workDir, `suites-${process.pid}.json`);
@@ -163,7 +167,11 @@ async function runVitest(options: {
 }): Promise<SuiteCounts[]> {
   const { bus } = options;
   const junitPath = join(options.resultsDir, 'suites-junit.xml');
+  const allureResults = join(options.resultsDir, 'allure-results');
   const log = createWriteStream(join(options.resultsDir, 'suites.log'));
+  // Suites' output (stdout and stderr) goes to suites.log with registered secrets masked.
+  const masked = new StreamRedactor('latin1');
+  const write = (chunk: Buffer) => log.write(masked.push(chunk.toString('latin1')), 'latin1');
   const names = options.suiteFiles.map(suiteName);
   for (const name of names) bus.emit({ type: 'suite', name, state: 'start' });
   const started = bus.now();
@@ -174,19 +182,21 @@ async function runVitest(options: {
       [SUITE_CONTEXT_ENV]: options.contextPath,
       PXE_HIL_SUITE_FILES: options.suiteFiles.join('\n'),
       PXE_HIL_SUITE_JUNIT: junitPath,
-      PXE_HIL_ALLURE_RESULTS: join(options.resultsDir, 'allure-results'),
+      PXE_HIL_ALLURE_RESULTS: allureResults,
       NO_COLOR: '1',
     },
-    onStdoutData: (chunk) => log.write(chunk),
-    onStderrData: (chunk) => log.write(chunk),
+    onStdoutData: write,
+    onStderrData: write,
   });
   const stop = () => void child.stop(5000);
   options.signal.addEventListener('abort', stop, { once: true });
   const result = await child.exited.finally(() => options.signal.removeEventListener('abort', stop));
-  await new Promise<void>((done) => log.end(done));
+  await new Promise<void>((done) => log.end(masked.flush(), 'latin1', done));
   options.signal.throwIfAborted();
 
-  const junit = existsSync(junitPath) ? await readFile(junitPath, 'utf8') : undefined;
+  const junit = existsSync(junitPath) ? jenkinsJunit(await readFile(junitPath, 'utf8')) : undefined;
+  if (junit) await writeFile(junitPath, junit);
+  maskAllureResults(allureResults);
   const counts = junit ? parseVitestJunit(junit) : [];
   for (const name of names) {
     const count = counts.find((c) => c.name === name);

@@ -93,7 +93,7 @@ export function events(dir: string): LoggedEvent[] {
 
 export const JUNIT_SCHEMA = join(REPO, 'test/support/junit.xsd');
 
-/** Validates a JUnit file against the schema Jenkins' reader expects; returns xmllint's complaint, or '' when valid. */
+/** Validates a JUnit file against the schema Jenkins' tooling publishes (junit.xsd: the xUnit plugin's junit-10.xsd); returns xmllint's complaint, or '' when valid. */
 export function junitProblems(path: string): string {
   const result = execaSync('xmllint', ['--noout', '--schema', JUNIT_SCHEMA, path], { reject: false });
   if (result.exitCode === 0) return '';

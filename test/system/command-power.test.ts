@@ -29,6 +29,7 @@ function config(overrides: Partial<CommandPowerConfig> = {}): CommandPowerConfig
     on: 'echo on > state; echo "$HIL_POWER_ACTION" >> log',
     off: 'echo off > state; echo "$HIL_POWER_ACTION" >> log',
     status: 'cat state',
+    secretEnv: [],
     timeoutS: 5,
     offTimeS: 0,
     ...overrides,

@@ -249,6 +249,7 @@ function commandRow(name: string, withStatus: boolean): Row {
         on: 'echo on > state; echo "$HIL_POWER_ACTION" >> switches',
         off: 'echo off > state; echo "$HIL_POWER_ACTION" >> switches',
         ...(withStatus ? { status: 'cat state' } : {}),
+        secretEnv: [],
         timeoutS: 5,
         offTimeS: 0,
       };

@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
-import { NO_RESIDUE, residueOf } from '../support/hil.js';
+import { NO_RESIDUE, REPO, residueOf } from '../support/hil.js';
 import { addClientHost, removeClientHost } from '../support/client-host.js';
+import { attachTerminalReporter } from '../../harness/report/terminal.js';
 
 const BOARD_MAC = '52:54:00:b0:00:01';
+const HOSTILE = join(REPO, 'test/support/hostile-client.ts');
 let server: PxeServer;
 let bus: EventBus;
 const seen: StepEvent[] = [];
@@ -115,9 +117,11 @@ describe('per-job PXE server', () => {
     );
     expect(stranger.exitCode).not.toBe(0);
     expect(seen.some((e) => e.type === 'lease')).toBe(false);
-    expect(seen.some((e) => e.type === 'dhcp' && e.mac === '52:54:00:99:99:99' && e.message === 'DHCPDISCOVER')).toBe(
-      true,
-    );
+    // The stranger's requests are only counted: one 'refused' event for the first, none of its DHCP lines.
+    expect(seen.filter((e) => e.type === 'dhcp' && e.mac === '52:54:00:99:99:99')).toEqual([]);
+    expect(seen.filter((e) => e.type === 'refused')).toEqual([
+      expect.objectContaining({ type: 'refused', what: 'dhcp', count: 1, client: '52:54:00:99:99:99' }),
+    ]);
 
     await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', BOARD_MAC]);
     const board = await inClient(
@@ -129,6 +133,74 @@ describe('per-job PXE server', () => {
     expect(seen.filter((e) => e.type === 'lease')).toEqual([
       expect.objectContaining({ mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' }),
     ]);
+  }, 30_000);
+
+  it("prints no control character a client chose: requested names, the board's DHCP host name and vendor class", async () => {
+    const printed: string[] = [];
+    const stopPrinting = attachTerminalReporter(bus, (text) => printed.push(text));
+    const from = seen.length;
+    // The client host as the board: its MAC, and an address (the test before flushed it).
+    await execa('ip', ['-n', clientNs, 'link', 'set', 'eth0', 'address', BOARD_MAC]);
+    await execa('ip', ['-n', clientNs, 'addr', 'replace', '10.42.0.50/24', 'dev', 'eth0']);
+    try {
+      // A TFTP read request for a name that would clear the screen and retitle the terminal.
+      const name = 'x\x1b[2J\x1b]0;owned\x07.bin';
+      const rrq = Buffer.concat([
+        Buffer.from([0, 1]),
+        Buffer.from(name, 'latin1'),
+        Buffer.from([0]),
+        Buffer.from('octet\0'),
+      ]);
+      const reply = await inClient([
+        'node',
+        '--import',
+        'tsx',
+        HOSTILE,
+        'tftp',
+        '10.42.0.1',
+        '69',
+        rrq.toString('hex'),
+      ]);
+      expect(JSON.parse(reply.stdout)).toMatchObject({ op: 5, code: 1 });
+      // The board's MAC (the client host took it above), naming itself and its vendor class with escapes.
+      const dhcp = await inClient(
+        [
+          busybox,
+          'udhcpc',
+          '-i',
+          'eth0',
+          '-n',
+          '-q',
+          '-f',
+          '-t',
+          '5',
+          '-T',
+          '1',
+          '-s',
+          '/bin/true',
+          '-x',
+          'hostname:ev\x1b[31mil\x07',
+          '-V',
+          'ven\x1b]0;pwn\x07dor',
+        ],
+        { reject: false },
+      );
+      expect(dhcp.exitCode, dhcp.stderr).toBe(0);
+    } finally {
+      stopPrinting();
+    }
+    const events = seen.slice(from);
+    expect(events.filter((e) => e.type === 'file-failed').map((e) => e.type === 'file-failed' && e.path)).toEqual([
+      'x\\x1b[2J\\x1b]0;owned\\x07.bin',
+    ]);
+    // dnsmasq itself gives no client-chosen name here: it drops a host name that is not a valid one and
+    // uses the name the job gave the board.
+    expect(events.filter((e) => e.type === 'lease')).toEqual([
+      expect.objectContaining({ mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' }),
+    ]);
+    const text = printed.join('') + JSON.stringify(events);
+    expect(text).toContain('tftp      x\\x1b[2J\\x1b]0;owned\\x07.bin to 10.42.0.50:');
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   }, 30_000);
 
   it('removes its processes and namespace when stopped', async () => {

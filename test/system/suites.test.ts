@@ -62,6 +62,9 @@ describe('suites on the booted target', () => {
       ]);
       // The boot's own report is unchanged by the suites.
       expect(readResult(dir, 'junit.xml')).toContain('failures="0" errors="0" skipped="0"');
+      // Both JUnit files validate against the schema Jenkins' tooling publishes.
+      expect(junitProblems(join(dir, 'junit.xml'))).toBe('');
+      expect(junitProblems(join(dir, 'suites-junit.xml'))).toBe('');
       expect(run.stdout).toMatch(/suites\s+5 tests passed/);
     },
     BOOT_TIMEOUT,

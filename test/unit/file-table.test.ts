@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lookup, normalizeRequest, type FileTable, type ServedFile } from '../../harness/pxe/file-table.js';
+import { lookup, normalizeRequest, openTable, type FileTable, type ServedFile } from '../../harness/pxe/file-table.js';
 
 const table: FileTable = [
   { name: 'pxelinux.0', role: 'bootloader', path: '/srv/loaders/pxelinux.0' },
@@ -99,5 +102,33 @@ describe('lookup', () => {
     ];
     for (const [requested, entry] of expected) expect(lookup(table, requested), requested).toBe(entry);
     expect(lookup([], 'linux')).toBeUndefined();
+  });
+});
+
+describe('a table file with bytes appended', () => {
+  it('serves the file, then the appended bytes, as one file, read across the seam in any chunks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hil-table-'));
+    try {
+      const own = Buffer.from('0123456789');
+      const extra = Buffer.from('abcdef');
+      writeFileSync(join(dir, 'initrd'), own);
+      const opened = await openTable(
+        [{ name: 'initrd', role: 'initrd', path: join(dir, 'initrd'), append: extra.toString('base64') }],
+        [dir],
+      );
+      const file = opened.files[0]!;
+      expect(file.size).toBe(16);
+      for (const chunk of [1, 3, 7, 16, 100]) {
+        const parts: Buffer[] = [];
+        for (let position = 0; position < file.size; position += chunk) parts.push(await file.read(position, chunk));
+        expect(Buffer.concat(parts).toString(), `chunks of ${chunk}`).toBe('0123456789abcdef');
+      }
+      expect((await file.read(8, 4)).toString()).toBe('89ab');
+      expect((await file.read(12, 10)).toString()).toBe('cdef');
+      expect((await file.read(16, 10)).length).toBe(0);
+      await opened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -94,21 +94,24 @@ describe('junitProblems', () => {
       "element testcase: Schemas validity error : Element 'testcase': The attribute 'name' is required but missing.",
     ],
     [
-      'a testcase with a failure and an error',
-      suite(
-        '<testcase classname="boot.x" name="01 x" time="1.000"><failure message="a"/><error message="b"/></testcase>',
-      ),
-      "element error: Schemas validity error : Element 'error': This element is not expected. Expected is one of ( system-out, system-err ).",
+      "'skipped' on testsuites, which Jenkins' schema does not allow there",
+      suite(PASSED, ' skipped="0"'),
+      "element testsuites: Schemas validity error : Element 'testsuites', attribute 'skipped': The attribute 'skipped' is not allowed.",
     ],
     [
-      'a time that is not a number of seconds',
-      suite('<testcase classname="boot.x" name="01 x" time="soon"/>'),
-      "element testcase: Schemas validity error : Element 'testcase', attribute 'time': 'soon' is not a valid value of the atomic type 'seconds'.",
+      'a testsuite without its test count',
+      suite(PASSED).replace('<testsuite name="boot.x" tests="1"', '<testsuite name="boot.x"'),
+      "element testsuite: Schemas validity error : Element 'testsuite': The attribute 'tests' is required but missing.",
+    ],
+    [
+      'a testsuite time that is not a number of seconds',
+      suite(PASSED).replace('skipped="0" time="1.000"', 'skipped="0" time="soon"'),
+      "element testsuite: Schemas validity error : Element 'testsuite', attribute 'time': [facet 'pattern'] The value 'soon' is not accepted by the pattern '(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\\.[0-9]*)?'.",
     ],
     [
       'a testsuite inside a testcase',
       suite('<testcase classname="boot.x" name="01 x" time="1.000"><testsuite/></testcase>'),
-      "element testsuite: Schemas validity error : Element 'testsuite': This element is not expected. Expected is one of ( skipped, failure, error, system-out, system-err ).",
+      "element testsuite: Schemas validity error : Element 'testsuite': This element is not expected.",
     ],
     [
       'a root element that is not testsuites or testsuite',

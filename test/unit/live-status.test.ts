@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../harness/core/events.js';
+import { clearSecrets, registerSecret } from '../../harness/core/redact.js';
 import { attachLiveView, statusLine, wantsLiveView } from '../../harness/report/live-status.js';
 
 const tty = (isTTY: boolean, columns = 80) => {
@@ -39,4 +40,21 @@ describe('live view', () => {
     // The status line is wiped before the last line, and not drawn again after it.
     expect(output).toMatch(/\r\x1b\[2K\[\s*[\d.]+\] result\s+PASSED \(exit 0\)\n$/);
   });
+
+  it('masks registered secrets in the event lines and in the status line', () => {
+    registerSecret('live-secret-77');
+    const bus = new EventBus();
+    const { stream, written } = tty(true, 200);
+    const stop = attachLiveView(bus, stream);
+    bus.emit({ type: 'stage', stage: 'power', state: 'start', detail: 'relay live-secret-77 switching' });
+    bus.emit({ type: 'warning', message: 'token live-secret-77 refused' });
+    stop();
+    const output = written.join('');
+    expect(output).not.toContain('live-secret-77');
+    expect(output).toMatch(/power\s+relay \*\*\* switching\n/);
+    expect(output).toMatch(/warning\s+token \*\*\* refused\n/);
+    expect(output).toContain('power: relay *** switching (');
+  });
 });
+
+afterEach(() => clearSecrets());

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { fingerprint, makeClientKey, publicKeyBlob } from '../../harness/ssh/ssh-keys.js';
+import { programsWithLibraries } from '../../harness/images/package-programs.js';
+import { fingerprint, makeClientKey, makeHostKey, publicKeyBlob } from '../../harness/ssh/ssh-keys.js';
 
 const { utils } = createRequire(import.meta.url)('ssh2') as {
   utils: { parseKey: (key: string) => { type: string; getPublicSSH: () => Buffer } | Error };
@@ -33,4 +34,32 @@ describe('client keys', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('host keys', () => {
+  it("are in dropbear's key file format: dropbearkey reads each and derives the same public key", async () => {
+    // dropbearkey from Debian's package, run through its own loader and libraries (as the image carries it).
+    const programs = await programsWithLibraries([{ pkg: 'dropbear-bin', path: 'usr/bin/dropbearkey' }]);
+    const dropbearkey = join(programs.packages.find((p) => p.name === 'dropbear-bin')!.root, 'usr/bin/dropbearkey');
+    const dir = mkdtempSync(join(tmpdir(), 'hil-hostkey-'));
+    try {
+      const keys = Array.from({ length: 8 }, () => makeHostKey());
+      for (const [i, key] of keys.entries()) {
+        writeFileSync(join(dir, `key${i}`), key.private, { mode: 0o600 });
+        const shown = execaSync(programs.interpreter, [
+          '--library-path',
+          programs.libraryDirs.join(':'),
+          dropbearkey,
+          '-y',
+          '-f',
+          join(dir, `key${i}`),
+        ]).stdout;
+        expect(/^(ecdsa-sha2-nistp256 \S+)/m.exec(shown)?.[1]).toBe(key.publicLine);
+      }
+      // Every key its own.
+      expect(new Set(keys.map((k) => k.publicLine)).size).toBe(keys.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

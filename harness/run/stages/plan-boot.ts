@@ -4,9 +4,11 @@
  * its kernel command line, and what the bootloader needs (a U-Boot script,
  * device tree, or typed commands). Nothing is started here.
  */
+import { stat } from 'node:fs/promises';
 import type { Target } from '../../config/target.js';
 import type { FailurePattern, ServedFile } from '../../core/boot.js';
-import type { PreparedImage } from '../../images/image.js';
+import type { JobSsh, PreparedImage } from '../../images/image.js';
+import { fixedLogin, jobSsh } from '../../images/job-ssh.js';
 import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../../images/pxe-loaders.js';
 import type { BootEntry } from '../../pxe/boot-config.js';
 import { planJobNetwork } from '../../pxe/netns.js';
@@ -29,6 +31,8 @@ export type BootPlan = {
   files: ServedFile[];
   /** For a board whose bootloader is driven at its prompt. */
   dialogue?: BootloaderPlan;
+  /** The SSH login of this job (the job's own host key pinned), for images that run an SSH server. */
+  ssh?: JobSsh;
   failurePatterns: readonly FailurePattern[];
 };
 
@@ -63,8 +67,10 @@ export async function planBoot(job: JobContext): Promise<BootPlan> {
     serverIp: serverAddressOf(target, job.jobId),
     boardIp: board.ip,
   });
+  const login = await sshLogin(job, prepared, files.initrd);
   return {
     prepared,
+    ssh: login,
     board,
     entry: bootloader.entry,
     files: [...files.all, ...loaders, ...bootloader.files],
@@ -91,11 +97,31 @@ async function pinJobFiles(job: JobContext): Promise<PinnedArtifact[]> {
   return pinned;
 }
 
+/**
+ * The job's SSH login, for an image that runs an SSH server: its own host key
+ * pinned as it is, or (an image that takes the job's) a host key made for
+ * this job and appended to the initrd as it is served.
+ */
+async function sshLogin(
+  job: JobContext,
+  prepared: PreparedImage,
+  initrd: Served | undefined,
+): Promise<JobSsh | undefined> {
+  const ssh = prepared.ssh;
+  if (!ssh) return undefined;
+  if (!('hostKeyFile' in ssh)) return fixedLogin(ssh);
+  if (!initrd) return undefined;
+  const login = jobSsh(ssh, (await stat(initrd.path)).size);
+  initrd.append = login.append.toString('base64');
+  job.sshHostKey = login.ssh.hostKey;
+  return login.ssh;
+}
+
 function describePinned(file: PinnedArtifact): string {
   return `${file.role} ${file.path} (${file.bytes} bytes, sha256 ${file.sha256.slice(0, 12)})`;
 }
 
-type Served = ServedFile & { path: string };
+type Served = Extract<ServedFile, { path: string }>;
 
 /** The files the image serves: the job's own copies where it has them, else the prepared (cached) ones. */
 function bootFiles(job: JobContext, prepared: PreparedImage, pinned: PinnedArtifact[]) {

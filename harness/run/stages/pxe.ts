@@ -6,6 +6,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { type JobRecord, writeJobRecord } from '../../core/job-record.js';
+import { printable } from '../../core/printable.js';
+import { redact } from '../../core/redact.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
 import type { BootPlan } from './plan-boot.js';
@@ -20,6 +22,7 @@ export function baseRecord(job: JobContext): JobRecord {
     pid: process.pid,
     runId: job.runId,
     build: process.env.BUILD_TAG,
+    sshHostKey: job.sshHostKey,
   };
 }
 
@@ -35,7 +38,8 @@ export async function startPxeServer(job: JobContext, plan: BootPlan): Promise<P
   const network = target.network;
   const pxeLog = openSync(job.results!.pxeLog, 'a');
   job.teardown.add('close the PXE log', () => closeSync(pxeLog));
-  job.logLine = (source, line) => writeSync(pxeLog, `${(bus.now() / 1000).toFixed(3)} ${source}: ${line}\n`);
+  job.logLine = (source, line) =>
+    writeSync(pxeLog, `${(bus.now() / 1000).toFixed(3)} ${source}: ${printable(redact(line), 4096)}\n`);
   const lab = network.kind === 'lab' ? network : undefined;
   const dhcp = lab ? `${lab.mode === 'proxy' ? 'proxyDHCP' : 'DHCP'} on ${lab.interface}` : 'DHCP';
   const pxe = await stage(

@@ -29,6 +29,7 @@ export async function testTarget(
         boardIp,
         target,
         prepared: plan.prepared,
+        ssh: plan.ssh,
         job: {
           jobId: job.jobId,
           target: target.name,

@@ -86,7 +86,7 @@ describe('bad input', () => {
   it('names an unknown image', async () => {
     await expectUsageError(
       ['--target', 'qemu-x86', '--image', 'no-such-image'],
-      /^pxe-hil: unknown image 'no-such-image': no fixtures\/images\/no-such-image\.ts\. Known images: busybox, busybox-no-initrd, debian-netinstall, debian-netinstall-arm64$/,
+      /^pxe-hil: unknown image 'no-such-image': no fixtures\/images\/no-such-image\.ts\. Known images: busybox, busybox-no-initrd, debian-netinstall, debian-netinstall-arm64, debian-netinstall-armhf$/,
     );
   });
 

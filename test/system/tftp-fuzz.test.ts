@@ -147,7 +147,8 @@ describe('TFTP under hostile input', () => {
       const now = processStatus(pid);
       return now.fds <= before.fds ? now : undefined;
     }, 250);
-    expect(after.fds).toBe(before.fds);
+    // No descriptor growth: as many as before, or fewer (one the server held then may have closed since).
+    expect(after.fds).toBeLessThanOrEqual(before.fds);
     // Memory: bounded, not returned to the exact byte (the heap keeps its pages).
     expect(after.rssKiB).toBeLessThan(before.rssKiB + 64 * 1024);
     process.stdout.write(

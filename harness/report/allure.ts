@@ -1,7 +1,7 @@
 /**
  * Allure results for the boot: one test, 'boot <target>', with a step per
  * milestone and its duration, the console log, the PXE log, the step events
- * and the timeline attached, and labels for target, image and Jenkins build.
+ * and the timeline attached, and labels for target, image, host, pool, Jenkins agent and build.
  * `npm run report` turns the results into the HTML report.
  *
  * Tested against: allure-commandline 2.x (`allure generate`).
@@ -66,7 +66,9 @@ export function writeAllureResults(
     { name: 'subSuite', value: record.target },
     { name: 'target', value: record.target },
     { name: 'image', value: record.image },
-    { name: 'host', value: hostname() },
+    { name: 'host', value: record.host ?? hostname() },
+    ...(record.pool ? [{ name: 'pool', value: record.pool }] : []),
+    ...(record.jenkinsNode ? [{ name: 'jenkins.node', value: record.jenkinsNode }] : []),
     { name: 'framework', value: 'pxe-hil' },
     ...(env.BUILD_TAG ? [{ name: 'build', value: env.BUILD_TAG }] : []),
   ];
@@ -101,7 +103,9 @@ export function writeAllureResults(
       `target=${record.target}`,
       `image=${record.image}`,
       `run=${record.runId}`,
-      `host=${hostname()}`,
+      `host=${record.host ?? hostname()}`,
+      ...(record.pool ? [`pool=${record.pool}`] : []),
+      ...(record.jenkinsNode ? [`jenkins.node=${record.jenkinsNode}`] : []),
       ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
     ].join('\n')}\n`,
   );

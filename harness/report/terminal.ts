@@ -20,7 +20,7 @@ export function formatEvent(event: StepEvent): string | undefined {
     case 'run-start':
       return line(
         'run',
-        `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`,
+        `${event.runId}: target ${event.target}${event.pool ? ` (pool ${event.pool})` : ''}, image ${event.image}, results in ${event.resultsDir}`,
       );
     case 'stage':
       return event.state === 'start'
@@ -66,6 +66,8 @@ export function formatEvent(event: StepEvent): string | undefined {
       return line('command', `${event.command} -> ${event.exitCode ?? 'killed'} (${ms(event.durationMs)})`);
     case 'warning':
       return line('warning', event.message);
+    case 'pool':
+      return line('pool', poolText(event));
     case 'ssh':
       return line(
         'ssh',
@@ -93,6 +95,12 @@ export function formatEvent(event: StepEvent): string | undefined {
         `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`,
       );
   }
+}
+
+function poolText(event: StepEventOf<'pool'>): string {
+  if (event.state === 'taken') return `took target ${event.target} from pool ${event.pool}`;
+  const holders = event.holders.map((h) => `${h.target}: ${h.holder}`).join('; ');
+  return `every target of pool ${event.pool} is held (${holders}); waiting up to ${event.timeoutS} s for the first free one`;
 }
 
 function indent(lines: string[]): string {

@@ -70,4 +70,8 @@ export default defineTarget({
   powerOffAtEnd: true,
   // A server board's firmware takes a minute or two before it netboots: every milestone gets three times its time.
   timeoutScale: 3,
+  // The CI host whose enp3s0 and USB serial adapter board1 is wired to: the Jenkins agent labelled hil-lab-2.
+  jenkins: { agent: 'hil-lab-2' },
+  // One of the lab's x86 server boards: a job that wants "an x86 server board" asks for the pool, not for board1.
+  pools: ['x86-server'],
 });

@@ -17,4 +17,6 @@ export default defineTarget({
   powerOffAtEnd: true,
   // OVMF under TCG takes some seconds more before the lease.
   timeoutScale: 2,
+  // The other QEMU PC of pool qemu-pc (see qemu-x86.ts).
+  pools: ['qemu-pc'],
 });

@@ -16,4 +16,8 @@ export default defineTarget({
   network: { kind: 'qemu-tap', mac: '52:54:00:a1:00:01' },
   boot: { loader: 'auto' },
   powerOffAtEnd: true,
+  // The CI host it runs on: any host with QEMU; the Jenkinsfile's HIL stages run on agents labelled hil-lab.
+  jenkins: { agent: 'hil-lab' },
+  // A QEMU PC, any firmware: a job that asks for `--pool qemu-pc` (Jenkins: lock label pool-qemu-pc) may get it.
+  pools: ['qemu-pc'],
 });

@@ -2,9 +2,10 @@
  * The `hil` command line.
  *
  *   hil --target NAME [--image NAME] [--results DIR] [--run-id ID] [--lock-timeout S]
+ *   hil --pool NAME ...              the same on the first free target of a pool
  *   hil run --target NAME ...        (the same)
  *   hil images [--image NAME]        prepare (download, unpack, build) boot images
- *   hil targets                      list the targets
+ *   hil targets [--json]             list the targets (--json: for a pipeline to plan from)
  *   hil report [--results DIR] [--out DIR]   Allure HTML report of the runs under DIR
  *   hil power --target NAME on|off|cycle|status   switch a lab board's power
  *   hil console --target NAME [--read-only]   the target's console in this terminal
@@ -14,7 +15,7 @@
  * fault, 128+n interrupted by signal n.
  */
 import { parseArgs } from 'node:util';
-import { listTargets, loadTarget } from '../config/load-target.js';
+import { loadTarget } from '../config/load-target.js';
 import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
@@ -26,8 +27,11 @@ import { doctorTarget } from './target-doctor.js';
 import { redact, registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
+import type { RunOn } from '../run/job-context.js';
 import { refuseWhatCannotRun, runJob } from '../run/run-job.js';
-import { loadRunConfig } from './run-config.js';
+import type { ImageDefinition } from '../images/image.js';
+import { loadPoolRunConfig, loadRunConfig } from './run-config.js';
+import { targetsCommand } from './targets-command.js';
 import { loadImage, loadImages } from '../images/load-image.js';
 import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
@@ -36,8 +40,9 @@ import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
+  npm run hil -- --pool NAME [options]       the same on the first free target of pool NAME
   npm run hil -- images [--image NAME]       prepare boot images (Debian packages, cached)
-  npm run hil -- targets                     list targets
+  npm run hil -- targets [--json]            list targets (--json: with agent label, pools, power, console)
   npm run report [-- --results DIR --out DIR] Allure HTML report of the runs (default: hil-results -> allure-report)
   npm run hil -- power --target NAME on|off|cycle|status   a lab board's power (BMC, PDU, commands)
   npm run hil -- doctor [--cleanup]          check this host; --cleanup removes what crashed jobs left
@@ -45,7 +50,8 @@ const USAGE = `usage:
   npm run hil -- console --target NAME       the target's console here (shares a running job's); Ctrl-] q leaves
 
 options for a run:
-  --target NAME        target file targets/NAME.ts (required)
+  --target NAME        target file targets/NAME.ts (this or --pool is required)
+  --pool NAME          the first free target of pool NAME (target files naming it in 'pools'), waiting up to --lock-timeout
   --image NAME|PATH    boot image instead of the target's own: a file of --images-dir, or an image file's path
   --images-dir DIR     where image files are (default: the fixtures/images folder of pxe-hil)
   --kernel PATH        boot this kernel (the job's own file, pinned at job start); without --image, a generic Linux boot
@@ -56,7 +62,7 @@ options for a run:
   --ready REGEX|ssh    booted means: a console line matching REGEX, or 'ssh' ('ssh:PORT'): the board's SSH server answers
   --results DIR        where results go (default hil-results); a run writes DIR/<target>/<run id>/
   --run-id ID          name of this run (default: $BUILD_TAG, else a time stamp)
-  --lock-timeout S     how long to wait for a target another job holds (default 600)
+  --lock-timeout S     how long to wait for a target (or any target of --pool) other jobs hold (default 600)
   --targets-dir DIR    where target files are (default: the targets/ folder of pxe-hil)
   --suite NAME         after the boot, run suites/NAME.test.ts (or a .test.ts path) on the target over SSH; repeatable
   --keep-up            after the boot (and suites), keep the target up until Ctrl-C, for --no-boot runs
@@ -72,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       target: { type: 'string' },
+      pool: { type: 'string' },
+      json: { type: 'boolean', default: false },
       image: { type: 'string' },
       results: { type: 'string', default: 'hil-results' },
       'run-id': { type: 'string' },
@@ -102,15 +110,12 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
 
   switch (command) {
-    case 'targets': {
-      const names = await listTargets(values['targets-dir']);
-      const width = Math.max(20, ...names.map((name) => name.length + 1));
-      for (const name of names) {
-        const target = await loadTarget(name, values['targets-dir']);
-        process.stdout.write(`${name.padEnd(width)} ${target.description}\n`);
-      }
-      return ExitCode.passed;
-    }
+    case 'targets':
+      return targetsCommand({
+        targetsDir: values['targets-dir'],
+        json: values.json === true,
+        write: (text) => process.stdout.write(text),
+      });
     case 'images': {
       const wanted = values.image
         ? [await loadImage(values.image, values['images-dir'])]
@@ -158,8 +163,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(values: {
+type RunValues = {
   target?: string;
+  pool?: string;
   image?: string;
   results?: string;
   'run-id'?: string;
@@ -175,27 +181,16 @@ async function runCommand(values: {
   suite?: string[];
   'keep-up'?: boolean;
   'no-boot'?: boolean;
-}): Promise<number> {
-  if (!values.target)
-    throw new UsageError('--target is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
+};
+
+async function runCommand(values: RunValues): Promise<number> {
   const lockTimeoutS = Number(values['lock-timeout']);
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0)
     throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
-
-  const { target, image } = await loadRunConfig({
-    target: values.target,
-    image: values.image,
-    targetsDir: values['targets-dir'],
-    imagesDir: values['images-dir'],
-    kernel: values.kernel,
-    initrd: values.initrd,
-    dtb: values.dtb,
-    files: values.file,
-    append: values.append,
-    ready: values.ready,
-  });
+  const { on, image } = await loadRun(values);
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
-  if (!values['no-boot']) refuseWhatCannotRun(target, image, suiteFiles);
+  if (!values['no-boot'])
+    for (const target of on.pool?.targets ?? [on.target!]) refuseWhatCannotRun(target, image, suiteFiles);
   if (values['no-boot'] && suiteFiles.length === 0)
     throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
   if (values['no-boot'] && values['keep-up'])
@@ -205,6 +200,66 @@ async function runCommand(values: {
   const bus = new EventBus();
   if (wantsLiveView()) attachLiveView(bus);
   else attachTerminalReporter(bus);
+  const signal = interruptOnSignals();
+
+  if (on.target && values['no-boot']) {
+    const attached = await runSuitesOnRunningJob({
+      target: on.target,
+      suiteFiles,
+      resultsRoot: values.results ?? 'hil-results',
+      runId: values['run-id'],
+      bus,
+      signal,
+    });
+    process.stdout.write(`results: ${attached.resultsDir}\n`);
+    return attached.exitCode;
+  }
+  const result = await runJob({
+    ...on,
+    image,
+    resultsRoot: values.results ?? 'hil-results',
+    runId: values['run-id'],
+    lockTimeoutS,
+    bus,
+    signal,
+    suiteFiles,
+    keepUp: values['keep-up'] === true,
+  });
+  if (result.results) process.stdout.write(`results: ${result.results.dir}\n`);
+  return result.exitCode;
+}
+
+/** The run's target (or pool) and image, loaded and checked before anything starts. */
+async function loadRun(values: RunValues): Promise<{ on: RunOn; image: ImageDefinition }> {
+  if (values.target && values.pool)
+    throw new UsageError(
+      '--target and --pool do not go together: name one board (--target NAME) or ask for any free one of a pool (--pool NAME)',
+    );
+  if (values.pool && values['no-boot'])
+    throw new UsageError('--no-boot runs suites on the target a --keep-up job holds: name it with --target NAME');
+  const input = {
+    image: values.image,
+    targetsDir: values['targets-dir'],
+    imagesDir: values['images-dir'],
+    kernel: values.kernel,
+    initrd: values.initrd,
+    dtb: values.dtb,
+    files: values.file,
+    append: values.append,
+    ready: values.ready,
+  };
+  if (values.pool) {
+    const { pool, image } = await loadPoolRunConfig({ ...input, pool: values.pool });
+    return { on: { pool }, image };
+  }
+  if (!values.target)
+    throw new UsageError('--target or --pool is required, e.g. --target qemu-x86 (see: npm run hil -- targets)');
+  const { target, image } = await loadRunConfig({ ...input, target: values.target });
+  return { on: { target }, image };
+}
+
+/** SIGINT, SIGTERM (a Jenkins abort) and SIGHUP interrupt the run; a second one only says that teardown goes on. */
+function interruptOnSignals(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -216,32 +271,7 @@ async function runCommand(values: {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-
-  if (values['no-boot']) {
-    const attached = await runSuitesOnRunningJob({
-      target,
-      suiteFiles,
-      resultsRoot: values.results ?? 'hil-results',
-      runId: values['run-id'],
-      bus,
-      signal: controller.signal,
-    });
-    process.stdout.write(`results: ${attached.resultsDir}\n`);
-    return attached.exitCode;
-  }
-  const result = await runJob({
-    target,
-    image,
-    resultsRoot: values.results ?? 'hil-results',
-    runId: values['run-id'],
-    lockTimeoutS,
-    bus,
-    signal: controller.signal,
-    suiteFiles,
-    keepUp: values['keep-up'] === true,
-  });
-  if (result.results) process.stdout.write(`results: ${result.results.dir}\n`);
-  return result.exitCode;
+  return controller.signal;
 }
 
 main(process.argv.slice(2)).then(

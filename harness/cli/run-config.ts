@@ -6,6 +6,7 @@
  * `--append` and `--ready` on top.
  */
 import { loadTarget } from '../config/load-target.js';
+import { loadPool, type TargetPool } from '../config/pools.js';
 import type { Target } from '../config/target.js';
 import { UsageError } from '../core/errors.js';
 import { type ArtifactSource, checkArtifact, checkServedName } from '../images/artifacts.js';
@@ -30,18 +31,37 @@ export type RunInput = {
 /** Loads and checks everything a run needs from its input; throws a UsageError before anything starts. */
 export async function loadRunConfig(input: RunInput): Promise<{ target: Target; image: ImageDefinition }> {
   const target = await loadTarget(input.target, input.targetsDir);
-  const artifacts = commandLineArtifacts(input);
-  const base = await baseImage(input, target);
-  const image = withCommandLine(base, artifacts, input);
-  return { target, image };
+  return { target, image: await runImage(input, [target]) };
 }
 
-/** The image the run starts from: the one named, else the job's own files alone when --kernel is given, else the target's. */
-async function baseImage(input: RunInput, target: Target): Promise<ImageDefinition> {
+/** As loadRunConfig, for a run on any free target of a pool (--pool): every target of the pool, loaded and checked. */
+export async function loadPoolRunConfig(
+  input: Omit<RunInput, 'target'> & { pool: string },
+): Promise<{ pool: TargetPool; image: ImageDefinition }> {
+  const pool = await loadPool(input.pool, input.targetsDir);
+  return { pool, image: await runImage({ ...input, target: '' }, pool.targets, `pool '${pool.name}'`) };
+}
+
+async function runImage(input: RunInput, targets: readonly Target[], what = ''): Promise<ImageDefinition> {
+  const artifacts = commandLineArtifacts(input);
+  const base = await baseImage(input, targets, what);
+  return withCommandLine(base, artifacts, input);
+}
+
+/**
+ * The image the run starts from: the one named, else the job's own files alone when --kernel is given, else the
+ * target's (a pool's targets must agree on it).
+ */
+async function baseImage(input: RunInput, targets: readonly Target[], what: string): Promise<ImageDefinition> {
   if (input.image) return loadImage(input.image, input.imagesDir);
   if (input.kernel) return commandLineImage({ withInitrd: input.initrd !== undefined });
   if (input.initrd) throw new UsageError('--initrd needs a kernel: give --kernel PATH too, or --image NAME');
-  return loadImage(target.image, input.imagesDir);
+  const images = new Set(targets.map((target) => target.image));
+  if (images.size > 1)
+    throw new UsageError(
+      `the targets of ${what} boot different images (${targets.map((t) => `${t.name}: ${t.image}`).join(', ')}); name the image with --image NAME`,
+    );
+  return loadImage(targets[0]!.image, input.imagesDir);
 }
 
 function commandLineArtifacts(input: RunInput): ArtifactSource[] {

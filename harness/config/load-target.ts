@@ -140,7 +140,7 @@ function kindOf(value: unknown): string {
   return typeof value;
 }
 
-function displayPath(path: string): string {
+export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') ? path : rel;
 }

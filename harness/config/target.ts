@@ -291,6 +291,29 @@ const ubootBoot = z
   })
   .strict();
 
+/** A pool's name: lower-case letters, digits and dashes, as a target's. */
+export const poolName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,40}$/,
+    'expected a pool name of lower-case letters, digits and dashes, such as x86-server',
+  );
+
+/**
+ * Where CI runs this target's jobs. `agent`: the Jenkins agent label of the
+ * host the target is wired to (its console, its lab interface, its PDU's
+ * network); a pipeline runs the target's stage on an agent with that label
+ * (`agent { label ... }`). Unset: 'hil-lab', the label of the Jenkinsfile's
+ * lab host. See docs/jenkins.md.
+ */
+const jenkins = z
+  .object({
+    agent: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a Jenkins agent label such as hil-lab-2 (letters, digits, . _ -)'),
+  })
+  .strict();
+
 export const targetSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'expected lower-case letters, digits and dashes'),
@@ -321,10 +344,21 @@ export const targetSchema = z
     powerOffAtEnd: z.boolean().default(true),
     /** Multiplies every milestone time-out, for slow boards. */
     timeoutScale: z.number().positive().max(100).default(1),
+    /** The CI host this target is wired to (its Jenkins agent label). */
+    jenkins: jenkins.default({ agent: 'hil-lab' }),
+    /**
+     * The pools this target belongs to: boards of one kind that any job may
+     * take. `--pool NAME` takes the first free target of pool NAME on this
+     * host; in Jenkins, Lockable Resources' label `pool-NAME` (docs/jenkins.md).
+     */
+    pools: z.array(poolName).default([]),
   })
   .strict()
   .superRefine((target, ctx) => {
     const { network, power } = target;
+    const repeated = target.pools.find((pool, i) => target.pools.indexOf(pool) !== i);
+    if (repeated)
+      ctx.addIssue({ code: 'custom', path: ['pools'], message: `names pool '${repeated}' twice: name it once` });
     if (network.kind === 'lab' && network.mode === 'dhcp' && !network.boardAddress) {
       ctx.addIssue({
         code: 'custom',

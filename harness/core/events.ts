@@ -24,7 +24,16 @@ export type PowerOutcome = { ok: true } | { ok: false; error: string };
 export type FileProtocol = 'tftp' | 'http';
 
 export type StepEventBody =
-  | { type: 'run-start'; runId: string; jobId: string; target: string; image: string; resultsDir: string }
+  | {
+      type: 'run-start';
+      runId: string;
+      jobId: string;
+      target: string;
+      image: string;
+      resultsDir: string;
+      /** The pool the target was taken from (--pool). */
+      pool?: string;
+    }
   | { type: 'stage'; stage: Stage; state: 'start' | 'end'; detail?: string }
   | ({ type: 'power'; action: PowerAction; driver: string; durationMs: number } & PowerOutcome)
   | { type: 'dhcp'; message: string; mac: string; ip?: string; detail?: string }
@@ -53,6 +62,9 @@ export type StepEventBody =
   | { type: 'console'; state: 'connected' | 'disconnected'; detail?: string }
   | { type: 'command'; command: string; exitCode: number | null; durationMs: number }
   | { type: 'warning'; message: string }
+  /** A job asking for any target of a pool: every one is held (by whom), or it took this one. */
+  | { type: 'pool'; pool: string; state: 'waiting'; holders: { target: string; holder: string }[]; timeoutS: number }
+  | { type: 'pool'; pool: string; state: 'taken'; target: string }
   | {
       type: 'ssh';
       state: 'ready' | 'failed';

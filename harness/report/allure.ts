@@ -1,7 +1,7 @@
 /**
  * Allure results for the boot: one test, 'boot <target>', with a step per
  * milestone and its duration, the console log, the PXE log, the step events
- * and the timeline attached, and labels for target, image and Jenkins build.
+ * and the timeline attached, and labels for target, image, host, pool, Jenkins agent and build.
  * `npm run report` turns the results into the HTML report.
  *
  * Tested against: allure-commandline 2.x (`allure generate`).
@@ -29,9 +29,51 @@ export function writeAllureResults(
   mkdirSync(dir, { recursive: true });
   const uuid = randomUUID();
   const start = record.startedAt.getTime();
+  const failed = record.milestones.find((m) => m.status === 'failed' || m.status === 'error');
+  const result = {
+    uuid,
+    historyId: createHash('md5').update(`boot:${record.target}:${record.image}`).digest('hex'),
+    testCaseId: createHash('md5').update(`boot:${record.target}`).digest('hex'),
+    name: `boot ${record.target}`,
+    fullName: `pxe-hil.boot.${record.target}`,
+    description: `Netboot of image ${record.image} on target ${record.target} (run ${record.runId})`,
+    status: (failed ? statusOf(failed.status) : 'passed') satisfies Status,
+    ...(failed && 'message' in failed ? { statusDetails: { message: failed.message } } : {}),
+    stage: 'finished',
+    start,
+    stop: Math.round(start + record.durationMs),
+    labels: labelsOf(record, env),
+    steps: stepsOf(record),
+    attachments: copyAttachments(attachments, dir),
+    parameters: [
+      { name: 'target', value: record.target },
+      { name: 'image', value: record.image },
+      ...record.provenance.map((p) => ({
+        name: `${p.role === 'file' ? p.name : p.role} sha256`,
+        value: `${p.sha256} (${p.bytes} bytes, ${p.source})`,
+      })),
+    ],
+  };
+  writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(redactValue(result), null, 2));
+  writeFileSync(join(dir, 'environment.properties'), redact(environmentOf(record)));
+  if (env.BUILD_URL || env.BUILD_TAG) {
+    const executor = {
+      name: 'Jenkins',
+      type: 'jenkins',
+      buildName: env.BUILD_TAG,
+      buildUrl: env.BUILD_URL,
+      buildOrder: Number(env.BUILD_NUMBER) || undefined,
+    };
+    writeFileSync(join(dir, 'executor.json'), JSON.stringify(redactValue(executor)));
+  }
+  return uuid;
+}
 
+/** One Allure step per milestone, placed on the run's clock. */
+function stepsOf(record: BootRecord) {
+  const start = record.startedAt.getTime();
   let clock = start;
-  const steps = record.milestones.map((m) => {
+  return record.milestones.map((m) => {
     const duration = 'durationMs' in m ? m.durationMs : 0;
     const stepStart = m.status === 'passed' ? start + m.t - duration : clock;
     clock = stepStart + duration;
@@ -49,81 +91,48 @@ export function writeAllureResults(
       parameters: [],
     };
   });
-  const failed = record.milestones.find((m) => m.status === 'failed' || m.status === 'error');
-  const status: Status = failed ? statusOf(failed.status) : 'passed';
+}
 
-  const copied = attachments
+/** The attachments that exist, copied beside the result with registered secrets masked (they are text). */
+function copyAttachments(attachments: readonly AllureAttachment[], dir: string) {
+  return attachments
     .filter((a) => existsSync(a.path))
     .map((a) => {
       const source = `${randomUUID()}-attachment${extname(a.path) || '.txt'}`;
-      // Copied with registered secrets masked (the attachments are text: logs, events, the SVG timeline).
       const masked = new StreamRedactor('latin1');
       writeFileSync(join(dir, source), masked.push(readFileSync(a.path, 'latin1')) + masked.flush(), 'latin1');
       return { name: a.name, source, type: a.type };
     });
+}
 
-  const labels = [
+/** Labels Allure groups and filters by: where the boot ran (host, Jenkins node, pool) and what it booted. */
+function labelsOf(record: BootRecord, env: NodeJS.ProcessEnv) {
+  return [
     { name: 'parentSuite', value: 'pxe-hil' },
     { name: 'suite', value: 'boot' },
     { name: 'subSuite', value: record.target },
     { name: 'target', value: record.target },
     { name: 'image', value: record.image },
-    { name: 'host', value: hostname() },
+    { name: 'host', value: record.host ?? hostname() },
+    ...(record.pool ? [{ name: 'pool', value: record.pool }] : []),
+    ...(record.jenkinsNode ? [{ name: 'jenkins.node', value: record.jenkinsNode }] : []),
     { name: 'framework', value: 'pxe-hil' },
     ...(env.BUILD_TAG ? [{ name: 'build', value: env.BUILD_TAG }] : []),
   ];
-  const result = {
-    uuid,
-    historyId: createHash('md5').update(`boot:${record.target}:${record.image}`).digest('hex'),
-    testCaseId: createHash('md5').update(`boot:${record.target}`).digest('hex'),
-    name: `boot ${record.target}`,
-    fullName: `pxe-hil.boot.${record.target}`,
-    description: `Netboot of image ${record.image} on target ${record.target} (run ${record.runId})`,
-    status,
-    ...(failed && 'message' in failed ? { statusDetails: { message: failed.message } } : {}),
-    stage: 'finished',
-    start,
-    stop: Math.round(start + record.durationMs),
-    labels,
-    steps,
-    attachments: copied,
-    parameters: [
-      { name: 'target', value: record.target },
-      { name: 'image', value: record.image },
-      ...record.provenance.map((p) => ({
-        name: `${p.role === 'file' ? p.name : p.role} sha256`,
-        value: `${p.sha256} (${p.bytes} bytes, ${p.source})`,
-      })),
-    ],
-  };
-  writeFileSync(join(dir, `${uuid}-result.json`), JSON.stringify(redactValue(result), null, 2));
-  writeFileSync(
-    join(dir, 'environment.properties'),
-    redact(
-      `${[
-        `target=${record.target}`,
-        `image=${record.image}`,
-        `run=${record.runId}`,
-        `host=${hostname()}`,
-        ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
-      ].join('\n')}\n`,
-    ),
-  );
-  if (env.BUILD_URL || env.BUILD_TAG) {
-    writeFileSync(
-      join(dir, 'executor.json'),
-      JSON.stringify(
-        redactValue({
-          name: 'Jenkins',
-          type: 'jenkins',
-          buildName: env.BUILD_TAG,
-          buildUrl: env.BUILD_URL,
-          buildOrder: Number(env.BUILD_NUMBER) || undefined,
-        }),
-      ),
-    );
-  }
-  return uuid;
+}
+
+/** environment.properties: the run's facts, and the SHA-256 of each of the job's own files. */
+function environmentOf(record: BootRecord): string {
+  const lines = [
+    `target=${record.target}`,
+    `image=${record.image}`,
+    `run=${record.runId}`,
+    `host=${record.host ?? hostname()}`,
+    ...(record.pool ? [`pool=${record.pool}`] : []),
+    ...(record.jenkinsNode ? [`jenkins.node=${record.jenkinsNode}`] : []),
+    ...record.provenance.map((p) => `${p.role === 'file' ? `file.${p.name}` : p.role}.sha256=${p.sha256}`),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function statusOf(status: BootRecord['milestones'][number]['status']): Status {

@@ -14,7 +14,10 @@ export type MilestoneRecord =
 /** A file the job served from the user's own build: what it was, where it came from, its size and SHA-256. */
 export type Provenance = { role: string; name: string; source: string; bytes: number; sha256: string };
 
-export type BootRecord = {
+/** Where a job ran: the host (its name), the pool its target was taken from, the Jenkins agent (NODE_NAME). */
+export type RunPlace = { host?: string; pool?: string; jenkinsNode?: string };
+
+export type BootRecord = RunPlace & {
   target: string;
   image: string;
   runId: string;
@@ -47,14 +50,16 @@ export class BootRecorder {
    * `abortedBy` names why the boot stopped early when it was not the target's
    * fault (a lab fault, an interrupt): the current milestone is then an error.
    */
-  finish(info: {
-    target: string;
-    image: string;
-    runId: string;
-    milestones: readonly MilestoneSpec[];
-    artifacts: Record<string, string>;
-    abortedBy?: { type: string; message: string };
-  }): BootRecord {
+  finish(
+    info: RunPlace & {
+      target: string;
+      image: string;
+      runId: string;
+      milestones: readonly MilestoneSpec[];
+      artifacts: Record<string, string>;
+      abortedBy?: { type: string; message: string };
+    },
+  ): BootRecord {
     this.unsubscribe();
     const records: MilestoneRecord[] = [];
     let previousT = 0;
@@ -107,6 +112,9 @@ export class BootRecorder {
       target: info.target,
       image: info.image,
       runId: info.runId,
+      ...(info.host ? { host: info.host } : {}),
+      ...(info.pool ? { pool: info.pool } : {}),
+      ...(info.jenkinsNode ? { jenkinsNode: info.jenkinsNode } : {}),
       startedAt: this.bus.startedAt,
       durationMs: this.bus.now(),
       milestones: records,

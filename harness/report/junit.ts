@@ -27,6 +27,7 @@ export function renderJunit(input: BootRecord): string {
     `      <property name="target" value="${xmlEscape(record.target)}"/>`,
     `      <property name="image" value="${xmlEscape(record.image)}"/>`,
     `      <property name="run" value="${xmlEscape(record.runId)}"/>`,
+    ...placeProperties(record),
     ...record.provenance.flatMap((p) => provenanceProperties(p)),
     '    </properties>',
   ];
@@ -69,4 +70,12 @@ function provenanceProperties(p: Provenance): string[] {
     ['bytes', String(p.bytes)],
     ['source', p.source],
   ].map(([field, value]) => `      <property name="${xmlEscape(`${key}.${field}`)}" value="${xmlEscape(value!)}"/>`);
+}
+
+/** Where the job ran: host, pool (a target taken from one), jenkins.node (the agent, NODE_NAME). */
+function placeProperties(record: BootRecord): string[] {
+  const place = { host: record.host, pool: record.pool, 'jenkins.node': record.jenkinsNode };
+  return Object.entries(place)
+    .filter(([, value]) => value)
+    .map(([name, value]) => `      <property name="${name}" value="${xmlEscape(value!)}"/>`);
 }

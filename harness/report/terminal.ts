@@ -12,94 +12,77 @@ export function powerOutcomeText(event: StepEventOf<'power'>): string {
   return event.action === 'bootdev' ? 'pxe' : 'done';
 }
 
+/** How long something took: milliseconds below a second, else seconds. */
+const ms = (value: number) => (value >= 999.5 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
+
+/** One line's kind and text; undefined for an event not printed. */
+type Line = [kind: string, text: string] | undefined;
+
+/** Each event type's line, one entry per type (the compiler checks none is missing). */
+const LINES: { [K in StepEvent['type']]: (event: StepEventOf<K>) => Line } = {
+  'run-start': (e) => [
+    'run',
+    `${e.runId}: target ${e.target}${e.pool ? ` (pool ${e.pool})` : ''}, image ${e.image}, results in ${e.resultsDir}`,
+  ],
+  stage: (e) => (e.state === 'start' ? [e.stage, e.detail ?? 'start'] : e.detail ? [e.stage, e.detail] : undefined),
+  power: (e) => ['power', `${e.action} via ${e.driver}: ${powerOutcomeText(e)} (${ms(e.durationMs)})`],
+  dhcp: (e) => ['dhcp', `${e.message} ${e.mac}${e.ip ? ` ${e.ip}` : ''}${e.detail ? ` ${e.detail}` : ''}`],
+  lease: (e) => ['lease', `${e.ip} to ${e.mac}${e.hostname ? ` (${e.hostname})` : ''}`],
+  'file-requested': () => undefined,
+  'file-served': (e) => [e.protocol, `${e.path} to ${e.client}: ${e.bytes} bytes in ${ms(e.durationMs)}${rateOf(e)}`],
+  'file-failed': (e) => [e.protocol, `${e.path} to ${e.client}: ${e.reason}`],
+  artifact: () => undefined,
+  refused: (e) => ['refused', refusedText(e)],
+  milestone: (e) => ['milestone', `${e.name} (+${ms(e.durationMs)})`],
+  'milestone-timeout': (e) => [
+    'FAILED',
+    `milestone '${e.name}' not reached within ${ms(e.timeoutMs)}; last console lines:\n${indent(e.lastLines)}`,
+  ],
+  'failure-pattern': (e) => ['FAILED', `${e.name}: ${e.line}`],
+  console: (e) => ['console', `${e.state}${e.detail ? ` (${e.detail})` : ''}`],
+  command: (e) => ['command', `${e.command} -> ${e.exitCode ?? 'killed'} (${ms(e.durationMs)})`],
+  warning: (e) => ['warning', e.message],
+  pool: (e) => ['pool', poolText(e)],
+  ssh: (e) => [
+    'ssh',
+    `${e.state === 'ready' ? 'logged in to' : 'FAILED to log in to'} ${e.address}, host key ${e.fingerprint} (${ms(e.durationMs)})${e.detail ? `: ${e.detail}` : ''}`,
+  ],
+  suite: (e) =>
+    e.state === 'start'
+      ? ['suite', `${e.name}: running`]
+      : [
+          'suite',
+          `${e.name}: ${e.passed ?? 0} passed, ${e.failed ?? 0} failed, ${e.skipped ?? 0} skipped (${ms(e.durationMs ?? 0)})`,
+        ],
+  'boot-state': (e) => ['state', `${e.from} -> ${e.to}: ${e.reason}`],
+  'bootloader-command': (e) => [
+    'uboot',
+    `${e.command}: ${e.result} (${ms(e.durationMs)})${e.detail ? ` ${e.detail}` : ''}`,
+  ],
+  'bootloader-load': (e) => ['uboot', `loaded ${e.file}: ${e.bytes} bytes`],
+  'run-end': (e) => ['result', `${e.outcome.toUpperCase()} (exit ${e.exitCode})${e.reason ? `: ${e.reason}` : ''}`],
+};
+
 export function formatEvent(event: StepEvent): string | undefined {
-  const time = `[${(event.t / 1000).toFixed(3).padStart(8)}]`;
-  const line = (kind: string, text: string) => `${time} ${kind.padEnd(9)} ${text}`;
-  const ms = (value: number) => (value >= 999.5 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
-  switch (event.type) {
-    case 'run-start':
-      return line(
-        'run',
-        `${event.runId}: target ${event.target}, image ${event.image}, results in ${event.resultsDir}`,
-      );
-    case 'stage':
-      return event.state === 'start'
-        ? line(event.stage, `${event.detail ?? 'start'}`)
-        : event.detail
-          ? line(event.stage, event.detail)
-          : undefined;
-    case 'power':
-      return line('power', `${event.action} via ${event.driver}: ${powerOutcomeText(event)} (${ms(event.durationMs)})`);
-    case 'dhcp':
-      return line(
-        'dhcp',
-        `${event.message} ${event.mac}${event.ip ? ` ${event.ip}` : ''}${event.detail ? ` ${event.detail}` : ''}`,
-      );
-    case 'lease':
-      return line('lease', `${event.ip} to ${event.mac}${event.hostname ? ` (${event.hostname})` : ''}`);
-    case 'file-requested':
-      return undefined;
-    case 'file-served': {
-      const rate =
-        event.bytes >= 1e6 && event.durationMs > 0
-          ? ` ${(event.bytes / 1e6 / (event.durationMs / 1000)).toFixed(1)} MB/s`
-          : '';
-      return line(
-        event.protocol,
-        `${event.path} to ${event.client}: ${event.bytes} bytes in ${ms(event.durationMs)}${rate}`,
-      );
-    }
-    case 'file-failed':
-      return line(event.protocol, `${event.path} to ${event.client}: ${event.reason}`);
-    case 'refused':
-      return line('refused', refusedText(event));
-    case 'milestone':
-      return line('milestone', `${event.name} (+${ms(event.durationMs)})`);
-    case 'milestone-timeout':
-      return line(
-        'FAILED',
-        `milestone '${event.name}' not reached within ${ms(event.timeoutMs)}; last console lines:\n${indent(event.lastLines)}`,
-      );
-    case 'failure-pattern':
-      return line('FAILED', `${event.name}: ${event.line}`);
-    case 'console':
-      return line('console', `${event.state}${event.detail ? ` (${event.detail})` : ''}`);
-    case 'command':
-      return line('command', `${event.command} -> ${event.exitCode ?? 'killed'} (${ms(event.durationMs)})`);
-    case 'warning':
-      return line('warning', event.message);
-    case 'ssh':
-      return line(
-        'ssh',
-        `${event.state === 'ready' ? 'logged in to' : 'FAILED to log in to'} ${event.address}, host key ${event.fingerprint} (${ms(event.durationMs)})${event.detail ? `: ${event.detail}` : ''}`,
-      );
-    case 'suite':
-      return event.state === 'start'
-        ? line('suite', `${event.name}: running`)
-        : line(
-            'suite',
-            `${event.name}: ${event.passed ?? 0} passed, ${event.failed ?? 0} failed, ${event.skipped ?? 0} skipped (${ms(event.durationMs ?? 0)})`,
-          );
-    case 'boot-state':
-      return line('state', `${event.from} -> ${event.to}: ${event.reason}`);
-    case 'bootloader-command':
-      return line(
-        'uboot',
-        `${event.command}: ${event.result} (${ms(event.durationMs)})${event.detail ? ` ${event.detail}` : ''}`,
-      );
-    case 'bootloader-load':
-      return line('uboot', `loaded ${event.file}: ${event.bytes} bytes`);
-    case 'run-end':
-      return line(
-        'result',
-        `${event.outcome.toUpperCase()} (exit ${event.exitCode})${event.reason ? `: ${event.reason}` : ''}`,
-      );
-  }
+  const line = (LINES[event.type] as (e: StepEvent) => Line)(event);
+  if (!line) return undefined;
+  return `[${(event.t / 1000).toFixed(3).padStart(8)}] ${line[0].padEnd(9)} ${line[1]}`;
+}
+
+function rateOf(event: StepEventOf<'file-served'>): string {
+  if (event.bytes < 1e6 || event.durationMs <= 0) return '';
+  return ` ${(event.bytes / 1e6 / (event.durationMs / 1000)).toFixed(1)} MB/s`;
 }
 
 function refusedText(event: Extract<StepEvent, { type: 'refused' }>): string {
   const requests = `${event.count} ${event.what} request${event.count === 1 ? '' : 's'}`;
   return `${requests} from clients other than the board so far, not answered (last: ${event.client})`;
+}
+
+function poolText(event: StepEventOf<'pool'>): string {
+  if (event.state === 'taken') return `took target ${event.target} from pool ${event.pool}`;
+  const holders = event.holders.map((h) => `${h.target}: ${h.holder}`).join('; ');
+  return `every target of pool ${event.pool} is held (${holders}); waiting up to ${event.timeoutS} s for the first free one`;
 }
 
 function indent(lines: string[]): string {

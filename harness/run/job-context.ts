@@ -3,6 +3,7 @@
  * (target, image, options), who it is (job id, run id), where its results go,
  * what to undo at the end, and how it ended.
  */
+import type { TargetPool } from '../config/pools.js';
 import type { Target } from '../config/target.js';
 import { ExitCode, HilError, LabFault, TargetFailure, UsageError } from '../core/errors.js';
 import type { EventBus, Stage, StepEvent } from '../core/events.js';
@@ -11,8 +12,10 @@ import { Teardown } from '../core/teardown.js';
 import type { ImageDefinition } from '../images/image.js';
 import { Interrupted } from './interrupt.js';
 
-export type RunOptions = {
-  target: Target;
+/** What the job runs on: the target named (--target), or the first free target of a pool (--pool). */
+export type RunOn = { target: Target; pool?: undefined } | { pool: TargetPool; target?: undefined };
+
+export type RunOptions = RunOn & {
   image: ImageDefinition;
   resultsRoot: string;
   runId?: string;
@@ -33,7 +36,10 @@ export type JobContext = {
   readonly options: RunOptions;
   readonly bus: EventBus;
   readonly signal: AbortSignal;
+  /** The target the job runs on: the one named, or (--pool) the one its lock stage took; read it after that stage. */
   readonly target: Target;
+  /** The job took `target` from its pool (the lock stage). */
+  took(target: Target): void;
   readonly image: ImageDefinition;
   readonly jobId: string;
   readonly runId: string;
@@ -52,11 +58,19 @@ export type JobContext = {
 
 export function newJobContext(options: RunOptions): JobContext {
   const jobId = newJobId();
+  let target = options.target;
   return {
     options,
     bus: options.bus,
     signal: options.signal,
-    target: options.target,
+    get target(): Target {
+      if (!target)
+        throw new Error(`the job has no target before its lock stage takes one of pool '${options.pool?.name}'`);
+      return target;
+    },
+    took(taken: Target) {
+      target = taken;
+    },
     image: options.image,
     jobId,
     runId: options.runId ?? runIdFor(jobId),

@@ -1,7 +1,8 @@
 /**
- * One HIL job, start to end, as its stages: open the results, take the
- * target, record the job, plan the boot (its files pinned), start its PXE server, open the
- * console, wire the power, boot (power cycle and milestones), run the suites,
+ * One HIL job, start to end, as its stages: (a pool job: take a free target
+ * of the pool), open the results, take the target, record the job, plan the
+ * boot (its files pinned), start its PXE server, open the console, wire the
+ * power, boot (power cycle and milestones), run the suites,
  * hold the board if asked; then tear everything down in reverse order and
  * write the reports. Teardown always happens: on success, failure, exception
  * and interrupt. Each stage is a small function in stages/.
@@ -14,7 +15,7 @@ import { followBootStates } from './boot-states.js';
 import { classify, type JobContext, newJobContext, passed, type RunOptions, type RunResult } from './job-context.js';
 import { bootTarget } from './stages/boot.js';
 import { openConsole } from './stages/console.js';
-import { takeTarget } from './stages/lock.js';
+import { takeFromPool, takeTarget } from './stages/lock.js';
 import { planBoot } from './stages/plan-boot.js';
 import { wirePower } from './stages/power.js';
 import { followLease, recordJob, startPxeServer } from './stages/pxe.js';
@@ -30,7 +31,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
   let reports: RunReports | undefined;
   let result: RunResult;
   try {
-    refuseWhatCannotRun(job.target, job.image, job.options.suiteFiles ?? []);
+    for (const target of options.pool?.targets ?? [job.target])
+      refuseWhatCannotRun(target, job.image, job.options.suiteFiles ?? []);
+    await takeFromPool(job);
     reports = await openResults(job);
     await takeTarget(job);
     await recordJob(job);

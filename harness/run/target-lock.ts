@@ -37,11 +37,15 @@ export function describeOwner(owner: LockOwner | undefined): string {
   return `pid ${owner.pid}${owner.build ? `, ${owner.build}` : ''}, since ${owner.since}`;
 }
 
-/** Takes the target's lock, waiting up to `timeoutS`; `onWait` is told once who holds it. */
+/**
+ * Takes the target's lock, waiting up to `timeoutS`; `onWait` is told once who holds it. `signal` ends a wait
+ * (its waiting holder stopped by pid) with the signal's reason; a lock once held is not touched by it.
+ */
 export async function lockTarget(
   target: string,
   timeoutS: number,
   onWait: (holder: string) => void,
+  signal?: AbortSignal,
 ): Promise<TargetLock> {
   const dir = lockDir();
   await mkdir(dir, { recursive: true });
@@ -49,9 +53,10 @@ export async function lockTarget(
   let held = await tryLock(lockFile, 0);
   if (!held) {
     onWait(describeOwner(readOwner(target)));
-    held = await tryLock(lockFile, timeoutS);
+    held = await tryLock(lockFile, timeoutS, signal);
   }
   if (!held) {
+    signal?.throwIfAborted();
     throw new LabFault(
       `target '${target}' is still locked by ${describeOwner(readOwner(target))} after ${timeoutS} s; try again later or raise --lock-timeout`,
     );
@@ -70,7 +75,11 @@ export async function lockTarget(
  * Starts a lock holder; resolves with it once the lock is held, or undefined if it could not be had in time.
  * (Wrapped in an object: an async function returning the child itself would wait for it to exit.)
  */
-async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: Child } | undefined> {
+async function tryLock(
+  lockFile: string,
+  timeoutS: number,
+  signal?: AbortSignal,
+): Promise<{ holder: Child } | undefined> {
   let gotLock: (locked: boolean) => void = () => {};
   const locked = new Promise<boolean>((resolve) => (gotLock = resolve));
   const child = startChild(
@@ -89,5 +98,10 @@ async function tryLock(lockFile: string, timeoutS: number): Promise<{ holder: Ch
     { stdin: 'pipe', onStdoutData: () => gotLock(true) },
   );
   void child.exited.then(() => gotLock(false));
-  return (await locked) ? { holder: child } : undefined;
+  const stopWaiting = () => void child.stop();
+  signal?.addEventListener('abort', stopWaiting, { once: true });
+  if (signal?.aborted) stopWaiting();
+  const got = await locked;
+  signal?.removeEventListener('abort', stopWaiting);
+  return got ? { holder: child } : undefined;
 }

@@ -35,6 +35,24 @@ const record: BootRecord = {
 };
 
 describe('Allure results of a boot', () => {
+  it('labels the result and the environment with the host, the pool and the Jenkins agent', () => {
+    const results = join(dir, 'allure-results');
+    const placed = { ...record, host: 'lab-2', pool: 'x86-server', jenkinsNode: 'hil-lab-2' };
+    const uuid = writeAllureResults(placed, results, [], {});
+    const result = JSON.parse(readFileSync(join(results, `${uuid}-result.json`), 'utf8'));
+    const labels = (result.labels as { name: string; value: string }[]).filter((l) =>
+      ['host', 'pool', 'jenkins.node'].includes(l.name),
+    );
+    expect(labels).toEqual([
+      { name: 'host', value: 'lab-2' },
+      { name: 'pool', value: 'x86-server' },
+      { name: 'jenkins.node', value: 'hil-lab-2' },
+    ]);
+    expect(readFileSync(join(results, 'environment.properties'), 'utf8')).toBe(
+      'target=qemu-x86\nimage=busybox\nrun=run-7\nhost=lab-2\npool=x86-server\njenkins.node=hil-lab-2\n',
+    );
+  });
+
   it('writes one failed test with a step per milestone, labels and copied attachments', () => {
     const log = join(dir, 'console.log');
     writeFileSync(log, 'hello console\n');

@@ -194,4 +194,15 @@ describe('renderJunit', () => {
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')).toBe(true);
     expect(xml.endsWith('</testsuites>\n')).toBe(true);
   });
+
+  it('names where the job ran: host, pool and Jenkins agent, each only when known', () => {
+    const placed = renderJunit({ ...record, host: 'lab-2', pool: 'x86-server', jenkinsNode: 'hil-lab-2 & co' });
+    const property = (name: string) => xpath(placed, `string(//property[@name="${name}"]/@value)`);
+    expect(property('host')).toBe('lab-2');
+    expect(property('target')).toBe('qemu-x86');
+    expect(property('pool')).toBe('x86-server');
+    expect(property('jenkins.node')).toBe('hil-lab-2 & co');
+    expect(xpath(placed, 'count(//property)')).toBe('12');
+    expect(xpath(renderJunit({ ...record, host: 'lab-2' }), 'count(//property)')).toBe('10');
+  });
 });

@@ -67,7 +67,34 @@ describe('validateTarget', () => {
       boot: { loader: 'auto' },
       powerOffAtEnd: true,
       timeoutScale: 1,
+      jenkins: { agent: 'hil-lab' },
+      pools: [],
     });
+  });
+
+  it('keeps the Jenkins agent label and the pools a target names', () => {
+    const target = validateTarget(
+      { ...minimal(), jenkins: { agent: 'hil-lab-2' }, pools: ['x86-server', 'pci-nic'] },
+      FILE,
+      'board-1',
+    );
+    expect(target.jenkins).toEqual({ agent: 'hil-lab-2' });
+    expect(target.pools).toEqual(['x86-server', 'pci-nic']);
+  });
+
+  it('names a pool that is not lower-case letters, digits and dashes, and a pool named twice', () => {
+    expect(usageErrorOf(() => validateTarget({ ...minimal(), pools: ['X86 server'] }, FILE))).toBe(
+      `${FILE}: field 'pools.0': expected a pool name of lower-case letters, digits and dashes, such as x86-server`,
+    );
+    expect(usageErrorOf(() => validateTarget({ ...minimal(), pools: ['a', 'b', 'a'] }, FILE))).toBe(
+      `${FILE}: field 'pools': names pool 'a' twice: name it once`,
+    );
+  });
+
+  it('names a Jenkins agent label with a space or an expression in it', () => {
+    expect(usageErrorOf(() => validateTarget({ ...minimal(), jenkins: { agent: 'lab && x86' } }, FILE))).toBe(
+      `${FILE}: field 'jenkins.agent': expected a Jenkins agent label such as hil-lab-2 (letters, digits, . _ -)`,
+    );
   });
 
   it('keeps values that are given instead of the defaults', () => {

@@ -97,6 +97,35 @@ describe('formatEvent', () => {
     ],
     [{ type: 'warning', message: 'KVM not available, using TCG' }, '[   1.234] warning   KVM not available, using TCG'],
     [
+      {
+        type: 'pool',
+        pool: 'x86-server',
+        state: 'waiting',
+        holders: [
+          { target: 'b1', holder: 'pid 7, jenkins-x-1, since 2024-05-06T07:00:00.000Z' },
+          { target: 'b2', holder: 'another job' },
+        ],
+        timeoutS: 600,
+      },
+      '[   1.234] pool      every target of pool x86-server is held (b1: pid 7, jenkins-x-1, since 2024-05-06T07:00:00.000Z; b2: another job); waiting up to 600 s for the first free one',
+    ],
+    [
+      { type: 'pool', pool: 'x86-server', state: 'taken', target: 'b2' },
+      '[   1.234] pool      took target b2 from pool x86-server',
+    ],
+    [
+      {
+        type: 'run-start',
+        runId: 'run-1',
+        jobId: 'ab12cd34',
+        target: 'b2',
+        image: 'busybox',
+        resultsDir: '/r/run-1',
+        pool: 'x86-server',
+      },
+      '[   1.234] run       run-1: target b2 (pool x86-server), image busybox, results in /r/run-1',
+    ],
+    [
       { type: 'run-end', outcome: 'failed', exitCode: 1, reason: 'kernel panic' },
       '[   1.234] result    FAILED (exit 1): kernel panic',
     ],

@@ -3,6 +3,7 @@
  * event), written last (timeline, JUnit, Allure), whatever happened between.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resultPaths } from '../../core/paths.js';
 import { writeAllureResults } from '../../report/allure.js';
 import { BootRecorder } from '../../report/boot-record.js';
@@ -18,7 +19,7 @@ export async function openResults(job: JobContext): Promise<RunReports> {
   const results = resultPaths(job.options.resultsRoot, target.name, job.runId);
   await mkdir(results.dir, { recursive: true });
   job.results = results;
-  job.teardown.add('close the event log', writeEventLog(bus, results.eventLog));
+  job.teardown.add('close the event log', writeEventLog(bus, results.eventLog, [...job.steps]));
   bus.emit({
     type: 'run-start',
     runId: job.runId,
@@ -26,6 +27,7 @@ export async function openResults(job: JobContext): Promise<RunReports> {
     target: target.name,
     image: image.name,
     resultsDir: results.dir,
+    ...(job.options.pool ? { pool: job.options.pool.name } : {}),
   });
   const recorder = new BootRecorder(bus);
   return { write: (result) => writeReports(job, recorder, result) };
@@ -39,6 +41,10 @@ async function writeReports(job: JobContext, recorder: BootRecorder, result: Run
     target: target.name,
     image: image.name,
     runId: job.runId,
+    // Where the job ran: a failure that follows one host or one board shows in Jenkins' test history.
+    host: hostname(),
+    pool: job.options.pool?.name,
+    jenkinsNode: process.env.NODE_NAME || undefined,
     milestones: image.milestones,
     artifacts: {
       'console log': results.consoleLog,

@@ -5,8 +5,8 @@
  * namespace and in a private mount namespace of its own with its own /run, so
  * that its rpcbind (NFSv3 asks rpcbind for the MOUNT port; it keeps its socket
  * and lock under /run) and its D-Bus attempts never meet another job's or the
- * host's. That mount namespace is held by its first process (rpcbind, or
- * ganesha itself for NFSv4 only); ganesha joins it with nsenter. The mounts in
+ * host's. That mount namespace is held by its first process, rpcbind (also
+ * for NFSv4 alone, where the readiness check asks it); ganesha joins it with nsenter. The mounts in
  * it (the /run tmpfs, an overlay for the export) vanish with its last process,
  * so a killed job leaves no mount behind.
  *
@@ -48,7 +48,7 @@ export type NfsServerPlan = {
   pseudoPath: string;
   /** The job's directory for this server: config, pid file, NFSv4 recovery directory. */
   stateDir: string;
-  /** Default [3, 4]. NFSv3 brings rpcbind along. */
+  /** Default [3, 4]. */
   versions?: NfsVersion[];
   /** When given, the export path is this overlay, mounted in the server's own mount namespace. */
   overlay?: ExportOverlay;
@@ -162,7 +162,7 @@ EXPORT {
  * The first process of the server's mount namespace: it mounts the export's
  * overlay (when there is one) and a /run of its own, carries the state
  * directory over into it (the cwd still reaches the directory /run hid), then
- * becomes rpcbind, or ganesha.
+ * becomes rpcbind.
  * Arguments: state directory, export path, overlay lower, upper, work (empty: none), then the program.
  */
 export const HOLDER_SCRIPT = `set -e
@@ -288,8 +288,8 @@ export type NfsServerHandlers = {
 
 export type NfsServer = {
   ganesha: Child;
-  /** rpcbind, when NFSv3 is served. */
-  rpcbind?: Child;
+  /** rpcbind: the first process of the server's mount namespace. */
+  rpcbind: Child;
   /** Milliseconds from the first process started to the server answering. */
   readyMs: number;
   /** Stops ganesha, then rpcbind, by pid; the server's mounts go with them. */
@@ -324,34 +324,24 @@ export async function startNfsServer(plan: NfsServerPlan, handlers: NfsServerHan
     handlers.onLogLine?.('rpcbind', line);
   };
   const deadline = Deadline.in(READY_TIMEOUT_MS, `the NFS server in ${plan.netns} to answer`);
-  const withRpcbind = (plan.versions ?? [3, 4]).includes(3);
-  let rpcbind: Child | undefined;
+  const rpcbind = startChild('rpcbind', 'unshare', holderArguments(plan, ['rpcbind', '-f']), {
+    netns: plan.netns,
+    onStdoutLine: onRpcbindLine,
+    onStderrLine: onRpcbindLine,
+  });
   let ganesha: Child | undefined;
   try {
-    if (withRpcbind) {
-      rpcbind = startChild('rpcbind', 'unshare', holderArguments(plan, ['rpcbind', '-f']), {
-        netns: plan.netns,
-        onStdoutLine: onRpcbindLine,
-        onStderrLine: onRpcbindLine,
-      });
-      await untilAnswers(deadline, plan, [['portmapper', 2]], rpcbind, log);
-      ganesha = startChild(
-        'ganesha',
-        'nsenter',
-        ['--target', String(rpcbind.pid), '--mount', '--net', '--', 'ganesha.nfsd', ...ganeshaArguments(plan)],
-        { onStdoutLine: onGaneshaLine, onStderrLine: onGaneshaLine },
-      );
-    } else {
-      ganesha = startChild('ganesha', 'unshare', holderArguments(plan, ['ganesha.nfsd', ...ganeshaArguments(plan)]), {
-        netns: plan.netns,
-        onStdoutLine: onGaneshaLine,
-        onStderrLine: onGaneshaLine,
-      });
-    }
+    await untilAnswers(deadline, plan, [['portmapper', 2]], rpcbind, log);
+    ganesha = startChild(
+      'ganesha',
+      'nsenter',
+      ['--target', String(rpcbind.pid), '--mount', '--net', '--', 'ganesha.nfsd', ...ganeshaArguments(plan)],
+      { onStdoutLine: onGaneshaLine, onStderrLine: onGaneshaLine },
+    );
     await untilAnswers(deadline, plan, readinessCalls(plan), ganesha, log);
   } catch (error) {
     await ganesha?.stop(GANESHA_GRACE_MS);
-    await rpcbind?.stop(2000);
+    await rpcbind.stop(2000);
     if (error instanceof TimeoutError)
       throw new LabFault(
         `the NFS server in ${plan.netns} did not answer within ${READY_TIMEOUT_MS / 1000} s: ${log.slice(-3).join(' | ')}`,
@@ -365,14 +355,18 @@ export async function startNfsServer(plan: NfsServerPlan, handlers: NfsServerHan
     readyMs: performance.now() - started,
     async stop() {
       await server.stop(GANESHA_GRACE_MS);
-      await rpcbind?.stop(2000);
+      await rpcbind.stop(2000);
     },
   };
 }
 
-type RpcCall = [program: string, version: number, port?: number];
+type RpcCall = [program: string, version: number];
 
-/** The RPC NULL calls that answer once the server serves: NFS of each version, and MOUNT for NFSv3. */
+/**
+ * The RPC NULL calls (rpcinfo, through the server's rpcbind) that answer once
+ * the server serves: NFS of each version, and MOUNT for NFSv3. rpcbind runs
+ * for NFSv4 alone too: rpcinfo asks it even for a given port.
+ */
 export function readinessCalls(plan: NfsServerPlan): RpcCall[] {
   const versions = plan.versions ?? [3, 4];
   return [
@@ -382,8 +376,7 @@ export function readinessCalls(plan: NfsServerPlan): RpcCall[] {
           ['mountd', 3],
         ] as RpcCall[])
       : []),
-    // NFSv4 alone has no rpcbind to ask: its port is the standard one.
-    ...(versions.includes(4) ? ([['nfs', 4, versions.includes(3) ? undefined : 2049]] as RpcCall[]) : []),
+    ...(versions.includes(4) ? ([['nfs', 4]] as RpcCall[]) : []),
   ];
 }
 
@@ -395,8 +388,8 @@ async function untilAnswers(
   log: string[],
 ): Promise<void> {
   const answers = async (call: RpcCall) => {
-    const [program, version, port] = call;
-    const args = [...(port ? ['-n', String(port)] : []), '-T', 'tcp', plan.serverIp, program, String(version)];
+    const [program, version] = call;
+    const args = ['-T', 'tcp', plan.serverIp, program, String(version)];
     return run('rpcinfo', args, { netns: plan.netns, timeoutMs: 2000 }).then(
       () => true,
       () => false,

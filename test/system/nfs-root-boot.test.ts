@@ -215,7 +215,7 @@ describe('two boards with NFS roots at once', () => {
   it('leave the roots given byte for byte as they were, and nothing behind', async () => {
     for (const board of boards) {
       await board.qemu?.stop(2000);
-      const pids = [board.server.ganesha.pid, board.server.rpcbind!.pid];
+      const pids = [board.server.ganesha.pid, board.server.rpcbind.pid];
       await board.server.stop();
       expect(pids.map(alive)).toEqual([false, false]);
     }

@@ -27,6 +27,7 @@ async function startJob(
   clientIp: string,
   files: Record<string, string>,
   overlay = false,
+  versions: (3 | 4)[] = [3, 4],
 ): Promise<Job & { export: string; lower: string }> {
   const net = planJobNetwork(id);
   await createJobNetwork(net);
@@ -47,6 +48,7 @@ async function startJob(
       pseudoPath: '/rootfs',
       stateDir: join(dir, 'nfs'),
       overlay: overlay ? { lower, upper: join(dir, 'upper'), work: join(dir, 'work') } : undefined,
+      versions,
     },
     { onEvent: (event) => events.push(event), onLogLine: (_source, line) => lines.push(line) },
   );
@@ -74,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const ns of clients) await removeNfsClient(ns);
   for (const job of jobs) {
-    if (job.server.ganesha.running || job.server.rpcbind?.running) await job.server.stop();
+    if (job.server.ganesha.running || job.server.rpcbind.running) await job.server.stop();
     await removeJobNetwork(job.net.netns);
   }
   await rm(root, { recursive: true, force: true });
@@ -137,7 +139,7 @@ describe('two NFS servers at once, with user-space clients', () => {
   });
 
   it('leaves no process and no mount once stopped', async () => {
-    const pids = [a.server.ganesha.pid, a.server.rpcbind!.pid, b.server.ganesha.pid, b.server.rpcbind!.pid];
+    const pids = [a.server.ganesha.pid, a.server.rpcbind.pid, b.server.ganesha.pid, b.server.rpcbind.pid];
     expect(pids.map(alive)).toEqual([true, true, true, true]);
     expect((await readFile(join(a.dir, 'nfs', 'ganesha.pid'), 'utf8')).trim()).toBe(String(a.server.ganesha.pid));
     await stopJob(a);
@@ -164,12 +166,12 @@ describe("the kernel's NFS client in a QEMU guest", () => {
     job = await startJob(`nfsc${process.pid}`, '10.42.0.10', { 'hello.txt': 'from the lower layer\n' }, true);
   });
 
-  const guest = (address: string) =>
+  const guest = (address: string, on = job) =>
     runNfsClientGuest({
-      netns: job.net.netns,
-      tap: job.net.tap,
+      netns: on.net.netns,
+      tap: on.net.tap,
       address,
-      server: job.net.serverIp,
+      server: on.net.serverIp,
       share: '/rootfs',
       mounts: ['v3@vers=3,nolock,noacl,tcp', 'v42@vers=4.2,tcp'],
       initrdPath,
@@ -207,6 +209,29 @@ describe("the kernel's NFS client in a QEMU guest", () => {
     expect(new Set(job.events.map((e) => `${e.kind} v${e.version} ${e.client} ${e.path}`))).toEqual(
       new Set(['refused v3 10.42.0.11 /rootfs', 'refused v4 10.42.0.11 /rootfs']),
     );
+  }, 180_000);
+
+  it('serves NFSv4 alone when asked: NFSv3 finds no MOUNT service', async () => {
+    const v4 = await startJob(`nfsd${process.pid}`, '10.42.0.10', { 'hello.txt': 'over NFSv4 only\n' }, false, [4]);
+    const lines = (await guest('10.42.0.10/24', v4)).filter((line) => line.startsWith('hil-nfs:'));
+    expect(lines).toEqual([
+      'hil-nfs: v3 mount failed',
+      'hil-nfs: v42 mounted',
+      'hil-nfs: v42 read over NFSv4 only',
+      'hil-nfs: v42 wrote',
+      'hil-nfs: v42 unmounted',
+      'hil-nfs: done',
+    ]);
+    expect(await readFile(join(v4.export, 'from-guest-v42.txt'), 'utf8')).toBe('written over v42\n');
+    const rpcbind = await execa('ip', ['netns', 'exec', v4.net.netns, 'rpcinfo', '-p', v4.net.serverIp]);
+    const programs = new Set(
+      rpcbind.stdout
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/).slice(0, 2).join(' v')),
+    );
+    expect(programs).toEqual(new Set(['100000 v4', '100000 v3', '100000 v2', '100003 v4']));
+    await stopJob(v4);
   }, 180_000);
 
   it('takes its overlay mount away with it', async () => {

@@ -149,13 +149,13 @@ describe('command lines', () => {
     ]);
   });
 
-  it('waits for NFS and MOUNT through rpcbind, or for NFSv4 alone on port 2049', () => {
+  it('waits for NFS and MOUNT through rpcbind, or for NFSv4 alone', () => {
     expect(readinessCalls(plan())).toEqual([
       ['nfs', 3],
       ['mountd', 3],
-      ['nfs', 4, undefined],
+      ['nfs', 4],
     ]);
-    expect(readinessCalls(plan({ versions: [4] }))).toEqual([['nfs', 4, 2049]]);
+    expect(readinessCalls(plan({ versions: [4] }))).toEqual([['nfs', 4]]);
   });
 });
 

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobNetwork, type JobNetwork, planJobNetwork, removeJobNetwork } from '../../harness/pxe/netns.js';
 import { type NfsLogEvent, type NfsServer, startNfsServer } from '../../harness/pxe/nfs-server.js';
+import { cleanupJob } from '../../harness/run/recovery.js';
 import { NO_RESIDUE, residueOf } from '../support/hil.js';
 import { nfsClientImage, runNfsClientGuest } from '../support/nfs-client-guest.js';
 import { addNfsClient, alive, hostMountsNaming, nfsTool, removeNfsClient } from '../support/nfs-peers.js';
@@ -233,6 +234,18 @@ describe("the kernel's NFS client in a QEMU guest", () => {
     expect(programs).toEqual(new Set(['100000 v4', '100000 v3', '100000 v2', '100003 v4']));
     await stopJob(v4);
   }, 180_000);
+
+  it("is stopped by recovery, as a killed job's: its processes are in the job's namespace, its mounts go with them", async () => {
+    const killed = await startJob(`nfse${process.pid}`, '10.42.0.10', { 'hello.txt': 'left behind\n' }, true);
+    const pids = [killed.server.ganesha.pid, killed.server.rpcbind.pid];
+    // The harness of a job killed outright stops nothing; recovery finds the job by its directory and namespace.
+    const report = await cleanupJob({ jobId: killed.id, dir: join(killed.dir, 'nfs'), netns: killed.net.netns }, 8000);
+    expect(new Set(report.killed)).toEqual(new Set(pids));
+    expect(report.namespaceRemoved).toBe(true);
+    expect(pids.map(alive)).toEqual([false, false]);
+    expect(await hostMountsNaming('pxe-hil-')).toEqual([]);
+    expect(await readdir(killed.export)).toEqual([]);
+  });
 
   it('takes its overlay mount away with it', async () => {
     await stopJob(job);

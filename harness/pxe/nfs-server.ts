@@ -161,7 +161,8 @@ EXPORT {
 /**
  * The first process of the server's mount namespace: it mounts the export's
  * overlay (when there is one) and a /run of its own, carries the state
- * directory over into it (the cwd still reaches the directory /run hid), then
+ * directory over into it (from its cwd, which still reaches the directory /run hid:
+ * by /proc/self/cwd, not by its path, which mount would resolve in the new /run), then
  * becomes rpcbind.
  * Arguments: state directory, export path, overlay lower, upper, work (empty: none), then the program.
  */
@@ -172,7 +173,7 @@ cd -- "$state"
 [ -z "$lower" ] || mount -t overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work,index=on,nfs_export=on" pxe-hil-rootfs "$export"
 mount -t tmpfs -o mode=0755,size=1m pxe-hil-run /run
 mkdir -p -- "$state"
-mount --rbind . "$state"
+mount --no-canonicalize --rbind /proc/self/cwd "$state"
 exec "$@"`;
 
 export function holderArguments(plan: NfsServerPlan, program: readonly string[]): string[] {

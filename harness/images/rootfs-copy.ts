@@ -23,9 +23,9 @@
  * Linux Documentation/filesystems/overlayfs.rst (index, nfs_export), open(2) (O_NOATIME).
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, type Stats } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readlink, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { accessSync, constants, createReadStream, type Stats, statSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Deadline } from '../core/deadline.js';
 import { UsageError } from '../core/errors.js';
 import { runBounded, tailOf } from '../core/process.js';
@@ -48,15 +48,36 @@ export function tarCompressionOf(path: string): TarCompression | undefined {
 }
 
 /** What `path` is as a root file system; a UsageError in one line when it is neither a directory nor a tarball. */
-export async function rootfsSourceOf(path: string): Promise<RootfsSource> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) throw new UsageError(`--rootfs ${path}: no such file or directory. Fix: give a directory or a tarball.`);
-  if (info.isDirectory()) return { kind: 'directory', path };
-  const compression = tarCompressionOf(path);
-  if (info.isFile() && compression) return { kind: 'tarball', path, compression };
-  throw new UsageError(
-    `--rootfs ${path}: neither a directory nor a tarball (.tar, .tar.gz, .tar.xz, .tar.zst). Fix: give the root file system as one of those.`,
-  );
+export async function rootfsSourceOf(path: string, origin = '--rootfs'): Promise<RootfsSource> {
+  return checkRootfs(origin, path);
+}
+
+/**
+ * Checks, before anything starts, that `path` is a readable directory or a
+ * readable tarball of a kind the job can unpack; a UsageError in one line
+ * naming `origin` otherwise. The path is made absolute.
+ */
+export function checkRootfs(origin: string, path: string): RootfsSource {
+  const absolute = resolve(path);
+  let info: Stats;
+  try {
+    info = statSync(absolute);
+  } catch {
+    throw new UsageError(`${origin} ${path}: no such file or directory. Fix: give a directory or a tarball.`);
+  }
+  const compression = tarCompressionOf(absolute);
+  if (!info.isDirectory() && !(info.isFile() && compression))
+    throw new UsageError(
+      `${origin} ${path}: neither a directory nor a tarball (.tar, .tar.gz, .tar.xz, .tar.zst). Fix: give the root file system as one of those.`,
+    );
+  try {
+    accessSync(absolute, info.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
+  } catch {
+    throw new UsageError(`${origin} ${path}: cannot be read by this user. Fix: its permissions.`);
+  }
+  return info.isDirectory()
+    ? { kind: 'directory', path: absolute }
+    : { kind: 'tarball', path: absolute, compression: compression! };
 }
 
 export type JobRootfs =

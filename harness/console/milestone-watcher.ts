@@ -97,8 +97,8 @@ export class MilestoneWatcher {
     const results: WatchResult[] = [];
     for (let m = this.current; m; m = this.current) {
       if (isNfsMount(m) && this.nfsMounted) {
+        // The mount came before the text still pending, which is kept for the milestones after it.
         this.index++;
-        this.pending = '';
         results.push({ kind: 'milestone', milestone: m, text: '' });
         continue;
       }

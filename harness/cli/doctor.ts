@@ -15,6 +15,7 @@ import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
 import { userNamespaceProblem } from '../run/rootless.js';
 import { needsUserNamespace } from '../run/rootless-check.js';
+import { nfsChecks } from './doctor-nfs.js';
 
 export type Check = { name: string; ok: boolean; required: boolean; detail: string; fix?: string };
 
@@ -112,6 +113,7 @@ export async function runChecks(): Promise<Check[]> {
         : { name: p.program, ok: false, required: p.required, detail: `not found (${p.what})`, fix: p.fix },
     );
   }
+  checks.push(...(await nfsChecks()));
   checks.push(
     existsSync(OVMF_CODE) && existsSync(OVMF_VARS)
       ? { name: 'OVMF', ok: true, required: false, detail: `${OVMF_CODE} (UEFI QEMU boards, optional)` }

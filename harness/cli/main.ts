@@ -28,7 +28,7 @@ import { redact, registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import type { RunOn } from '../run/job-context.js';
-import { refuseWhatCannotRun, runJob } from '../run/run-job.js';
+import { refuseRootlessNfsRoot, refuseWhatCannotRun, runJob } from '../run/run-job.js';
 import type { ImageDefinition } from '../images/image.js';
 import { loadPoolRunConfig, loadRunConfig } from './run-config.js';
 import { targetsCommand } from './targets-command.js';
@@ -58,6 +58,8 @@ options for a run:
   --initrd PATH        with this initrd
   --dtb PATH           with this device tree (served as dtb/<file name>)
   --file NAME=PATH     also serve PATH as NAME (a preseed, a payload); repeatable
+  --rootfs DIR|TARBALL the board's root file system, copied for the job and served over NFS to the board only
+  --keep-rootfs        keep the job's copy of the root file system (what the board wrote) in the results, as rootfs/
   --append 'ARGS'      add to the kernel command line
   --ready REGEX|ssh    booted means: a console line matching REGEX, or 'ssh' ('ssh:PORT'): the board's SSH server answers
   --results DIR        where results go (default hil-results); a run writes DIR/<target>/<run id>/
@@ -90,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
       initrd: { type: 'string' },
       dtb: { type: 'string' },
       file: { type: 'string', multiple: true },
+      rootfs: { type: 'string' },
+      'keep-rootfs': { type: 'boolean', default: false },
       append: { type: 'string' },
       ready: { type: 'string' },
       out: { type: 'string', default: 'allure-report' },
@@ -143,7 +147,10 @@ async function main(argv: string[]): Promise<number> {
       return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
     case 'run':
       // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).
-      if (!values['no-boot'] && needsUserNamespace(readHostFacts())) return runInUserNamespace();
+      if (!values['no-boot'] && needsUserNamespace(readHostFacts())) {
+        if (values.rootfs) refuseRootlessNfsRoot('--rootfs');
+        return runInUserNamespace();
+      }
       return runCommand(values);
     case 'power':
       return powerCommand({
@@ -176,6 +183,8 @@ type RunValues = {
   initrd?: string;
   dtb?: string;
   file?: string[];
+  rootfs?: string;
+  'keep-rootfs'?: boolean;
   append?: string;
   ready?: string;
   suite?: string[];
@@ -188,11 +197,19 @@ async function runCommand(values: RunValues): Promise<number> {
   if (!Number.isFinite(lockTimeoutS) || lockTimeoutS < 0)
     throw new UsageError(`--lock-timeout must be a number of seconds, got '${values['lock-timeout']}'`);
   const { on, image } = await loadRun(values);
+  if (values['keep-rootfs'] && !image.rootfs)
+    throw new UsageError(
+      `--keep-rootfs: image '${image.name}' has no root file system to keep; give --rootfs DIR|TARBALL`,
+    );
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
   if (!values['no-boot'])
     for (const target of on.pool?.targets ?? [on.target!]) refuseWhatCannotRun(target, image, suiteFiles);
   if (values['no-boot'] && suiteFiles.length === 0)
     throw new UsageError('--no-boot runs suites on a target that is up: name them with --suite NAME');
+  if (values['no-boot'] && (values.rootfs || values['keep-rootfs']))
+    throw new UsageError(
+      '--no-boot runs suites on a target that is up and boots nothing: --rootfs and --keep-rootfs are for a run that boots',
+    );
   if (values['no-boot'] && values['keep-up'])
     throw new UsageError(
       '--no-boot and --keep-up do not go together: --keep-up boots and holds, --no-boot uses a held target',
@@ -224,6 +241,7 @@ async function runCommand(values: RunValues): Promise<number> {
     signal,
     suiteFiles,
     keepUp: values['keep-up'] === true,
+    keepRootfs: values['keep-rootfs'] === true,
   });
   if (result.results) process.stdout.write(`results: ${result.results.dir}\n`);
   return result.exitCode;
@@ -245,6 +263,7 @@ async function loadRun(values: RunValues): Promise<{ on: RunOn; image: ImageDefi
     initrd: values.initrd,
     dtb: values.dtb,
     files: values.file,
+    rootfs: values.rootfs,
     append: values.append,
     ready: values.ready,
   };

@@ -2,17 +2,25 @@
  * What a run is asked to boot, checked before anything starts: the target
  * file, the image (an image file by name or path, or the job's own files
  * alone), and the job's own files from the command line, which replace the
- * image's (`--kernel`, `--initrd`, `--dtb`, `--file NAME=PATH`), with
- * `--append` and `--ready` on top.
+ * image's (`--kernel`, `--initrd`, `--dtb`, `--file NAME=PATH`, `--rootfs`),
+ * with `--append` and `--ready` on top.
  */
 import { loadTarget } from '../config/load-target.js';
 import { loadPool, type TargetPool } from '../config/pools.js';
 import type { Target } from '../config/target.js';
 import { UsageError } from '../core/errors.js';
 import { type ArtifactSource, checkArtifact, checkServedName } from '../images/artifacts.js';
-import type { ImageDefinition } from '../images/image.js';
-import { commandLineImage, dtbName, parseReadyOption, readyMilestone } from '../images/image-file.js';
+import type { ImageDefinition, RootfsRequest } from '../images/image.js';
+import {
+  commandLineImage,
+  dtbName,
+  nfsRootStyleOf,
+  parseReadyOption,
+  readyMilestone,
+  withRootMountedMilestone,
+} from '../images/image-file.js';
 import { loadImage } from '../images/load-image.js';
+import { checkRootfs } from '../images/rootfs-copy.js';
 
 export type RunInput = {
   target: string;
@@ -26,6 +34,8 @@ export type RunInput = {
   files?: string[];
   append?: string;
   ready?: string;
+  /** The board's root file system (a directory or a tarball), served over NFS. */
+  rootfs?: string;
 };
 
 /** Loads and checks everything a run needs from its input; throws a UsageError before anything starts. */
@@ -44,8 +54,11 @@ export async function loadPoolRunConfig(
 
 async function runImage(input: RunInput, targets: readonly Target[], what = ''): Promise<ImageDefinition> {
   const artifacts = commandLineArtifacts(input);
+  const rootfs: RootfsRequest | undefined = input.rootfs
+    ? { ...checkRootfs('--rootfs', input.rootfs), origin: '--rootfs' }
+    : undefined;
   const base = await baseImage(input, targets, what);
-  return withCommandLine(base, artifacts, input);
+  return withCommandLine(base, artifacts, input, rootfs);
 }
 
 /**
@@ -89,9 +102,16 @@ function commandLineArtifacts(input: RunInput): ArtifactSource[] {
 
 /**
  * The image with the command line's files in place of its own (by role; extra
- * files by name), its kernel arguments appended, and the ready condition added.
+ * files by name; the root file system), --append kept for the end of the
+ * kernel command line, and the ready condition added. With an NFS root, the
+ * generic milestones get 'root mounted'.
  */
-export function withCommandLine(image: ImageDefinition, artifacts: ArtifactSource[], input: RunInput): ImageDefinition {
+export function withCommandLine(
+  image: ImageDefinition,
+  artifacts: ArtifactSource[],
+  input: RunInput,
+  rootfs?: RootfsRequest,
+): ImageDefinition {
   const served = (role: 'kernel' | 'initrd') => image.servedNames[role];
   const given = artifacts.map((a) => (a.role === 'kernel' || a.role === 'initrd' ? { ...a, name: served(a.role) } : a));
   const replaced = (a: ArtifactSource) =>
@@ -99,10 +119,13 @@ export function withCommandLine(image: ImageDefinition, artifacts: ArtifactSourc
   const milestones = input.ready
     ? [...image.milestones, readyMilestone(parseReadyOption(input.ready), '--ready')]
     : image.milestones;
-  return {
+  const changed: ImageDefinition = {
     ...image,
     artifacts: [...image.artifacts.filter((a) => !replaced(a)), ...given],
-    cmdline: [image.cmdline, input.append].filter(Boolean).join(' '),
+    append: [image.append, input.append].filter(Boolean).join(' ') || undefined,
     milestones,
+    rootfs: rootfs ?? image.rootfs,
   };
+  if (!changed.rootfs) return changed;
+  return { ...changed, milestones: withRootMountedMilestone(milestones, nfsRootStyleOf(changed)) };
 }

@@ -5,7 +5,10 @@
  *
  * Console milestones are matched against the text since the previous
  * milestone, so a pattern split across reads still matches; failure patterns
- * are matched per line, so a line is judged once.
+ * are matched per line, so a line is judged once. The board mounting its NFS
+ * root is remembered when it comes before its milestone is the current one
+ * (the mount and the console line before it race through different pipes),
+ * and passes that milestone as soon as it is.
  */
 import { LinePrefilter } from './line-prefilter.js';
 import type { FailurePattern, FileRole, MilestoneSpec } from '../core/boot.js';
@@ -22,6 +25,7 @@ export class MilestoneWatcher {
   private pending = '';
   private partialLine = '';
   private failed = false;
+  private nfsMounted = false;
   private readonly prefilter: LinePrefilter;
 
   constructor(
@@ -65,6 +69,12 @@ export class MilestoneWatcher {
     return this.advanceOnEvent((m) => 'event' in m && m.event === 'lease');
   }
 
+  /** The board mounted its root from the job's NFS server. */
+  feedNfsMount(): WatchResult[] {
+    this.nfsMounted = true;
+    return this.advanceOnEvent(isNfsMount);
+  }
+
   feedFileServed(role: FileRole): WatchResult[] {
     return this.advanceOnEvent((m) => 'file' in m && m.file === role);
   }
@@ -82,9 +92,17 @@ export class MilestoneWatcher {
     return [{ kind: 'milestone', milestone: current, text: '' }, ...this.advanceOnConsole()];
   }
 
+  /** Passes console milestones the pending text matches, and an NFS-mount milestone whose mount came already. */
   private advanceOnConsole(): WatchResult[] {
     const results: WatchResult[] = [];
-    for (let m = this.current; m && 'console' in m; m = this.current) {
+    for (let m = this.current; m; m = this.current) {
+      if (isNfsMount(m) && this.nfsMounted) {
+        // The mount came before the text still pending, which is kept for the milestones after it.
+        this.index++;
+        results.push({ kind: 'milestone', milestone: m, text: '' });
+        continue;
+      }
+      if (!('console' in m)) break;
       const match = m.console.exec(this.pending);
       if (!match) break;
       this.index++;
@@ -124,6 +142,10 @@ export class MilestoneWatcher {
     const cut = this.pending.indexOf('\n', this.pending.length - MAX_PENDING);
     this.pending = this.pending.slice(cut === -1 ? this.pending.length - MAX_PENDING : cut + 1);
   }
+}
+
+function isNfsMount(m: MilestoneSpec): boolean {
+  return 'event' in m && m.event === 'nfs-mount';
 }
 
 /** '[    2.140561] Kernel panic - ...' reads 'Kernel panic - ...'. */

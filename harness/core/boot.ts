@@ -6,8 +6,14 @@
  */
 export type FileRole = 'bootloader' | 'boot-config' | 'kernel' | 'initrd' | 'other';
 
-/** A console line, the board's DHCP lease, a boot file served, or the board's SSH server answering on a port. */
-export type MilestoneTrigger = { console: RegExp } | { event: 'lease' } | { file: FileRole } | { ssh: number };
+/**
+ * A console line, an event of the job's servers (the board's DHCP lease; the
+ * board mounting its NFS root from the job), a boot file served, or the
+ * board's SSH server answering on a port.
+ */
+export type MilestoneTrigger = { console: RegExp } | { event: MilestoneEvent } | { file: FileRole } | { ssh: number };
+
+export type MilestoneEvent = 'lease' | 'nfs-mount';
 
 /** The board states a boot passes (harness/run/boot-states.ts). */
 export type BootState = 'off' | 'bootloader' | 'kernel' | 'shell' | 'suites' | 'unknown';

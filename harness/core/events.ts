@@ -11,6 +11,7 @@ export type Stage =
   | 'lock'
   | 'images'
   | 'pxe'
+  | 'nfs'
   | 'console'
   | 'power'
   | 'boot'
@@ -22,6 +23,8 @@ export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'status' | 'bootdev
 /** What a power action came to: done, or failed with the reason. */
 export type PowerOutcome = { ok: true } | { ok: false; error: string };
 export type FileProtocol = 'tftp' | 'http';
+/** The job's NFS server names this many refused clients as events, then only counts them. */
+export const NFS_NAMED_REFUSALS = 3;
 
 export type StepEventBody =
   | {
@@ -49,7 +52,40 @@ export type StepEventBody =
       durationMs: number;
     }
   | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string }
-  | { type: 'artifact'; role: string; name: string; source: string; bytes: number; sha256: string }
+  | {
+      type: 'artifact';
+      role: string;
+      name: string;
+      source: string;
+      bytes: number;
+      sha256: string;
+      /** What sha256 is of: the file's content (default), or a directory's listing (harness/images/rootfs-copy.ts). */
+      digest?: 'content' | 'listing';
+      /** A directory's number of entries, with its listing digest. */
+      entries?: number;
+    }
+  | {
+      type: 'rootfs';
+      /** 'pinned': the job's copy is made; 'kept': it was moved to `path` at the end, as asked (--keep-rootfs). */
+      state: 'pinned' | 'kept';
+      path: string;
+      method?: 'reflink' | 'copy' | 'unpack';
+      durationMs?: number;
+    }
+  | {
+      type: 'nfs';
+      /**
+       * 'up': the job's NFS server answers (durationMs: its start); 'mount'/'unmount': the board's client;
+       * 'refused': a client the export does not let in (the first few; `refused` counts them all); 'down': stopped.
+       */
+      state: 'up' | 'mount' | 'unmount' | 'refused' | 'down';
+      client?: string;
+      path?: string;
+      version?: number;
+      durationMs?: number;
+      /** On 'down' (and each 'refused'): how many refusals there were so far. */
+      refused?: number;
+    }
   /**
    * Requests from clients other than the job's board, which the job does not
    * answer: counted, and reported when the count reaches 1, 10, 100, ... (so

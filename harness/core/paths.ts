@@ -32,6 +32,11 @@ export function jobFilesDir(jobId: string): string {
   return join(cacheDir(), 'jobs', jobId);
 }
 
+/** The job's copy of the board's root file system (inside its files, so it goes with them); removed at its end. */
+export function jobRootfsDir(jobId: string): string {
+  return join(jobFilesDir(jobId), 'rootfs');
+}
+
 export type ResultPaths = {
   dir: string;
   junit: string;

@@ -25,6 +25,9 @@ export const defaultFailurePatterns: readonly FailurePattern[] = [
   ...bootloaderFailurePatterns,
 ];
 
+/** The name of the generic milestone of the kernel handing over to init (or to the initramfs's init). */
+export const INIT_STARTED = 'init started';
+
 /**
  * The milestones that every netbooted Linux image passes, in order: the lease,
  * the kernel and initrd over the wire, the kernel's banner and the hand-over
@@ -39,8 +42,17 @@ export function linuxNetbootMilestones(
     { name: 'kernel fetched', file: 'kernel', timeoutS: timeouts.kernelS ?? 60 },
     { name: 'initrd fetched', file: 'initrd', timeoutS: timeouts.initrdS ?? 120 },
     { name: 'Linux version', console: /Linux version \S+/, timeoutS: timeouts.bannerS ?? 60, enters: 'kernel' },
-    { name: 'init started', console: /Run \S+ as init process/, timeoutS: timeouts.initS ?? 120 },
+    { name: INIT_STARTED, console: /Run \S+ as init process/, timeoutS: timeouts.initS ?? 120 },
   ];
+}
+
+/**
+ * The board mounted its root from the job's NFS server. A root the kernel
+ * mounts comes before init starts; one the initramfs mounts, after its init
+ * started and before the real init's ready line.
+ */
+export function rootMountedMilestone(timeoutS = 120): MilestoneSpec {
+  return { name: 'root mounted', event: 'nfs-mount', timeoutS };
 }
 
 /**

@@ -11,8 +11,9 @@ import { z } from 'zod';
 import type { MilestoneSpec } from '../core/boot.js';
 import { UsageError } from '../core/errors.js';
 import { type ArtifactRole, type ArtifactSource, checkArtifact, checkServedName } from './artifacts.js';
-import { defaultFailurePatterns, linuxNetbootMilestones } from './boot-patterns.js';
-import type { ImageDefinition, ImageFile, PreparedImage, ReadyInput } from './image.js';
+import { defaultFailurePatterns, INIT_STARTED, linuxNetbootMilestones, rootMountedMilestone } from './boot-patterns.js';
+import type { ImageDefinition, ImageFile, NfsRootStyle, PreparedImage, ReadyInput } from './image.js';
+import { checkRootfs } from './rootfs-copy.js';
 import { describeIssues } from '../config/load-target.js';
 
 const pattern = z.union([z.instanceof(RegExp), z.string().min(1)]);
@@ -23,7 +24,7 @@ const milestone = z
     timeoutS: z.number().positive(),
     enters: bootState.optional(),
     console: pattern.optional(),
-    event: z.literal('lease').optional(),
+    event: z.enum(['lease', 'nfs-mount']).optional(),
     file: z.enum(['bootloader', 'boot-config', 'kernel', 'initrd', 'other']).optional(),
     ssh: z.number().int().min(1).max(65535).optional(),
   })
@@ -54,6 +55,14 @@ export const imageFileSchema = z
         initrd: z.string().optional(),
         dtb: z.string().optional(),
         files: z.record(z.string(), z.string()).optional(),
+        rootfs: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    nfsroot: z
+      .object({
+        style: z.enum(['initramfs', 'kernel']).optional(),
+        version: z.union([z.literal(3), z.literal(4)]).optional(),
       })
       .strict()
       .optional(),
@@ -110,6 +119,15 @@ export function normalizeImage(value: unknown, file: string, expectedName: strin
       : defaultFailurePatterns,
     prepare: image.prepare ?? (async () => ({ kernel: '', provenance: `the files of image file ${file}` })),
     artifacts,
+    ...(image.artifacts?.rootfs
+      ? {
+          rootfs: {
+            ...checkRootfs(where('artifacts.rootfs'), resolve(dir, image.artifacts.rootfs)),
+            origin: where('artifacts.rootfs'),
+          },
+        }
+      : {}),
+    ...(image.nfsroot ? { nfsroot: image.nfsroot } : {}),
     runsSsh: image.ssh !== undefined || image.runsSsh === true,
   };
   if (image.ssh) complete.prepare = withSshLogin(complete.prepare, image.ssh, dir, where('ssh.privateKey'));
@@ -148,6 +166,25 @@ export function dtbName(path: string): string {
 /** The milestones of any netbooted Linux: lease, files fetched, the kernel's banner, init started. */
 export function genericMilestones(withInitrd: boolean): MilestoneSpec[] {
   return linuxNetbootMilestones().filter((m) => withInitrd || !('file' in m && m.file === 'initrd'));
+}
+
+/** How the board mounts its NFS root: as the image says, else by the initramfs when it has an initrd, else by the kernel. */
+export function nfsRootStyleOf(image: Pick<ImageDefinition, 'nfsroot' | 'artifacts'>): NfsRootStyle {
+  return image.nfsroot?.style ?? (image.artifacts.some((a) => a.role === 'initrd') ? 'initramfs' : 'kernel');
+}
+
+/**
+ * The milestones of an image with an NFS root: 'root mounted' where the
+ * generic 'init started' is (before it when the kernel mounts the root,
+ * after it when the initramfs does), unless the image watches for the mount
+ * itself or has no 'init started' to place it by.
+ */
+export function withRootMountedMilestone(milestones: MilestoneSpec[], style: NfsRootStyle): MilestoneSpec[] {
+  if (milestones.some((m) => 'event' in m && m.event === 'nfs-mount')) return milestones;
+  const init = milestones.findIndex((m) => m.name === INIT_STARTED && 'console' in m);
+  if (init === -1) return milestones;
+  const at = style === 'kernel' ? init : init + 1;
+  return [...milestones.slice(0, at), rootMountedMilestone(), ...milestones.slice(at)];
 }
 
 /** The last milestone: the user's console line, or the board's SSH server answering. */

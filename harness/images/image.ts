@@ -5,8 +5,9 @@
  * booted. Image files (`defineImage({...})`) are loaded and checked by
  * load-image.ts, which turns an `ImageFile` into an `ImageDefinition`.
  */
-import type { FailurePattern, FileRole, MilestoneSpec, MilestoneState } from '../core/boot.js';
+import type { FailurePattern, FileRole, MilestoneEvent, MilestoneSpec, MilestoneState } from '../core/boot.js';
 import type { ArtifactSource } from './artifacts.js';
+import type { RootfsSource } from './rootfs-copy.js';
 
 export type PreparedImage = {
   kernel: string;
@@ -43,7 +44,7 @@ export type ImageSsh = { user: string; port: number; clientKeyPath: string } & (
 /** A milestone as an image file may write it: a console pattern as a RegExp or as a string. */
 export type MilestoneInput = { name: string; timeoutS: number; enters?: MilestoneState } & (
   | { console: RegExp | string }
-  | { event: 'lease' }
+  | { event: MilestoneEvent }
   | { file: FileRole }
   | { ssh: number }
 );
@@ -75,7 +76,11 @@ export type ImageFile = {
     dtb?: string;
     /** Extra files served by name: { 'preseed.cfg': './preseed.cfg' }. */
     files?: Record<string, string>;
+    /** The board's root file system, served over NFS by the job: a directory or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst). */
+    rootfs?: string;
   };
+  /** How the board mounts its NFS root (with a rootfs); see docs/nfs-root.md. */
+  nfsroot?: NfsRootOptions;
   prepare?: () => Promise<PreparedImage>;
   milestones?: MilestoneInput[];
   ready?: ReadyInput;
@@ -90,6 +95,21 @@ export type ImageFile = {
 /** One job's SSH login: the image's user and client key, with the board's host key pinned ("type base64"). */
 export type JobSsh = { user: string; port: number; clientKeyPath: string; hostKey: string; hostKeyFingerprint: string };
 
+/**
+ * How the board mounts its NFS root. 'initramfs': the initramfs mounts it
+ * (Debian's boot=nfs); 'kernel': the kernel itself (CONFIG_ROOT_NFS and
+ * CONFIG_IP_PNP). Default: 'initramfs' when the image has an initrd, else
+ * 'kernel'. NFS version 3 (default) or 4.
+ */
+export type NfsRootOptions = { style?: NfsRootStyle; version?: 3 | 4 };
+export type NfsRootStyle = 'initramfs' | 'kernel';
+
+/** The board's root file system as asked for: checked to be a directory or a tarball, not yet copied. */
+export type RootfsRequest = RootfsSource & {
+  /** Who asked for it, for messages: '--rootfs', "image file images/x.ts, field 'artifacts.rootfs'". */
+  origin: string;
+};
+
 /** An image as a run uses it: checked, with every default filled in. */
 export type ImageDefinition = {
   name: string;
@@ -102,6 +122,11 @@ export type ImageDefinition = {
   prepare(): Promise<PreparedImage>;
   /** The user's files this image serves: pinned by the run at job start. */
   artifacts: ArtifactSource[];
+  /** The board's root file system, copied for the job at its start and served over NFS. */
+  rootfs?: RootfsRequest;
+  nfsroot?: NfsRootOptions;
+  /** Kernel arguments from the command line (--append), after the image's and the generated ones. */
+  append?: string;
   /** Whether the image gives the harness an SSH login, which suites need. */
   runsSsh: boolean;
   /** The image file it was loaded from, so a later run (`--no-boot`) loads it again. */

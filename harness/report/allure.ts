@@ -50,7 +50,7 @@ export function writeAllureResults(
       { name: 'image', value: record.image },
       ...record.provenance.map((p) => ({
         name: `${p.role === 'file' ? p.name : p.role} sha256`,
-        value: `${p.sha256} (${p.bytes} bytes, ${p.source})`,
+        value: `${p.sha256} (${p.digest === 'listing' ? `listing of ${p.entries} entries, ` : ''}${p.bytes} bytes, ${p.source})`,
       })),
     ],
   };

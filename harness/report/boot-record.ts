@@ -11,8 +11,20 @@ export type MilestoneRecord =
   | { name: string; status: 'error'; durationMs: number; type: string; message: string; detail: string }
   | { name: string; status: 'skipped'; message: string };
 
-/** A file the job served from the user's own build: what it was, where it came from, its size and SHA-256. */
-export type Provenance = { role: string; name: string; source: string; bytes: number; sha256: string };
+/**
+ * A file the job served from the user's own build: what it was, where it came
+ * from, its size and SHA-256 (for a root file system given as a directory,
+ * the SHA-256 of its listing, `digest: 'listing'`, with its number of entries).
+ */
+export type Provenance = {
+  role: string;
+  name: string;
+  source: string;
+  bytes: number;
+  sha256: string;
+  digest?: 'content' | 'listing';
+  entries?: number;
+};
 
 /** Where a job ran: the host (its name), the pool its target was taken from, the Jenkins agent (NODE_NAME). */
 export type RunPlace = { host?: string; pool?: string; jenkinsNode?: string };
@@ -38,8 +50,16 @@ export class BootRecorder {
   constructor(private readonly bus: EventBus) {
     this.unsubscribe = bus.subscribe((event) => {
       if (event.type === 'artifact') {
-        const { role, name, source, bytes, sha256 } = event;
-        this.provenance.push({ role, name, source, bytes, sha256 });
+        const { role, name, source, bytes, sha256, digest, entries } = event;
+        this.provenance.push({
+          role,
+          name,
+          source,
+          bytes,
+          sha256,
+          ...(digest ? { digest } : {}),
+          ...(entries !== undefined ? { entries } : {}),
+        });
       }
       if (event.type === 'milestone' || event.type === 'milestone-timeout' || event.type === 'failure-pattern')
         this.events.push(event);

@@ -61,7 +61,9 @@ export function renderJunit(input: BootRecord): string {
 
 /**
  * The job's own files as properties: artifact.kernel.sha256, artifact.kernel.bytes,
- * artifact.kernel.source (an extra file: artifact.file.<name>.sha256 ...).
+ * artifact.kernel.source (an extra file: artifact.file.<name>.sha256 ...); a root
+ * file system given as a directory also artifact.rootfs.digest=listing and
+ * artifact.rootfs.entries.
  */
 function provenanceProperties(p: Provenance): string[] {
   const key = p.role === 'file' ? `artifact.file.${p.name}` : `artifact.${p.role}`;
@@ -69,6 +71,8 @@ function provenanceProperties(p: Provenance): string[] {
     ['sha256', p.sha256],
     ['bytes', String(p.bytes)],
     ['source', p.source],
+    ...(p.digest === 'listing' ? [['digest', 'listing']] : []),
+    ...(p.entries !== undefined ? [['entries', String(p.entries)]] : []),
   ].map(([field, value]) => `      <property name="${xmlEscape(`${key}.${field}`)}" value="${xmlEscape(value!)}"/>`);
 }
 

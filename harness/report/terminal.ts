@@ -3,7 +3,7 @@
  * time since the run started, that reads well in a Jenkins console and in a
  * terminal alike.
  */
-import type { EventBus, StepEvent, StepEventOf } from '../core/events.js';
+import { type EventBus, NFS_NAMED_REFUSALS, type StepEvent, type StepEventOf } from '../core/events.js';
 import { redact } from '../core/redact.js';
 
 /** A power step's outcome in words: 'done' ('pxe' for the boot device), or 'failed: ' and the reason. */
@@ -32,6 +32,8 @@ const LINES: { [K in StepEvent['type']]: (event: StepEventOf<K>) => Line } = {
   'file-served': (e) => [e.protocol, `${e.path} to ${e.client}: ${e.bytes} bytes in ${ms(e.durationMs)}${rateOf(e)}`],
   'file-failed': (e) => [e.protocol, `${e.path} to ${e.client}: ${e.reason}`],
   artifact: () => undefined,
+  rootfs: (e) => ['rootfs', rootfsText(e)],
+  nfs: (e) => ['nfs', nfsText(e)],
   refused: (e) => ['refused', refusedText(e)],
   milestone: (e) => ['milestone', `${e.name} (+${ms(e.durationMs)})`],
   'milestone-timeout': (e) => [
@@ -83,6 +85,31 @@ function poolText(event: StepEventOf<'pool'>): string {
   if (event.state === 'taken') return `took target ${event.target} from pool ${event.pool}`;
   const holders = event.holders.map((h) => `${h.target}: ${h.holder}`).join('; ');
   return `every target of pool ${event.pool} is held (${holders}); waiting up to ${event.timeoutS} s for the first free one`;
+}
+
+/** "/vmlinuz to 10.42.0.10: 9000000 bytes in 1.20 s 7.5 MB/s". */
+/** "the job's copy (unpack) in /var/cache/.../root (4.12 s)", "kept the job's copy in hil-results/.../rootfs". */
+function rootfsText(event: StepEventOf<'rootfs'>): string {
+  return event.state === 'pinned'
+    ? `the job's copy (${event.method}) in ${event.path} (${ms(event.durationMs ?? 0)})`
+    : `kept the job's copy in ${event.path}`;
+}
+
+/** "up: /rootfs for 10.42.0.10 (512 ms)", "10.42.0.10 mounted /rootfs (NFSv3)", "refused 10.42.0.99 ...", "down (0 refused)". */
+function nfsText(event: StepEventOf<'nfs'>): string {
+  const version = event.version ? ` (NFSv${event.version})` : '';
+  switch (event.state) {
+    case 'up':
+      return `up: ${event.path} for ${event.client} only (${ms(event.durationMs ?? 0)})`;
+    case 'mount':
+      return `${event.client} mounted ${event.path}${version}`;
+    case 'unmount':
+      return `${event.client} unmounted ${event.path}${version}`;
+    case 'refused':
+      return `refused ${event.client} for ${event.path}${version}${(event.refused ?? 0) >= NFS_NAMED_REFUSALS ? '; further refusals are only counted' : ''}`;
+    case 'down':
+      return `down (${event.refused ?? 0} refused)`;
+  }
 }
 
 function indent(lines: string[]): string {

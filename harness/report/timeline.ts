@@ -1,6 +1,7 @@
 /**
  * The boot timeline: one SVG picture with the run's steps on a time axis:
- * power actions, DHCP, each file served (a bar from request to last byte) and
+ * power actions, DHCP, each file served (a bar from request to last byte),
+ * the job's NFS server (its start, the board's mounts, refused clients) and
  * each milestone, and the board's states (off, bootloader, kernel, shell,
  * suites) as bars, so a slow lease or a slow TFTP transfer shows at a glance.
  * Pure: events in, SVG text out.
@@ -14,7 +15,7 @@ export type Row = {
   label: string;
   start: number;
   end: number;
-  kind: 'power' | 'dhcp' | 'file' | 'milestone' | 'failure' | 'state';
+  kind: 'power' | 'dhcp' | 'file' | 'nfs' | 'milestone' | 'failure' | 'state';
   note?: string;
 };
 
@@ -22,6 +23,7 @@ const COLORS: Record<Row['kind'], string> = {
   power: '#7b61ff',
   dhcp: '#f0a202',
   file: '#2a9d8f',
+  nfs: '#457b9d',
   milestone: '#264653',
   failure: '#d62828',
   state: '#8d99ae',
@@ -74,6 +76,11 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
         });
         break;
       }
+      case 'nfs': {
+        const row = nfsRow(e);
+        if (row) rows.push(row);
+        break;
+      }
       case 'milestone':
         rows.push({ label: e.name, start: e.t - e.durationMs, end: e.t, kind: 'milestone' });
         previousMilestone = e.t;
@@ -89,6 +96,22 @@ export function timelineRows(events: readonly StepEvent[]): Row[] {
     }
   }
   return rows;
+}
+
+/** The NFS server's start (a bar), the board's mounts and refused clients (marks); nothing for its stop. */
+function nfsRow(e: Extract<StepEvent, { type: 'nfs' }>): Row | undefined {
+  const version = e.version ? `NFSv${e.version}` : undefined;
+  switch (e.state) {
+    case 'up':
+      return { label: 'NFS server up', start: e.t - (e.durationMs ?? 0), end: e.t, kind: 'nfs', note: e.path };
+    case 'mount':
+    case 'unmount':
+      return { label: `NFS ${e.state} ${e.path}`, start: e.t, end: e.t, kind: 'nfs', note: version };
+    case 'refused':
+      return { label: `NFS refused ${e.client}`, start: e.t, end: e.t, kind: 'failure', note: version };
+    default:
+      return undefined;
+  }
 }
 
 export function renderTimeline(events: readonly StepEvent[], heading: string): string {

@@ -2,7 +2,7 @@
  * Waits for a boot to pass its milestones, in order, each within its own
  * time-out (counted from the previous milestone), and stops at once on a
  * failure pattern. Milestones are fed from the console and from the PXE
- * server's events; each one reached is emitted as a step event.
+ * and NFS servers' events; each one reached is emitted as a step event.
  */
 import { MilestoneWatcher, type WatchResult } from '../console/milestone-watcher.js';
 import type { ConsoleHub } from '../console/console-hub.js';
@@ -86,6 +86,8 @@ export async function watchBoot(options: {
     if (event.type === 'lease' || (event.type === 'dhcp' && event.message === 'PXE' && event.detail === 'proxy'))
       handle(watcher.feedLease());
     else if (event.type === 'file-served') handle(watcher.feedFileServed(event.role));
+    // The job's NFS server reports mounts by the board's own address only.
+    else if (event.type === 'nfs' && event.state === 'mount') handle(watcher.feedNfsMount());
   });
   armTimer();
   if (watcher.done) settle({ passed: true });

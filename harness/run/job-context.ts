@@ -26,6 +26,8 @@ export type RunOptions = RunOn & {
   suiteFiles?: string[];
   /** After the boot (and suites), keep the target up until the run is interrupted, for `--no-boot` suite runs. */
   keepUp?: boolean;
+  /** Keep the job's copy of the board's root file system in the results (`rootfs/`) instead of removing it. */
+  keepRootfs?: boolean;
 };
 
 export type RunOutcome = 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted';

@@ -2,9 +2,11 @@
  * What a job killed outright (SIGKILL, a power cut of the agent) leaves on
  * the host, and its removal. Such a job has no teardown; it can leave its
  * network namespace (hil-<job id>), dnsmasq and QEMU (own process groups, so
- * they outlive the harness), the file server, its work directory
- * <runtime root>/<job id>/ with job.json (the harness pid) and pid files, and
- * its copies of the user's files (<cache>/jobs/<job id>/).
+ * they outlive the harness), the file server, the NFS server of an NFS root
+ * (ganesha and rpcbind, both in the job's namespace; the mounts of their own
+ * mount namespace go with them), its work directory <runtime root>/<job id>/
+ * with job.json (the harness pid) and pid files, and its copies of the
+ * user's files and of the board's root file system (<cache>/jobs/<job id>/).
  *
  * A job is stale when its job.json names a harness pid that no longer runs.
  * Its processes are found by its pid files and by `ip netns pids`; a pid is
@@ -39,7 +41,7 @@ export type RecoveryReport = {
   dirRemoved: boolean;
 };
 
-const PID_FILES = ['qemu.pid', 'dnsmasq.pid'];
+const PID_FILES = ['qemu.pid', 'dnsmasq.pid', 'nfs/ganesha.pid'];
 
 /** Jobs under the runtime root whose harness is gone; only those of `target` when given. */
 export function findStaleJobs(options: { target?: string; root?: string } = {}): StaleJob[] {
@@ -124,5 +126,5 @@ export async function recoverStaleJobs(options: { target?: string; root?: string
 
 export function describeRecovery(report: RecoveryReport): string {
   const killed = report.killed.length > 0 ? `stopped pids ${report.killed.join(', ')}` : 'no processes left';
-  return `removed stale job ${report.jobId}${report.target ? ` of ${report.target}` : ''}: ${killed}${report.namespaceRemoved ? `, deleted namespace ${NETNS_PREFIX}${report.jobId}` : ''}, removed its directory`;
+  return `removed stale job ${report.jobId}${report.target ? ` of ${report.target}` : ''}: ${killed}${report.namespaceRemoved ? `, deleted namespace ${NETNS_PREFIX}${report.jobId}` : ''}, removed its directory and its files`;
 }

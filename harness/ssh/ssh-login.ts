@@ -2,10 +2,14 @@
  * Logging in to a booted target over SSH (node-ssh on ssh2), through the
  * job's forwarder socket. The host key is checked against the one pinned for
  * the image; a different key is never accepted and ends the wait at once.
+ * Only the pinned key's algorithm is offered for the server's host key, so a
+ * server holding keys of several types (dropbear's ECDSA, Ed25519 and RSA
+ * keys) shows the pinned one, as OpenSSH does with a known_hosts line.
  * The client key is read from its file (mode 0600) and never logged.
  *
  * Tested against: node-ssh 13.2, ssh2 1.17, dropbear 2022.83 (Debian 12).
- * Reference: RFC 4253 (server host key), ssh2's Client.connect options (sock, hostVerifier).
+ * Reference: RFC 4253 (server host key), RFC 8332 (rsa-sha2-256/512 for ssh-rsa keys), ssh2's
+ * Client.connect options (sock, hostVerifier, algorithms.serverHostKey).
  */
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
@@ -36,6 +40,7 @@ export async function loginOnce(login: SshLogin, timeoutMs = 10_000): Promise<No
       username: login.user,
       privateKey: await readFile(login.clientKeyPath, 'utf8'),
       readyTimeout: timeoutMs,
+      algorithms: { serverHostKey: hostKeyAlgorithms(login.hostKey) },
       hostVerifier: (key: Buffer) => {
         offered = key;
         return key.equals(pinned);
@@ -51,6 +56,12 @@ export async function loginOnce(login: SshLogin, timeoutMs = 10_000): Promise<No
     throw error;
   }
   return ssh;
+}
+
+/** The host key algorithms that show a key of the pinned key's type: its own name; for an RSA key, its SHA-2 signatures too. */
+export function hostKeyAlgorithms(hostKey: string): string[] {
+  const type = hostKey.trim().split(/\s+/)[0] ?? '';
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
 }
 
 /** Logs in, retrying while the SSH server is not up yet, until `deadline`. */

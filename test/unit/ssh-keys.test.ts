@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { programsWithLibraries } from '../../harness/images/package-programs.js';
+import { hostKeyAlgorithms } from '../../harness/ssh/ssh-login.js';
 import { fingerprint, makeClientKey, makeHostKey, publicKeyBlob } from '../../harness/ssh/ssh-keys.js';
 
 const { utils } = createRequire(import.meta.url)('ssh2') as {
@@ -62,4 +63,12 @@ describe('host keys', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the host key algorithms offered', () => {
+  it("are the pinned key's own, with SHA-2 signatures for an RSA key", () => {
+    expect(hostKeyAlgorithms('ecdsa-sha2-nistp256 AAAAE2VjZHNh root@vm')).toEqual(['ecdsa-sha2-nistp256']);
+    expect(hostKeyAlgorithms('ssh-ed25519 AAAAC3Nz')).toEqual(['ssh-ed25519']);
+    expect(hostKeyAlgorithms('ssh-rsa AAAAB3Nz')).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+  });
 });

@@ -19,6 +19,9 @@ import { type PinnedArtifact, pinArtifacts } from '../../images/artifacts.js';
 import type { BootloaderPlan } from '../bootloader-dialogue.js';
 import { type JobContext, stage } from '../job-context.js';
 import { prepareUbootBoot } from '../uboot-boot.js';
+import { nfsRootStyleOf } from '../../images/image-file.js';
+import { nfsRootArguments } from '../../pxe/nfs-root-cmdline.js';
+import { describePinnedRootfs, NFS_ROOT_PATH, type PinnedRootfs, pinRootfs } from './rootfs.js';
 
 /** The board as the job's DHCP server knows it. */
 export type Board = { mac: string; ip: string; hostname: string };
@@ -34,6 +37,8 @@ export type BootPlan = {
   /** The SSH login of this job (the job's own host key pinned), for images that run an SSH server. */
   ssh?: JobSsh;
   failurePatterns: readonly FailurePattern[];
+  /** The job's copy of the board's root file system, when it is served over NFS. */
+  rootfs?: PinnedRootfs;
 };
 
 /** The board's fixed address in the job's private network. */
@@ -41,12 +46,14 @@ const BOARD_IP = '10.42.0.10';
 
 export async function planBoot(job: JobContext): Promise<BootPlan> {
   const { target, image } = job;
-  const [prepared, loaders, pinned] = await stage(
+  // pinRootfs after pinJobFiles: its teardown (keeping or removing the copy) then runs before theirs removes the folder.
+  const [prepared, loaders, pinned, rootfs] = await stage(
     job,
     'images',
     `preparing image ${image.name}`,
-    () => Promise.all([image.prepare(), pxeLoaders(target.boot.loader), pinJobFiles(job)]),
-    ([files, , own]) => `image ${image.name}: ${[files.provenance, ...own.map(describePinned)].join(', ')}`,
+    () => Promise.all([image.prepare(), pxeLoaders(target.boot.loader), pinJobFiles(job), pinRootfs(job)]),
+    ([files, , own, root]) =>
+      `image ${image.name}: ${[files.provenance, ...own.map(describePinned), ...(root ? [describePinnedRootfs(root)] : [])].join(', ')}`,
   );
   const files = bootFiles(job, prepared, pinned);
   const board = boardOf(target);
@@ -55,7 +62,15 @@ export async function planBoot(job: JobContext): Promise<BootPlan> {
     kernel: files.kernel.name,
     initrd: files.initrd?.name,
     fdt: files.dtb?.name,
-    cmdline: [image.cmdline, `console=${target.console.kernelConsole}`, target.kernelArgs].filter(Boolean).join(' '),
+    cmdline: [
+      image.cmdline,
+      ...(rootfs ? nfsRootKernelArguments(job) : []),
+      `console=${target.console.kernelConsole}`,
+      target.kernelArgs,
+      image.append,
+    ]
+      .filter(Boolean)
+      .join(' '),
   };
   const bootloader = await prepareUbootBoot({
     target,
@@ -76,7 +91,24 @@ export async function planBoot(job: JobContext): Promise<BootPlan> {
     files: [...files.all, ...loaders, ...bootloader.files],
     dialogue: bootloader.dialogue,
     failurePatterns: bootloader.failurePatterns,
+    rootfs,
   };
+}
+
+/**
+ * The kernel arguments that mount the board's root from the job's NFS
+ * server: by the initramfs or the kernel (nfsRootStyleOf), the board's
+ * address by DHCP (the job's DHCP server gives it the one address the export
+ * lets in). --append comes after them, so it can override any of them.
+ */
+export function nfsRootKernelArguments(job: Pick<JobContext, 'target' | 'image' | 'jobId'>): string[] {
+  return nfsRootArguments({
+    style: nfsRootStyleOf(job.image),
+    serverIp: serverAddressOf(job.target, job.jobId),
+    path: NFS_ROOT_PATH,
+    version: job.image.nfsroot?.version,
+    address: { kind: 'dhcp' },
+  });
 }
 
 /** Copies the job's own files into the job (job start), each reported with its size and SHA-256. */

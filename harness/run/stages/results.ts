@@ -37,6 +37,7 @@ async function writeReports(job: JobContext, recorder: BootRecorder, result: Run
   const results = job.results!;
   const { target, image } = job;
   const aborted = result.outcome === 'lab-fault' || result.outcome === 'interrupted';
+  const keptRootfs = job.steps.find((e) => e.type === 'rootfs' && e.state === 'kept');
   const record = recorder.finish({
     target: target.name,
     image: image.name,
@@ -52,6 +53,7 @@ async function writeReports(job: JobContext, recorder: BootRecorder, result: Run
       'step events': results.eventLog,
       'PXE server log': results.pxeLog,
       'boot timeline': results.timeline,
+      ...(keptRootfs?.type === 'rootfs' ? { "the job's root file system (kept)": keptRootfs.path } : {}),
     },
     abortedBy: aborted ? { type: result.outcome, message: result.reason ?? result.outcome } : undefined,
   });

@@ -31,6 +31,8 @@ export function makeUserHome(rootCache: string): UserHome {
         recursive: true,
         preserveTimestamps: true,
         verbatimSymlinks: true,
+        // Not the NFS test root (hundreds of MB): the user's runs boot the small image only.
+        filter: (source) => !/\/images\/nfsroot-[^/]*$/.test(source),
       });
     for (const sub of ['home', 'tmp', 'results', 'run', 'dev']) mkdirSync(join(dir, sub));
     chownTree(dir, USER_UID);

@@ -98,7 +98,10 @@ describe('bad input', () => {
   });
 
   it('asks for --target', async () => {
-    await expectUsageError([], /--target is required/);
+    await expectUsageError(
+      [],
+      /^pxe-hil: --target or --pool is required, e.g. --target qemu-x86 \(see: npm run hil -- targets\)$/,
+    );
   });
 
   it('says how to hold a target up when --no-boot finds no running job', async () => {

@@ -23,6 +23,7 @@ import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
 import { doctorTarget } from './target-doctor.js';
+import { prepareRunDirs } from '../core/private-dir.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
@@ -168,6 +169,8 @@ async function runCommand(values: {
     values['targets-dir'],
     values['images-dir'],
   );
+  // The lock and runtime directories are this user's own, or nothing starts (core/private-dir.ts).
+  if (!values['no-boot']) prepareRunDirs();
   // Until targets name their secret variables, PXE_HIL_SECRET_VARS lists them (comma-separated).
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));

@@ -7,11 +7,12 @@
  * record is replaced whole (written to a temporary file, then renamed), so a
  * reader never sees half of one.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { runtimeRoot } from './paths.js';
+import { checkPrivateDir, RUNTIME_DIR_ROLE } from './private-dir.js';
 
 export const JOB_RECORD_FILE = 'job.json';
 
@@ -87,8 +88,9 @@ export function readJobRecord(dir: string): JobRecord | undefined {
   }
 }
 
-/** Every job directory under `root` that holds a record, alive or not. */
+/** Every job directory under `root` that holds a record, alive or not; a root others could write to is refused. */
 export function listJobs(root = runtimeRoot()): ListedJob[] {
+  if (existsSync(root)) checkPrivateDir(root, RUNTIME_DIR_ROLE);
   let names: string[];
   try {
     names = readdirSync(root);

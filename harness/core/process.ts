@@ -4,7 +4,7 @@
  * harness, which then stops them in order; each is stopped by its pid.
  */
 import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
+import { execa, execaSync, type ResultPromise } from 'execa';
 import { Deadline, sleep, TimeoutError } from './deadline.js';
 
 export type ChildExit = { exitCode: number | undefined; signal: string | undefined };
@@ -161,6 +161,8 @@ export type BoundedOptions = {
   /** Run through `sh -c` (for lab commands written as one line). */
   shell?: boolean;
   cwd?: string;
+  /** An open file of the harness the command gets as its fd 3 (flock(1) locks it: core/file-lock.ts). */
+  fd3?: number;
 };
 
 export async function runBounded(
@@ -176,7 +178,7 @@ export async function runBounded(
     detached: true,
     cleanup: true,
     reject: false,
-    stdin: 'ignore',
+    stdio: stdioWith(options.fd3),
     stripFinalNewline: true,
   });
   try {
@@ -200,6 +202,29 @@ export async function runBounded(
       durationMs: performance.now() - started,
     };
   }
+}
+
+/**
+ * Runs a command that ends at once (flock --nonblock) and returns its exit
+ * code, or undefined when it could not run; `fd3` is passed as its fd 3.
+ * Synchronous, for checks made while listing (core/job-record.ts).
+ */
+export function runAtOnce(file: string, args: readonly string[], options: { fd3?: number } = {}): number | undefined {
+  const result = execaSync(file, [...args], {
+    reject: false,
+    timeout: 10_000,
+    stdio: stdioWith(options.fd3),
+  });
+  return result.failed && result.exitCode === undefined ? undefined : result.exitCode;
+}
+
+/**
+ * No stdin, piped output, and `fd3` (when given) as the child's fd 3. Node
+ * passes a descriptor number on as it is; execa's types list only a few numbers.
+ */
+function stdioWith(fd3: number | undefined): ['ignore', 'pipe', 'pipe'] {
+  const stdio = fd3 === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', fd3];
+  return stdio as ['ignore', 'pipe', 'pipe'];
 }
 
 /** The last `lines` non-empty lines of a command's output, joined for a one-line message. */

@@ -3,8 +3,10 @@
  * its own PXE server (DHCP, TFTP, HTTP in its own network namespace) serving
  * the boot plan's files to the board's MAC only.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmodSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { runtimeRoot } from '../../core/paths.js';
+import { ensurePrivateDir, RUNTIME_DIR_ROLE } from '../../core/private-dir.js';
 import { type JobRecord, writeJobRecord } from '../../core/job-record.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
@@ -23,9 +25,14 @@ export function baseRecord(job: JobContext): JobRecord {
   };
 }
 
-/** Makes the job's directory (removed at the end) and writes its record, so the host knows the job from here on. */
+/**
+ * Makes the job's directory (0700 whatever the umask, in the checked runtime
+ * root; removed at the end) and writes its record, so the host knows the job from here on.
+ */
 export async function recordJob(job: JobContext): Promise<void> {
-  await mkdir(job.workDir, { recursive: true });
+  ensurePrivateDir(runtimeRoot(), RUNTIME_DIR_ROLE);
+  mkdirSync(job.workDir, { mode: 0o700 });
+  chmodSync(job.workDir, 0o700);
   job.teardown.add('remove the job directory', () => rm(job.workDir, { recursive: true, force: true }));
   await writeJobRecord(job.workDir, baseRecord(job));
 }

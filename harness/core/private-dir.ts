@@ -21,6 +21,8 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import { LabFault } from './errors.js';
 import { lockDir, runtimeRoot } from './paths.js';
@@ -104,4 +106,21 @@ export function writePrivateFile(path: string, what: string, text: string): void
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Listens on a unix socket in a private directory, made 0600 at once: only
+ * the user may connect, whatever the process's umask (the 0700 directory
+ * keeps others out in the instant between).
+ */
+export async function listenPrivate(server: Server, socketPath: string): Promise<void> {
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(socketPath, 0o600);
 }

@@ -17,7 +17,7 @@
  * for a BIOS console on the serial port), Debian's ovmf README (OVMF_CODE_4M.fd
  * with OVMF_VARS_4M.fd).
  */
-import { access, constants, copyFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
@@ -99,6 +99,8 @@ export class QemuPower implements PowerDriver {
     });
     try {
       this.qmp = await QmpClient.connect(qmpPath, Deadline.in(15_000, 'the QEMU monitor socket'));
+      // QEMU makes its monitor socket by its umask; the monitor runs commands as QEMU's user: the user's alone.
+      await chmod(qmpPath, 0o600);
     } catch (error) {
       this.stopping.add(child);
       await child.stop(1000);

@@ -11,6 +11,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
+import { listenPrivate } from '../core/private-dir.js';
 import type { PowerDriver, PowerState } from '../power/power.js';
 import { powerStep } from './power-step.js';
 
@@ -52,10 +53,7 @@ export async function servePowerControl(
       void reply.then((answer) => socket.writable && socket.write(`${JSON.stringify(answer)}\n`));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
+  await listenPrivate(server, socketPath);
   return {
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

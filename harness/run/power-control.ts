@@ -34,6 +34,9 @@ export async function servePowerControl(
     } catch {
       return { ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' };
     }
+    // null, an array, a string or a number parse as JSON too, and are no request.
+    if (typeof request !== 'object' || request === null || Array.isArray(request))
+      return { ok: false, error: 'not a request: send {"action":"on|off|cycle|status"}' };
     if (!ACTIONS.has(request.action))
       return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
     try {
@@ -50,7 +53,8 @@ export async function servePowerControl(
     lines.on('line', (line) => {
       const reply = queue.then(() => handle(line));
       queue = reply.catch(() => {});
-      void reply.then((answer) => socket.writable && socket.write(`${JSON.stringify(answer)}\n`));
+      const answer = (message: PowerReply) => socket.writable && socket.write(`${JSON.stringify(message)}\n`);
+      void reply.then(answer, (error: unknown) => answer({ ok: false, error: String(error) }));
     });
   });
   await listenPrivate(server, socketPath);

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { runtimeRoot } from '../../core/paths.js';
 import { ensurePrivateDir, RUNTIME_DIR_ROLE } from '../../core/private-dir.js';
-import { type JobRecord, writeJobRecord } from '../../core/job-record.js';
+import { holdJobLock, type JobRecord, writeJobRecord } from '../../core/job-record.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
 import type { BootPlan } from './plan-boot.js';
@@ -33,7 +33,14 @@ export async function recordJob(job: JobContext): Promise<void> {
   ensurePrivateDir(runtimeRoot(), RUNTIME_DIR_ROLE);
   mkdirSync(job.workDir, { mode: 0o700 });
   chmodSync(job.workDir, 0o700);
-  job.teardown.add('remove the job directory', () => rm(job.workDir, { recursive: true, force: true }));
+  const removeDir = () => rm(job.workDir, { recursive: true, force: true });
+  // The job's lock says it is alive (core/job-record.ts): taken before the record, let go after the directory.
+  const lock = await holdJobLock(job.workDir).catch(async (error: unknown) => {
+    await removeDir();
+    throw error;
+  });
+  job.teardown.add('release the job lock', () => lock.release());
+  job.teardown.add('remove the job directory', removeDir);
   await writeJobRecord(job.workDir, baseRecord(job));
 }
 

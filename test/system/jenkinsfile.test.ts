@@ -1,6 +1,7 @@
 /**
- * The Jenkinsfile parses as Groovy (Debian's groovy), and every npm script and
- * `hil` command line option it calls exists.
+ * The Jenkinsfile parses as Groovy (Debian's groovy), every npm script and
+ * `hil` command line option it calls exists, and the agent's user installs
+ * nothing on the lab host: the set-up stage checks the host with hil doctor.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +31,15 @@ describe('Jenkinsfile', () => {
     expect(parse.exitCode).not.toBe(0);
     expect(parse.stderr).toMatch(/unexpected|expecting/i);
   }, 60_000);
+
+  it("sets up nothing as the agent's user: it checks the host with hil doctor, which stops the build with the fix", () => {
+    const setUp = /stage\('Set up'\) \{([\s\S]*?)\n {4}\}/.exec(jenkinsfile)?.[1] ?? '';
+    const steps = [...setUp.matchAll(/sh '([^']+)'/g)].map((m) => m[1]);
+    expect(steps).toEqual(['npm ci --no-audit --no-fund', 'npm run hil -- doctor']);
+    // Nowhere in the pipeline's steps (its comments may tell the administrator how): no package installs, no
+    // root, no host set-up script.
+    expect(jenkinsfile.replace(/\/\/.*$/gm, '')).not.toMatch(/apt-get|sudo|scripts\/setup'|bash scripts\/setup/);
+  });
 
   it('calls only npm scripts that exist', () => {
     const scripts = Object.keys(

@@ -5,10 +5,10 @@
  *
  * Every wait for a process is bounded. A process can end while another it
  * started outside its group (setsid) still holds its stdout or stderr; no
- * signal to the group reaches that one. Once the process has ended (or KILL_WAIT_MS
- * after SIGKILL), its pipes get
- * PIPE_GRACE_MS to close, then the harness lets go of them and says so
- * (`outputHeld`), rather than wait for them forever.
+ * signal to the group reaches that one. Once the process has ended (or
+ * KILL_WAIT_MS after SIGKILL), its pipes get PIPE_GRACE_MS to close, then
+ * the harness lets go of them and says so (`outputHeld`), rather than wait
+ * for them forever.
  */
 import { createInterface } from 'node:readline';
 import { execa, execaSync, type ResultPromise } from 'execa';

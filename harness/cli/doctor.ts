@@ -10,6 +10,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Deadline } from '../core/deadline.js';
+import { lockDir, runtimeRoot } from '../core/paths.js';
+import { checkPrivateDir, LOCK_DIR_ROLE, RUNTIME_DIR_ROLE } from '../core/private-dir.js';
 import { runBounded } from '../core/process.js';
 import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
 import { describeRecovery, findStaleJobs, recoverStaleJobs } from '../run/recovery.js';
@@ -136,6 +138,7 @@ export async function runChecks(): Promise<Check[]> {
           fix: 'modprobe tun',
         },
   );
+  checks.push(runtimeDirsCheck());
   const caps = effectiveCapabilities();
   const netAdmin = (caps >> 12n) & 1n;
   const netRaw = (caps >> 13n) & 1n;
@@ -151,6 +154,19 @@ export async function runChecks(): Promise<Check[]> {
       : await userNamespaceCheck(),
   );
   return checks;
+}
+
+/** The lock and runtime directories: this user's own where they exist (core/private-dir.ts). */
+function runtimeDirsCheck(): Check {
+  try {
+    const dirs = { locks: lockDir(), runtime: runtimeRoot() };
+    if (existsSync(dirs.locks)) checkPrivateDir(dirs.locks, LOCK_DIR_ROLE);
+    if (existsSync(dirs.runtime)) checkPrivateDir(dirs.runtime, RUNTIME_DIR_ROLE);
+    return { name: 'runtime dirs', ok: true, required: true, detail: `${dirs.runtime}, locks in ${dirs.locks}` };
+  } catch (error) {
+    const [detail, fix] = (error as Error).message.split('; fix: ');
+    return { name: 'runtime dirs', ok: false, required: true, detail: detail ?? '', fix };
+  }
 }
 
 /** Without the capabilities, a run goes into its own user namespace (harness/run/rootless.ts): can it? */
@@ -181,6 +197,8 @@ export function formatCheck(check: Check): string {
 export async function doctor(options: { cleanup: boolean; write: (text: string) => void }): Promise<number> {
   const checks = await runChecks();
   for (const check of checks) options.write(`${formatCheck(check)}\n`);
+  // Jobs are looked for only in directories that passed their check.
+  if (!checks.find((check) => check.name === 'runtime dirs')?.ok) return 3;
   if (options.cleanup) {
     const reports = await recoverStaleJobs();
     for (const report of reports) options.write(`cleanup: ${describeRecovery(report)}\n`);

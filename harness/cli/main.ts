@@ -17,13 +17,14 @@
 import { parseArgs } from 'node:util';
 import { loadTarget } from '../config/load-target.js';
 import { consoleCommand } from './console-command.js';
-import { ExitCode, HilError, UsageError } from '../core/errors.js';
+import { ExitCode, HilError, LabFault, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
 import { generateAllureReport } from '../report/allure-html.js';
 import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
 import { doctor } from './doctor.js';
 import { doctorTarget } from './target-doctor.js';
+import { prepareRunDirs } from '../core/private-dir.js';
 import { redact, registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
 import { runSuitesOnRunningJob } from '../run/attach-suites.js';
@@ -201,6 +202,8 @@ async function runCommand(values: RunValues): Promise<number> {
     throw new UsageError(
       `--keep-rootfs: image '${image.name}' has no root file system to keep; give --rootfs DIR|TARBALL`,
     );
+  // The lock and runtime directories are this user's own, or nothing starts (core/private-dir.ts).
+  if (!values['no-boot']) prepareRunDirs();
   const suiteFiles = (values.suite ?? []).map((suite) => resolveSuite(suite));
   if (!values['no-boot'])
     for (const target of on.pool?.targets ?? [on.target!]) refuseWhatCannotRun(target, image, suiteFiles);
@@ -280,6 +283,7 @@ async function loadRun(values: RunValues): Promise<{ on: RunOn; image: ImageDefi
 /** SIGINT, SIGTERM (a Jenkins abort) and SIGHUP interrupt the run; a second one only says that teardown goes on. */
 function interruptOnSignals(): AbortSignal {
   const controller = new AbortController();
+  crash.run = controller;
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
       process.stderr.write(`pxe-hil: ${signal} again; still tearing down (powering off, removing the PXE server)\n`);
@@ -293,8 +297,31 @@ function interruptOnSignals(): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * A bug anywhere in the harness (an unhandled rejection, an uncaught
+ * exception) never ends a run without its teardown: it aborts the run, which
+ * then tears down as on Ctrl-C and reports a lab fault, and the command exits
+ * 3. Outside a run, or once the run is already being torn down, it is
+ * written to stderr (the teardown goes on); outside a run the command exits 3 at once.
+ */
+const crash: { run?: AbortController; happened: boolean } = { happened: false };
+
+function onCrash(error: unknown): void {
+  crash.happened = true;
+  const message = error instanceof Error ? error.message : String(error);
+  if (crash.run && !crash.run.signal.aborted) {
+    crash.run.abort(new LabFault(`unexpected error: ${message}`));
+    return;
+  }
+  process.stderr.write(`pxe-hil: unexpected error: ${error instanceof Error ? error.stack : message}\n`);
+  if (!crash.run) process.exit(ExitCode.labFault);
+}
+
+process.on('unhandledRejection', onCrash);
+process.on('uncaughtException', onCrash);
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => process.exit(crash.happened ? ExitCode.labFault : code),
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof HilError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

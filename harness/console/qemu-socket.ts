@@ -9,6 +9,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
+import { listenPrivate } from '../core/private-dir.js';
 import type { ConsoleSink, ConsoleSource } from './console.js';
 
 export class QemuSocketConsole implements ConsoleSource {
@@ -22,7 +23,6 @@ export class QemuSocketConsole implements ConsoleSource {
   }
 
   async open(sink: ConsoleSink): Promise<void> {
-    await rm(this.socketPath, { force: true });
     const server = createServer((socket) => {
       if (this.peer) this.peer.destroy();
       this.peer = socket;
@@ -34,10 +34,7 @@ export class QemuSocketConsole implements ConsoleSource {
         sink.state('disconnected', 'QEMU serial port detached');
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.socketPath, () => resolve());
-    });
+    await listenPrivate(server, this.socketPath);
     this.server = server;
   }
 

@@ -6,14 +6,24 @@
  * message) goes through this module, which parses it with its schema. A
  * record is replaced whole (written to a temporary file, then renamed), so a
  * reader never sees half of one.
+ *
+ * Whether a job is alive is its lock's answer, not its pid's: the harness
+ * holds a kernel lock on `job.lock` in the job's directory (core/file-lock.ts)
+ * from before it writes the record to its end, and the kernel drops it the
+ * moment the harness dies. A pid is no proof: a killed harness its parent has
+ * not reaped yet (a zombie) still has one, and a pid can be reused.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { LabFault } from './errors.js';
+import { FileLock, isLockHeld } from './file-lock.js';
 import { runtimeRoot } from './paths.js';
+import { checkPrivateDir, RUNTIME_DIR_ROLE } from './private-dir.js';
 
 export const JOB_RECORD_FILE = 'job.json';
+export const JOB_LOCK_FILE = 'job.lock';
 
 /** A job's directory name: its id, eight hex digits (paths.ts, newJobId). */
 const JOB_DIR_NAME = /^[0-9a-f]{8}$/;
@@ -65,6 +75,17 @@ export function jobRecordPath(dir: string): string {
   return join(dir, JOB_RECORD_FILE);
 }
 
+/**
+ * Takes the job's lock in its (new, private) directory; the job's harness
+ * calls this before it writes the record, and holds the lock to its end.
+ */
+export async function holdJobLock(dir: string): Promise<{ release(): void }> {
+  const lock = FileLock.open(join(dir, JOB_LOCK_FILE), 'job lock file');
+  if (await lock.take(0)) return lock;
+  lock.release();
+  throw new LabFault(`the job lock ${lock.path} is held by another process; fix: use a new job directory`);
+}
+
 /** Writes the record whole: a reader sees the old one or the new one. Only the job's own harness calls this. */
 export async function writeJobRecord(dir: string, record: JobRecord): Promise<void> {
   const checked = jobRecordSchema.parse(record);
@@ -89,8 +110,9 @@ export function readJobRecord(dir: string): JobRecord | undefined {
   }
 }
 
-/** Every job directory under `root` that holds a record, alive or not. */
+/** Every job directory under `root` that holds a record, alive or not; a root others could write to is refused. */
 export function listJobs(root = runtimeRoot()): ListedJob[] {
+  if (existsSync(root)) checkPrivateDir(root, RUNTIME_DIR_ROLE);
   let names: string[];
   try {
     names = readdirSync(root);
@@ -119,21 +141,24 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Whether the job's harness still runs. */
-export function isJobAlive(record: JobRecord): boolean {
-  return isProcessAlive(record.pid);
+/**
+ * Whether the job's harness still runs: whether its job lock is held. A
+ * record without a lock file (written by an older version) is judged by its pid.
+ */
+export function isJobAlive(job: ListedJob): boolean {
+  return isLockHeld(join(job.dir, JOB_LOCK_FILE)) ?? isProcessAlive(job.record.pid);
 }
 
 /** The jobs whose harness still runs; only those of `target` when given. */
 export function liveJobs(options: { target?: string; root?: string } = {}): ListedJob[] {
   return listJobs(options.root).filter(
-    ({ record }) => (options.target === undefined || record.target === options.target) && isJobAlive(record),
+    (job) => (options.target === undefined || job.record.target === options.target) && isJobAlive(job),
   );
 }
 
 /** The jobs whose harness is gone (killed outright); only those of `target` when given. */
 export function staleJobs(options: { target?: string; root?: string } = {}): ListedJob[] {
   return listJobs(options.root).filter(
-    ({ record }) => (options.target === undefined || record.target === options.target) && !isJobAlive(record),
+    (job) => (options.target === undefined || job.record.target === options.target) && !isJobAlive(job),
   );
 }

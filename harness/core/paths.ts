@@ -3,8 +3,9 @@
  * pid files (removed at its end), and the image cache.
  */
 import { randomBytes } from 'node:crypto';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { LabFault } from './errors.js';
 
 export function newJobId(): string {
   return randomBytes(4).toString('hex');
@@ -17,10 +18,33 @@ export function runIdFor(jobId: string, env: NodeJS.ProcessEnv = process.env): s
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${jobId}`;
 }
 
-/** Runtime state of jobs on this host: /run/pxe-hil as root, else a per-user directory. */
+/**
+ * Runtime state of jobs on this host (job records, sockets, pid files):
+ * $PXE_HIL_RUNTIME_DIR, else /run/pxe-hil as root, else $XDG_RUNTIME_DIR/pxe-hil.
+ * Never a shared place such as /tmp: core/private-dir.ts checks it before use.
+ */
 export function runtimeRoot(): string {
-  if (process.env.PXE_HIL_RUNTIME_DIR) return process.env.PXE_HIL_RUNTIME_DIR;
-  return process.getuid?.() === 0 ? '/run/pxe-hil' : join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'pxe-hil');
+  return process.env.PXE_HIL_RUNTIME_DIR || defaultRuntimeRoot();
+}
+
+/** Target locks: $PXE_HIL_LOCK_DIR, else `locks` in the default runtime root (/run/pxe-hil/locks as root). */
+export function lockDir(): string {
+  return process.env.PXE_HIL_LOCK_DIR || join(defaultRuntimeRoot(), 'locks');
+}
+
+/**
+ * An ordinary user's runtime directory is the one the login session made
+ * for that user alone (XDG_RUNTIME_DIR, /run/user/<uid>); without it the run
+ * stops and says so rather than fall back to a directory others can write.
+ */
+function defaultRuntimeRoot(): string {
+  if (process.getuid?.() === 0) return '/run/pxe-hil';
+  const session = process.env.XDG_RUNTIME_DIR;
+  if (!session || !isAbsolute(session))
+    throw new LabFault(
+      'XDG_RUNTIME_DIR is not set, and pxe-hil keeps its locks, job records and sockets only in a directory of your own; fix: run it in a login session (which sets XDG_RUNTIME_DIR=/run/user/<uid>), or set XDG_RUNTIME_DIR (or PXE_HIL_RUNTIME_DIR and PXE_HIL_LOCK_DIR) to a directory only you can write',
+    );
+  return join(session, 'pxe-hil');
 }
 
 export function jobWorkDir(jobId: string): string {

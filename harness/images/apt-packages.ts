@@ -7,6 +7,7 @@
  * Tested against: apt 2.6 and dpkg 1.21 (Debian 12).
  * Reference: apt-get(8) (download), apt-cache(8) (show), dpkg-deb(1) (-x).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,11 +37,34 @@ export async function packageRecord(name: string): Promise<PackageRecord> {
   const cached = known[name];
   if (cached) return cached;
   const record = await queryApt(name);
-  await mkdir(cacheDir(), { recursive: true });
-  const partial = `${file}.${process.pid}`;
-  await writeFile(partial, JSON.stringify({ stamp, records: { ...(await readRecords(file, stamp)), [name]: record } }));
-  await rename(partial, file);
+  await saveRecord(file, stamp, name, record);
   return record;
+}
+
+/** This process's writes of the records file, one at a time, so that each adds to what the one before wrote. */
+let recordWrites: Promise<unknown> = Promise.resolve();
+
+/**
+ * Adds a record to the file: written whole under a name of its own (this
+ * process, this write), then renamed over it, so that neither a concurrent
+ * call nor another process preparing into the same cache finds its
+ * temporary file taken or half-written. Two processes may each miss the
+ * other's newest record; that is only a second question to apt later.
+ */
+function saveRecord(file: string, stamp: string, name: string, record: PackageRecord): Promise<void> {
+  const write = recordWrites.then(async () => {
+    await mkdir(cacheDir(), { recursive: true });
+    const partial = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      const records = { ...(await readRecords(file, stamp)), [name]: record };
+      await writeFile(partial, JSON.stringify({ stamp, records }));
+      await rename(partial, file);
+    } finally {
+      await rm(partial, { force: true });
+    }
+  });
+  recordWrites = write.catch(() => {});
+  return write;
 }
 
 async function readRecords(file: string, stamp: string): Promise<Record<string, PackageRecord>> {

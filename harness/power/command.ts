@@ -73,6 +73,11 @@ export class CommandPower implements PowerDriver {
       env: { HIL_POWER_ACTION: action },
     });
     this.options.bus?.emit({ type: 'command', command, exitCode: outcome.exitCode, durationMs: outcome.durationMs });
+    if (outcome.outputHeld)
+      this.options.bus?.emit({
+        type: 'warning',
+        message: `power ${action} command left a process holding its output; went on without it`,
+      });
     if (outcome.timedOut)
       throw new LabFault(`power ${action} command did not finish within ${this.config.timeoutS} s: ${command}`);
     if (outcome.exitCode !== 0) {

@@ -18,7 +18,7 @@
  * for a BIOS console on the serial port), Debian's ovmf README (OVMF_CODE_4M.fd
  * with OVMF_VARS_4M.fd).
  */
-import { access, constants, copyFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QemuPowerConfig } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
@@ -86,6 +86,8 @@ export class QemuPower implements PowerDriver {
     });
     try {
       this.qmp = await QmpClient.connect(qmpPath, Deadline.in(15_000, 'the QEMU monitor socket'));
+      // QEMU makes its monitor socket by its umask; the monitor runs commands as QEMU's user: the user's alone.
+      await chmod(qmpPath, 0o600);
     } catch (error) {
       this.stopping.add(child);
       await child.stop(1000);

@@ -13,6 +13,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
+import { listenPrivate } from '../core/private-dir.js';
 import { type PowerDriver, type PowerState, readPowerState } from '../power/power.js';
 import { powerStep } from './power-step.js';
 
@@ -36,6 +37,9 @@ export async function servePowerControl(
     } catch {
       return { ok: false, error: 'not JSON: send {"action":"on|off|cycle|status"}' };
     }
+    // null, an array, a string or a number parse as JSON too, and are no request.
+    if (typeof request !== 'object' || request === null || Array.isArray(request))
+      return { ok: false, error: 'not a request: send {"action":"on|off|cycle|status"}' };
     if (!ACTIONS.has(request.action))
       return { ok: false, error: `unknown action '${String(request.action)}': on, off, cycle or status` };
     try {
@@ -53,13 +57,11 @@ export async function servePowerControl(
     lines.on('line', (line) => {
       const reply = queue.then(() => handle(line));
       queue = reply.catch(() => {});
-      void reply.then((answer) => socket.writable && socket.write(`${JSON.stringify(answer)}\n`));
+      const answer = (message: PowerReply) => socket.writable && socket.write(`${JSON.stringify(message)}\n`);
+      void reply.then(answer, (error: unknown) => answer({ ok: false, error: String(error) }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
+  await listenPrivate(server, socketPath);
   return {
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

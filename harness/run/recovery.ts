@@ -8,7 +8,8 @@
  * with job.json (the harness pid) and pid files, and its copies of the
  * user's files and of the board's root file system (<cache>/jobs/<job id>/).
  *
- * A job is stale when its job.json names a harness pid that no longer runs.
+ * A job is stale when its harness no longer holds its job lock
+ * (core/job-record.ts): dead, whether reaped or not, whatever its pid now is.
  * Its processes are found by its pid files and by `ip netns pids`; a pid is
  * only signalled when it is inside the job's namespace or its command line
  * names the job id, so a pid reused by an unrelated process is never hit.

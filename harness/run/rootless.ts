@@ -11,12 +11,11 @@
  * Reference: unshare(1) (--user --map-root-user --net --mount), user_namespaces(7),
  * mount_namespaces(7), ip-netns(8), proc(5) (/proc/<pid>/fd).
  */
-import { mkdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { startForeground } from '../core/process.js';
 import { LabFault } from '../core/errors.js';
 import { run } from '../core/process.js';
-import { runtimeRoot } from '../core/paths.js';
+import { prepareRunDirs } from '../core/private-dir.js';
 import {
   describeRootlessProblem,
   readHostFacts,
@@ -24,7 +23,6 @@ import {
   type HostFacts,
   type RootlessProblem,
 } from './rootless-check.js';
-import { lockDir } from './target-lock.js';
 
 /** Set in the re-executed command line, so that it never re-executes itself again. */
 export const USER_NAMESPACE_ENV = 'PXE_HIL_USER_NAMESPACE';
@@ -106,9 +104,7 @@ export async function runInUserNamespace(): Promise<number> {
     throw new LabFault('the run already is in its own user namespace but lacks CAP_NET_ADMIN there; run it as root');
   const problem = await userNamespaceProblem();
   if (problem) throw new LabFault(describeRootlessProblem(problem));
-  const dirs = { runtime: runtimeRoot(), locks: lockDir() };
-  mkdirSync(dirs.runtime, { recursive: true, mode: 0o700 });
-  mkdirSync(dirs.locks, { recursive: true, mode: 0o700 });
+  const dirs = prepareRunDirs();
   const command = userNamespaceCommand(
     { execPath: process.execPath, execArgv: process.execArgv, argv: process.argv.slice(1) },
     dirs,

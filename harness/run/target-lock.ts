@@ -1,34 +1,38 @@
 /**
- * One job per target at a time, held with a kernel lock (flock(1) from
- * util-linux) by a small child whose stdin is a pipe from the harness: when the
- * harness exits or is killed, the pipe closes, the child exits and the kernel
- * drops the lock, so a crashed job never leaves a stale lock. Beside the lock
- * file, a note says who holds it.
+ * One job per target at a time, held with a kernel lock on
+ * `<lock dir>/<target>.lock` (core/file-lock.ts): the harness holds it itself,
+ * so it goes when the harness ends, however it ends, and a crashed job never
+ * leaves a stale lock. Beside the lock file, a note says who holds it. The
+ * lock directory is the user's own (core/private-dir.ts: /run/pxe-hil/locks
+ * as root, $XDG_RUNTIME_DIR/pxe-hil/locks as a user, or $PXE_HIL_LOCK_DIR),
+ * and its files are never followed through a link.
  *
  * Reference: flock(1), flock(2).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Child, startChild } from '../core/process.js';
 import { LabFault } from '../core/errors.js';
+import { FileLock } from '../core/file-lock.js';
+import { lockDir } from '../core/paths.js';
+import { ensurePrivateDir, LOCK_DIR_ROLE, writePrivateFile } from '../core/private-dir.js';
 
 export type LockOwner = { pid: number; build?: string; since: string };
 
 export type TargetLock = { release(): Promise<void> };
 
-export function lockDir(): string {
-  if (process.env.PXE_HIL_LOCK_DIR) return process.env.PXE_HIL_LOCK_DIR;
-  return process.getuid?.() === 0 ? '/run/lock/pxe-hil' : join(process.env.XDG_RUNTIME_DIR ?? '/tmp', 'pxe-hil-locks');
-}
-
 export function readOwner(target: string): LockOwner | undefined {
-  const file = join(lockDir(), `${target}.owner`);
-  if (!existsSync(file)) return undefined;
+  let fd: number;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+    fd = openSync(join(lockDir(), `${target}.owner`), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(fd, 'utf8')) as LockOwner;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -47,61 +51,24 @@ export async function lockTarget(
   onWait: (holder: string) => void,
   signal?: AbortSignal,
 ): Promise<TargetLock> {
-  const dir = lockDir();
-  await mkdir(dir, { recursive: true });
-  const lockFile = join(dir, `${target}.lock`);
-  let held = await tryLock(lockFile, 0);
-  if (!held) {
-    onWait(describeOwner(readOwner(target)));
-    held = await tryLock(lockFile, timeoutS, signal);
+  const dir = ensurePrivateDir(lockDir(), LOCK_DIR_ROLE);
+  const lock = FileLock.open(join(dir, `${target}.lock`), 'lock file');
+  try {
+    let held = await lock.take(0);
+    if (!held) {
+      onWait(describeOwner(readOwner(target)));
+      held = await lock.take(timeoutS, signal);
+    }
+    if (!held) {
+      throw new LabFault(
+        `target '${target}' is still locked by ${describeOwner(readOwner(target))} after ${timeoutS} s; try again later or raise --lock-timeout`,
+      );
+    }
+    const owner: LockOwner = { pid: process.pid, build: process.env.BUILD_TAG, since: new Date().toISOString() };
+    writePrivateFile(join(dir, `${target}.owner`), 'lock owner file', `${JSON.stringify(owner)}\n`);
+  } catch (error) {
+    lock.release();
+    throw error;
   }
-  if (!held) {
-    signal?.throwIfAborted();
-    throw new LabFault(
-      `target '${target}' is still locked by ${describeOwner(readOwner(target))} after ${timeoutS} s; try again later or raise --lock-timeout`,
-    );
-  }
-  const owner: LockOwner = { pid: process.pid, build: process.env.BUILD_TAG, since: new Date().toISOString() };
-  await writeFile(join(dir, `${target}.owner`), `${JSON.stringify(owner)}\n`);
-  return {
-    async release() {
-      held.holder.subprocess.stdin?.end();
-      await held.holder.exited;
-    },
-  };
-}
-
-/**
- * Starts a lock holder; resolves with it once the lock is held, or undefined if it could not be had in time.
- * (Wrapped in an object: an async function returning the child itself would wait for it to exit.)
- */
-async function tryLock(
-  lockFile: string,
-  timeoutS: number,
-  signal?: AbortSignal,
-): Promise<{ holder: Child } | undefined> {
-  let gotLock: (locked: boolean) => void = () => {};
-  const locked = new Promise<boolean>((resolve) => (gotLock = resolve));
-  const child = startChild(
-    'flock',
-    'flock',
-    [
-      '--exclusive',
-      ...(timeoutS > 0 ? ['--wait', String(timeoutS)] : ['--nonblock']),
-      '--conflict-exit-code',
-      '75',
-      lockFile,
-      'sh',
-      '-c',
-      'echo locked; exec cat >/dev/null',
-    ],
-    { stdin: 'pipe', onStdoutData: () => gotLock(true) },
-  );
-  void child.exited.then(() => gotLock(false));
-  const stopWaiting = () => void child.stop();
-  signal?.addEventListener('abort', stopWaiting, { once: true });
-  if (signal?.aborted) stopWaiting();
-  const got = await locked;
-  signal?.removeEventListener('abort', stopWaiting);
-  return got ? { holder: child } : undefined;
+  return { release: async () => lock.release() };
 }

@@ -74,7 +74,13 @@ if [ "$fresh_run" = 1 ]; then
 fi
 exec setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps=-all "$@"`;
 
-export type AsUser = { tunMode?: '0666' | '0600'; freshRun?: boolean; env?: Record<string, string> };
+export type AsUser = {
+  tunMode?: '0666' | '0600';
+  freshRun?: boolean;
+  env?: Record<string, string>;
+  /** Variables of the user's environment to leave out (XDG_RUNTIME_DIR, to see a run refuse without it). */
+  unset?: string[];
+};
 
 /** Starts `hil ARGS` as the user (see above). */
 export function startHilAsUser(home: UserHome, args: string[], options: AsUser = {}): ResultPromise {
@@ -83,7 +89,9 @@ export function startHilAsUser(home: UserHome, args: string[], options: AsUser =
     ...(options.freshRun ? { XDG_RUNTIME_DIR: `/run/user/${USER_UID}` } : {}),
     ...options.env,
   };
-  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const envArgs = Object.entries(env)
+    .filter(([k]) => !options.unset?.includes(k))
+    .map(([k, v]) => `${k}=${v}`);
   return execa(
     'unshare',
     [
@@ -109,6 +117,14 @@ export function startHilAsUser(home: UserHome, args: string[], options: AsUser =
     ],
     { cwd: REPO, reject: false, all: true, stdin: 'ignore', extendEnv: false },
   );
+}
+
+/** Runs a short command as the user (no capabilities, no groups), as a second user of the host would. */
+export function runAsUser(command: string[], cwd?: string) {
+  return execaSync('setpriv', [`--reuid=${USER_UID}`, `--regid=${USER_UID}`, '--clear-groups', ...command], {
+    cwd,
+    reject: false,
+  });
 }
 
 /**

@@ -3,7 +3,8 @@
  * `hil` command line option it calls exists, and every HIL stage runs on an
  * agent label its targets name, holding a Lockable Resource (a pool's label or
  * a target's name) that scripts/lockable-resources.ts generates from
- * `hil targets --json`.
+ * `hil targets --json`; and the agent's user installs nothing on the lab
+ * host: the set-up stage checks the host with hil doctor.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,15 @@ describe('Jenkinsfile', () => {
     expect(parse.exitCode).not.toBe(0);
     expect(parse.stderr).toMatch(/unexpected|expecting/i);
   }, 60_000);
+
+  it("sets up nothing as the agent's user: it checks the host with hil doctor, which stops the build with the fix", () => {
+    const setUp = /stage\('Set up'\) \{([\s\S]*?)\n {4}\}/.exec(jenkinsfile)?.[1] ?? '';
+    const steps = [...setUp.matchAll(/sh '([^']+)'/g)].map((m) => m[1]);
+    expect(steps).toEqual(['npm ci --no-audit --no-fund', 'npm run hil -- doctor']);
+    // Nowhere in the pipeline's steps (its comments may tell the administrator how): no package installs, no
+    // root, no host set-up script.
+    expect(jenkinsfile.replace(/\/\/.*$/gm, '')).not.toMatch(/apt-get|sudo|scripts\/setup'|bash scripts\/setup/);
+  });
 
   it('calls only npm scripts that exist', () => {
     const scripts = Object.keys(

@@ -86,8 +86,11 @@ describe('QEMU dry run as an ordinary user', () => {
       const jobId = jobIdOf(dir);
       expect(userProcesses()).toEqual([]);
       expect(residueOf(jobId)).toEqual(NO_RESIDUE);
-      expect(readdirSync(join(home.runtime, 'pxe-hil'))).toEqual([]);
-      expect(readdirSync(join(home.runtime, 'pxe-hil-locks')).sort()).toEqual(['qemu-x86.lock', 'qemu-x86.owner']);
+      expect(readdirSync(join(home.runtime, 'pxe-hil'))).toEqual(['locks']);
+      expect(readdirSync(join(home.runtime, 'pxe-hil/locks')).sort()).toEqual(['qemu-x86.lock', 'qemu-x86.owner']);
+      // The user's runtime and lock directories are the user's alone.
+      for (const sub of ['pxe-hil', 'pxe-hil/locks'])
+        expect(statSync(join(home.runtime, sub)).mode & 0o7777, sub).toBe(0o700);
     },
     BOOT_TIMEOUT,
   );
@@ -180,7 +183,7 @@ describe('QEMU dry run as an ordinary user', () => {
         new RegExp(`cleanup: removed stale job ${jobId} of qemu-x86: stopped pids \\d+, \\d+, removed its directory`),
       );
       expect(userProcesses()).toEqual([]);
-      expect(readdirSync(join(home.runtime, 'pxe-hil'))).toEqual([]);
+      expect(readdirSync(join(home.runtime, 'pxe-hil'))).toEqual(['locks']);
     },
     BOOT_TIMEOUT,
   );

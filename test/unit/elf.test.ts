@@ -12,7 +12,7 @@ describe('elfDependencies', () => {
   });
 
   it('lists every needed library in the order of the dynamic section', () => {
-    // socat (a test dependency in scripts/setup) links against OpenSSL and libwrap as well.
+    // socat (a run package, scripts/setup) links against OpenSSL and libwrap as well.
     expect(elfDependencies(readFileSync('/usr/bin/socat')).needed).toEqual([
       'libwrap.so.0',
       'libssl.so.3',

@@ -119,6 +119,13 @@ describe('job power control', () => {
         ok: false,
         error: "unknown action 'explode': on, off, cycle or status",
       });
+      // JSON that is no object: answered, and the control keeps serving.
+      for (const line of ['null', '[]', '"on"', '7'])
+        expect(JSON.parse(await rawRequest(join(dir, 'power.sock'), line)), line).toEqual({
+          ok: false,
+          error: 'not a request: send {"action":"on|off|cycle|status"}',
+        });
+      expect(await requestPower(join(dir, 'power.sock'), 'status')).toBe('on');
       await expect(requestPower(join(dir, 'nothing.sock'), 'status')).rejects.toThrow(/ENOENT/);
     } finally {
       await control.close();

@@ -123,7 +123,7 @@ describe('userNamespaceCommand', () => {
         execArgv: ['--import', 'tsx'],
         argv: ['/repo/harness/cli/main.ts', '--target', 'qemu-x86'],
       },
-      { runtime: '/run/user/1000/pxe-hil', locks: '/run/user/1000/pxe-hil-locks' },
+      { runtime: '/run/user/1000/pxe-hil', locks: '/run/user/1000/pxe-hil/locks' },
     );
     expect(command).toEqual({
       file: 'unshare',
@@ -147,7 +147,7 @@ describe('userNamespaceCommand', () => {
       env: {
         PXE_HIL_USER_NAMESPACE: '1',
         PXE_HIL_RUNTIME_DIR: '/run/user/1000/pxe-hil',
-        PXE_HIL_LOCK_DIR: '/run/user/1000/pxe-hil-locks',
+        PXE_HIL_LOCK_DIR: '/run/user/1000/pxe-hil/locks',
       },
     });
   });

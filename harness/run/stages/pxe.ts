@@ -3,10 +3,12 @@
  * its own PXE server (DHCP, TFTP, HTTP in its own network namespace) serving
  * the boot plan's files to the board's MAC only.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { type JobRecord, writeJobRecord } from '../../core/job-record.js';
+import { chmodSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { holdJobLock, type JobRecord, writeJobRecord } from '../../core/job-record.js';
+import { runtimeRoot } from '../../core/paths.js';
 import { printable } from '../../core/printable.js';
+import { ensurePrivateDir, RUNTIME_DIR_ROLE } from '../../core/private-dir.js';
 import { redact } from '../../core/redact.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
@@ -26,10 +28,22 @@ export function baseRecord(job: JobContext): JobRecord {
   };
 }
 
-/** Makes the job's directory (removed at the end) and writes its record, so the host knows the job from here on. */
+/**
+ * Makes the job's directory (0700 whatever the umask, in the checked runtime
+ * root; removed at the end) and writes its record, so the host knows the job from here on.
+ */
 export async function recordJob(job: JobContext): Promise<void> {
-  await mkdir(job.workDir, { recursive: true });
-  job.teardown.add('remove the job directory', () => rm(job.workDir, { recursive: true, force: true }));
+  ensurePrivateDir(runtimeRoot(), RUNTIME_DIR_ROLE);
+  mkdirSync(job.workDir, { mode: 0o700 });
+  chmodSync(job.workDir, 0o700);
+  const removeDir = () => rm(job.workDir, { recursive: true, force: true });
+  // The job's lock says it is alive (core/job-record.ts): taken before the record, let go after the directory.
+  const lock = await holdJobLock(job.workDir).catch(async (error: unknown) => {
+    await removeDir();
+    throw error;
+  });
+  job.teardown.add('release the job lock', () => lock.release());
+  job.teardown.add('remove the job directory', removeDir);
   await writeJobRecord(job.workDir, baseRecord(job));
 }
 

@@ -2,6 +2,9 @@
  * TFTP for the job: read-only, serving only the names in the job's opened
  * file table, written here so that every packet is checked before it is
  * trusted. What it does with hostile input:
+ * - a DATA, ACK, ERROR or OACK packet to port 69: no answer at all, so a
+ *   forged packet cannot make two servers answer each other forever (the
+ *   TFTP loop of CVE-2024-2169);
  * - a request packet shorter than 4 or longer than 512 bytes, with an
  *   unknown opcode, without its NUL terminators, or with a mode other than
  *   octet: an ERROR packet back (code 4, illegal operation), nothing else;
@@ -43,6 +46,8 @@ export const TFTP_LIMITS = {
 } as const;
 
 const OP = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
+/** Opcodes of replies: port 69 drops them unanswered (the loop of CVE-2024-2169). */
+const NOT_A_REQUEST: ReadonlySet<number> = new Set([OP.DATA, OP.ACK, OP.ERROR, OP.OACK]);
 const ERR = { undefined: 0, notFound: 1, accessViolation: 2, illegalOperation: 4 } as const;
 
 export type ReadRequest = { file: string; mode: string; options: Map<string, string> };
@@ -114,6 +119,8 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
   function onRequest(packet: Buffer, rinfo: RemoteInfo): void {
     const client = `${rinfo.address}:${rinfo.port}`;
+    // Never answer a packet that answers something: a forged one could start two servers answering each other.
+    if (packet.length >= 2 && NOT_A_REQUEST.has(packet.readUInt16BE(0))) return;
     if (packet.length >= 2 && packet.readUInt16BE(0) === OP.WRQ)
       return reply(rinfo, errorPacket(ERR.accessViolation, 'read-only server'));
     const request = parseReadRequest(packet);
@@ -184,6 +191,8 @@ class Transfer {
   private readAhead: { start: number; data: Buffer } | undefined;
   /** Absolute number of the first block not yet acknowledged (1-based); 0 while the OACK awaits its ACK. */
   private base: number;
+  /** The next block of the current window to send; back to `base` on every ACK and retransmission. */
+  private next = 1;
   private timer: NodeJS.Timeout | undefined;
   private retriesLeft: number = TFTP_LIMITS.retries;
   private sending = false;
@@ -247,6 +256,7 @@ class Transfer {
     if (acked === undefined || acked < this.base) return;
     if (acked >= this.lastBlock) return this.succeed();
     this.base = acked + 1;
+    this.next = this.base;
     this.retriesLeft = TFTP_LIMITS.retries;
     this.sendWindow();
   }
@@ -261,10 +271,12 @@ class Transfer {
   }
 
   /**
-   * Sends the current window. Blocks already in the read-ahead buffer go out
-   * at once, in the same turn of the event loop as the ACK that asked for
-   * them: a lock-step client (one block per round trip) waits on nothing
-   * else. Only a block outside the buffer waits for a file read.
+   * Sends the rest of the current window, from `next`. Blocks already in the
+   * read-ahead buffer go out at once, in the same turn of the event loop as
+   * the ACK that asked for them: a lock-step client (one block per round
+   * trip) waits on nothing else. Only a block outside the buffer waits for a
+   * file read, and the window then goes on from that block: the blocks sent
+   * before the read are not sent again.
    */
   private sendWindow(): void {
     if (this.finished) return;
@@ -275,12 +287,18 @@ class Transfer {
       return this.arm();
     }
     const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
-    for (let block = this.base; block <= top; block++) {
-      const payload = this.bufferedBlock(block);
-      if (!payload) return void this.readThenSend(block);
-      this.sendData(block, payload);
+    for (; this.next <= top; this.next++) {
+      const payload = this.bufferedBlock(this.next);
+      if (!payload) return void this.readThenSend(this.next);
+      this.sendData(this.next, payload);
     }
     this.arm();
+  }
+
+  /** Sends the whole window again, after a timeout. */
+  private resendWindow(): void {
+    this.next = Math.max(this.base, 1);
+    this.sendWindow();
   }
 
   private async readThenSend(block: number): Promise<void> {
@@ -311,10 +329,11 @@ class Transfer {
    */
   private async readAheadFrom(block: number): Promise<void> {
     const start = (block - 1) * this.blockSize;
-    const data = await this.file.read(
-      start,
-      Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)),
-    );
+    const length = Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize));
+    const data = await this.file.read(start, length);
+    // A file that shrank since it was opened: reading on would find the same short end forever.
+    if (data.length < Math.min(length, this.file.size - start))
+      throw new Error(`file shrank while being served (${start + data.length} of ${this.file.size} bytes)`);
     this.readAhead = { start, data };
   }
 
@@ -327,7 +346,7 @@ class Transfer {
     this.timer = setTimeout(() => {
       if (this.finished) return;
       if (this.retriesLeft-- <= 0) return this.fail(`no ACK after ${TFTP_LIMITS.retries} retransmissions`);
-      this.sendWindow();
+      this.resendWindow();
     }, TFTP_LIMITS.timeoutMs);
   }
 

@@ -231,6 +231,9 @@ const labNetwork = z
  * {dtb}, {fdtAddr}, {cmdline}, {mac}, {boardIp}); U-Boot's own ${variables}
  * stay as they are. Without `commands`, the default TFTP-and-booti list is used.
  */
+/** U-Boot's TFTP settings when a target names none (measured: `npm run bench:uboot`). */
+export const UBOOT_TFTP_DEFAULTS = { blockSize: 1468, windowSize: 16 } as const;
+
 const ubootBoot = z
   .object({
     mode: z.enum(['script', 'interactive']).default('script'),
@@ -247,6 +250,17 @@ const ubootBoot = z
     interruptKey: z.string().min(1).default(' '),
     prompt: z.string().min(1).default('=> '),
     commands: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * U-Boot's TFTP block size (its tftpblocksize variable, RFC 2348): 1468 bytes fill a 1500-byte
+     * Ethernet frame; a network with a smaller MTU needs less (512 always fits). A U-Boot without the
+     * variable ignores it.
+     */
+    tftpBlockSize: z.number().int().min(512).max(1468).default(UBOOT_TFTP_DEFAULTS.blockSize),
+    /**
+     * Blocks U-Boot takes per ACK (its tftpwindowsize variable, RFC 7440); 1 is lock-step, for a NIC
+     * that drops back-to-back frames. A U-Boot without windowsize support ignores it (lock-step).
+     */
+    tftpWindowSize: z.number().int().min(1).max(16).default(UBOOT_TFTP_DEFAULTS.windowSize),
     /** Time-out for each command to give the prompt back (a TFTP transfer of an initrd takes a while). */
     commandTimeoutS: z.number().positive().max(3600).default(300),
   })

@@ -35,6 +35,9 @@ export type UbootFacts = {
   /** Where the kernel finds its device tree: ${fdt_addr_r} for a served DTB, else U-Boot's own tree. */
   fdtAddr: string;
   cmdline: string;
+  /** U-Boot's tftpblocksize and tftpwindowsize, as the target sets them. */
+  tftpBlockSize: string;
+  tftpWindowSize: string;
 };
 
 export const UBOOT_FACT_NAMES = [
@@ -46,6 +49,8 @@ export const UBOOT_FACT_NAMES = [
   'dtb',
   'fdtAddr',
   'cmdline',
+  'tftpBlockSize',
+  'tftpWindowSize',
 ] as const satisfies readonly (keyof UbootFacts)[];
 
 /** Where a served DTB lives: U-Boot's distro boot asks for dtb/${fdtfile}. */
@@ -59,6 +64,8 @@ export function ubootFacts(options: {
   boardIp: string;
   mac: string;
   fdtfile?: string;
+  /** The target's boot.uboot TFTP settings. */
+  tftp: { blockSize: number; windowSize: number };
 }): UbootFacts {
   const dtb = options.fdtfile ? dtbServedName(options.fdtfile) : '';
   return {
@@ -70,17 +77,22 @@ export function ubootFacts(options: {
     dtb,
     fdtAddr: dtb ? '${fdt_addr_r}' : '${fdtcontroladdr}',
     cmdline: options.entry.cmdline,
+    tftpBlockSize: String(options.tftp.blockSize),
+    tftpWindowSize: String(options.tftp.windowSize),
   };
 }
 
 /**
- * The default boot: TFTP the kernel, the device tree (when served) and the
+ * The default boot: U-Boot's TFTP block and window sizes (a U-Boot without
+ * these variables ignores them), then TFTP the kernel, the device tree (when served) and the
  * initrd (last, so ${filesize} is its size), set the command line, booti.
  * Typed at the prompt, it asks DHCP first; as a boot script it runs after
  * distro boot's own DHCP, whose settings hold.
  */
 export function defaultUbootCommands(facts: UbootFacts, how: 'typed' | 'script'): string[] {
   return [
+    'setenv tftpblocksize {tftpBlockSize}',
+    'setenv tftpwindowsize {tftpWindowSize}',
     ...(how === 'typed' ? ['setenv autoload no', 'dhcp'] : []),
     'setenv serverip {serverIp}',
     'tftpboot ${kernel_addr_r} {kernel}',

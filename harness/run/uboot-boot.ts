@@ -54,6 +54,7 @@ export async function prepareUbootBoot(options: {
     boardIp: options.boardIp,
     mac: target.network.mac,
     fdtfile: uboot.fdtfile,
+    tftp: { blockSize: uboot.tftpBlockSize, windowSize: uboot.tftpWindowSize },
   });
   if (uboot.fdtfile) {
     if (!prepared.dtbDir) {

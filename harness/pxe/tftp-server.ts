@@ -178,8 +178,11 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
 type Outcome = { ok: true; durationMs: number } | { ok: false; reason: string };
 
-/** Bytes read from the file at once for a transfer (at most 64 transfers: 8 MiB in all). */
+/** Bytes read from the file at once for a transfer (two chunks each, at most 64 transfers: 16 MiB in all). */
 const READ_AHEAD_BYTES = 128 * 1024;
+
+/** Bytes of the file from `start`, read ahead of the blocks that carry them. */
+type Chunk = { start: number; data: Buffer };
 
 /** One read transfer on its own socket (its transfer ID), sending a window of blocks at a time. */
 class Transfer {
@@ -188,7 +191,9 @@ class Transfer {
   private readonly windowSize: number;
   private readonly lastBlock: number;
   private readonly started = performance.now();
-  private readAhead: { start: number; data: Buffer } | undefined;
+  private readAhead: Chunk | undefined;
+  /** The chunk after `readAhead`, read while the current one is being sent (the `chunk` once read). */
+  private nextChunk: { start: number; ready: Promise<Chunk>; chunk?: Chunk } | undefined;
   /** Absolute number of the first block not yet acknowledged (1-based); 0 while the OACK awaits its ACK. */
   private base: number;
   /** The next block of the current window to send; back to `base` on every ACK and retransmission. */
@@ -304,7 +309,10 @@ class Transfer {
   private async readThenSend(block: number): Promise<void> {
     this.sending = true;
     try {
-      await this.readAheadFrom(block);
+      const start = (block - 1) * this.blockSize;
+      const next = this.nextChunk;
+      this.nextChunk = undefined;
+      this.readAhead = next?.start === start ? await next.ready : await this.readChunk(start);
     } catch (error) {
       return this.abort(`read error: ${(error as Error).message}`);
     } finally {
@@ -313,28 +321,45 @@ class Transfer {
     this.sendWindow();
   }
 
-  /** The payload of a block if the read-ahead buffer holds it. */
+  /**
+   * The payload of a block if the read-ahead buffer (or the chunk read after
+   * it) holds it. Past half of the buffer, the next chunk is read meanwhile,
+   * so a client is not kept waiting for a file read at the buffer's end.
+   */
   private bufferedBlock(block: number): Buffer | undefined {
     const start = (block - 1) * this.blockSize;
     const end = Math.min(start + this.blockSize, this.file.size);
-    const ahead = this.readAhead;
-    if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length)
-      return ahead.data.subarray(start - ahead.start, end - ahead.start);
-    return undefined;
+    const holds = (chunk: Chunk | undefined): chunk is Chunk =>
+      chunk !== undefined && start >= chunk.start && end <= chunk.start + chunk.data.length;
+    let ahead = this.readAhead;
+    if (!holds(ahead)) {
+      if (!holds(this.nextChunk?.chunk)) return undefined;
+      ahead = this.readAhead = this.nextChunk.chunk;
+      this.nextChunk = undefined;
+    }
+    if (!this.nextChunk && end - ahead.start >= ahead.data.length / 2) this.readNext(ahead.start + ahead.data.length);
+    return ahead.data.subarray(start - ahead.start, end - ahead.start);
   }
 
-  /**
-   * One file read serves many blocks, so a lock-step client is not also
-   * waiting for a read per block.
-   */
-  private async readAheadFrom(block: number): Promise<void> {
-    const start = (block - 1) * this.blockSize;
+  /** Starts reading the chunk at `start` in the background; a failure shows when the chunk is awaited. */
+  private readNext(start: number): void {
+    if (start >= this.file.size) return;
+    const next: NonNullable<Transfer['nextChunk']> = { start, ready: this.readChunk(start) };
+    next.ready.then(
+      (chunk) => (next.chunk = chunk),
+      () => {},
+    );
+    this.nextChunk = next;
+  }
+
+  /** One file read serves many blocks, so a lock-step client is not also waiting for a read per block. */
+  private async readChunk(start: number): Promise<Chunk> {
     const length = Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize));
     const data = await this.file.read(start, length);
     // A file that shrank since it was opened: reading on would find the same short end forever.
     if (data.length < Math.min(length, this.file.size - start))
       throw new Error(`file shrank while being served (${start + data.length} of ${this.file.size} bytes)`);
-    this.readAhead = { start, data };
+    return { start, data };
   }
 
   /** (Re)starts the retransmission timer; refreshing one timer costs less than a new one per block. */

@@ -15,7 +15,8 @@ export type NotMeasured = { figure: string; why: string };
 export type BenchResult = Measured & {
   mode: 'quick' | 'full';
   runs: number;
-  machine: Measured['machine'] & { accel: 'tcg' };
+  /** `accel`: what every QEMU boot of the run ran under, resolved once (PXE_HIL_ACCEL overrides). */
+  machine: Measured['machine'] & { accel: 'kvm' | 'tcg' };
   image: string;
   figures: Figure[];
   notMeasured: NotMeasured[];

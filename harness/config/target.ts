@@ -49,6 +49,9 @@ const envName = z
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable, such as BOARD1_BMC_PASSWORD');
 const host = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
 
+/** The IPMI cipher suites tried, in order, when a target names none. */
+export const IPMI_CIPHER_SUITES = [17, 3] as const;
+
 const ipmiPower = z
   .object({
     driver: z.literal('ipmi'),
@@ -56,7 +59,10 @@ const ipmiPower = z
     port: z.number().int().min(1).max(65535).default(623),
     username: z.string().min(1),
     passwordEnv: envName,
-    cipherSuites: z.array(z.number().int().min(0).max(17)).min(1).default([17, 3]),
+    cipherSuites: z
+      .array(z.number().int().min(0).max(17))
+      .min(1)
+      .default([...IPMI_CIPHER_SUITES]),
     bootdev: z
       .object({ persistent: z.boolean().default(false), efi: z.boolean().default(false) })
       .strict()

@@ -89,7 +89,9 @@ async function timePipe(chunks: Buffer[], dir: string): Promise<number> {
 /** Rounds measured after the warm-up; each figure is their median. */
 const CONSOLE_ROUNDS = 5;
 
-export async function measureConsoleThroughput(): Promise<{ mbPerS: number[]; baselineMbPerS: number[] }> {
+export async function measureConsoleThroughput(
+  rounds = CONSOLE_ROUNDS,
+): Promise<{ mbPerS: number[]; baselineMbPerS: number[] }> {
   const chunks = bootLogChunks();
   const bytes = chunks.reduce((n, c) => n + c.length, 0);
   const dir = mkdtempSync(join(tmpdir(), `hil-bench-console-${process.pid}-`));
@@ -99,7 +101,7 @@ export async function measureConsoleThroughput(): Promise<{ mbPerS: number[]; ba
     const mb = bytes / 1e6;
     const reader: number[] = [];
     const pipe: number[] = [];
-    for (let round = 0; round <= CONSOLE_ROUNDS; round++) {
+    for (let round = 0; round <= rounds; round++) {
       const readerFirst = round % 2 === 0;
       const first = readerFirst ? await timeReader(chunks, dir) : await timePipe(chunks, dir);
       const second = readerFirst ? await timePipe(chunks, dir) : await timeReader(chunks, dir);

@@ -17,9 +17,9 @@ import { IpmiSim } from '../test/support/ipmi-sim.js';
 const USER = 'bench';
 const PASSWORD_ENV = 'PXE_HIL_BENCH_BMC_PASSWORD';
 
-const ROUNDS = 5;
+const ROUNDS = 3;
 
-export async function measureIpmiCycle(): Promise<{ cycleS: number[]; baselineCycleS: number[] }> {
+export async function measureIpmiCycle(rounds = ROUNDS): Promise<{ cycleS: number[]; baselineCycleS: number[] }> {
   const password = `bench-${process.pid}-secret`;
   const sim = await IpmiSim.start(USER, password);
   try {
@@ -65,7 +65,7 @@ export async function measureIpmiCycle(): Promise<{ cycleS: number[]; baselineCy
     };
     const cycleS: number[] = [];
     const baselineCycleS: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       if (round % 2 === 0) {
         cycleS.push(await timed(() => driver.cycle()));
         baselineCycleS.push(await timed(byHand));

@@ -176,8 +176,10 @@ async function main(): Promise<void> {
   );
 
   // 5: console and power figures, from their own files when this branch has them.
-  await optionalFigures('console', ['console-throughput.ts'], figures, notMeasured);
-  await optionalFigures('power', powerFiles(), figures, notMeasured);
+  // --quick: one round each; else each file's own number of rounds.
+  const rounds = quick ? 1 : undefined;
+  await optionalFigures('console', ['console-throughput.ts'], figures, notMeasured, rounds);
+  await optionalFigures('power', powerFiles(), figures, notMeasured, rounds);
 
   const table = renderTable(figures, notMeasured);
   process.stdout.write(table);
@@ -210,6 +212,7 @@ function powerFiles(): string[] {
 
 /**
  * Runs every exported `measure*` function of the given bench files that exist
+ * (with `rounds`, when given, as its one argument)
  * and turns each numeric field of its result (a number: one run; an array of
  * numbers: several runs, the figure their median) into a figure; a field `x`
  * with a sibling `baselineX` gets it as its reference.
@@ -219,6 +222,7 @@ async function optionalFigures(
   files: string[],
   figures: Figure[],
   notMeasured: NotMeasured[],
+  rounds: number | undefined,
 ): Promise<void> {
   const present = files.filter((f) => existsSync(new URL(`./${f}`, import.meta.url)));
   if (present.length === 0) {
@@ -230,7 +234,7 @@ async function optionalFigures(
     for (const [name, measure] of Object.entries(module)) {
       if (!name.startsWith('measure') || typeof measure !== 'function') continue;
       progress(`${kind}: ${name} (${file})`);
-      const result = (await (measure as () => Promise<unknown>)()) as unknown;
+      const result = (await (measure as (rounds?: number) => Promise<unknown>)(rounds)) as unknown;
       const fields = typeof result === 'number' ? { value: result } : (result as Record<string, unknown>);
       for (const [key, value] of Object.entries(fields)) {
         const values = numbersOf(value);

@@ -2,7 +2,8 @@
  * The floor of a boot: the same kernel and initrd booted directly by QEMU
  * (`-kernel`, `-initrd`, `-append console=ttyS0,115200`), no firmware network
  * boot, no network at all, serial port to a pipe. Same machine type, memory,
- * CPUs and accelerator (TCG) as the harness's QEMU target.
+ * CPUs and accelerator (the one the bench resolved for all its boots) as the
+ * harness's QEMU target.
  *
  * Tested against: qemu-system-x86 7.2 (Debian 12) under TCG.
  * Reference: QEMU System Emulation user docs (direct Linux boot, -serial stdio, -nodefaults).
@@ -15,7 +16,12 @@ import { bootMarks, ConsoleMarks, type MarkTimes } from './support.js';
 
 export type FloorBoot = MarkTimes;
 
-export async function bootFloor(target: Target, image: ImageDefinition, timeoutMs: number): Promise<FloorBoot> {
+export async function bootFloor(
+  target: Target,
+  image: ImageDefinition,
+  timeoutMs: number,
+  accel: 'kvm' | 'tcg',
+): Promise<FloorBoot> {
   const prepared = await image.prepare();
   if (target.power.driver !== 'qemu') throw new Error('the floor boot needs a QEMU target');
   const origin = performance.now();
@@ -25,7 +31,7 @@ export async function bootFloor(target: Target, image: ImageDefinition, timeoutM
     .join(' ');
   const args = [
     '-machine',
-    'pc,accel=tcg',
+    `pc,accel=${accel}`,
     '-m',
     String(target.power.memoryMiB),
     '-smp',

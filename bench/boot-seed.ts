@@ -3,8 +3,9 @@
  * and TFTP (`--enable-tftp --tftp-root`) with pxelinux (pxelinux.0,
  * ldlinux.c32, pxelinux.cfg/default) and the kernel and initrd in its TFTP
  * root, no router advertisements, and a QEMU board with `-boot n` on a tap in
- * a namespace made here (and removed after). Same machine, memory, CPUs, NIC
- * and accelerator (TCG) as the harness's QEMU target.
+ * a namespace made here (and removed after); or, tuned, with the two dnsmasq
+ * options pxe-hil's own has. Same machine, memory, CPUs, NIC and accelerator
+ * (the one the bench resolved for all its boots) as the harness's QEMU target.
  *
  * Tested against: dnsmasq 2.90, pxelinux 6.04, qemu-system-x86 7.2 with
  * ipxe-qemu ROMs (Debian 12), TCG.
@@ -30,10 +31,21 @@ export type SeedBoot = MarkTimes & {
   teardownMs: number;
 };
 
-export async function bootSeedWay(target: Target, image: ImageDefinition, timeoutMs: number): Promise<SeedBoot> {
+/**
+ * `tuned`: the same dnsmasq with the two options pxe-hil's own dnsmasq has
+ * (harness/pxe/dnsmasq.ts): router advertisements on the bridge, and iPXE's
+ * no-ProxyDHCP-wait (option 175.176), so that a comparison with it shows what
+ * the rest of pxe-hil's way (HTTP instead of pxelinux over TFTP) does alone.
+ */
+export async function bootSeedWay(
+  target: Target,
+  image: ImageDefinition,
+  timeoutMs: number,
+  options: { accel: 'kvm' | 'tcg'; tuned: boolean },
+): Promise<SeedBoot> {
   if (target.power.driver !== 'qemu') throw new Error('the seed-way boot needs a QEMU target');
   const [prepared, loaders] = await Promise.all([image.prepare(), biosPxeLoaders()]);
-  const network = planJobNetwork(`${BENCH_ID}-seed`);
+  const network = planJobNetwork(`${BENCH_ID}-${options.tuned ? 'tuned' : 'seed'}`);
   const children: Child[] = [];
   let root: string | undefined;
   let networkMade = false;
@@ -96,6 +108,14 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
         '--dhcp-boot=pxelinux.0',
         '--enable-tftp',
         `--tftp-root=${root}`,
+        ...(options.tuned
+          ? [
+              '--dhcp-match=set:ipxe,175',
+              '--dhcp-option=tag:ipxe,encap:175,176,1',
+              '--enable-ra',
+              `--dhcp-range=${network.ipv6Prefix},ra-only,64`,
+            ]
+          : []),
       ],
       {
         netns: network.netns,
@@ -115,7 +135,7 @@ export async function bootSeedWay(target: Target, image: ImageDefinition, timeou
       'qemu-system-x86_64',
       [
         '-machine',
-        'pc,accel=tcg',
+        `pc,accel=${options.accel}`,
         '-m',
         String(target.power.memoryMiB),
         '-smp',

@@ -86,27 +86,33 @@ async function timePipe(chunks: Buffer[], dir: string): Promise<number> {
   return performance.now() - started;
 }
 
-export async function measureConsoleThroughput(): Promise<{ mbPerS: number; baselineMbPerS: number }> {
+/** Rounds measured after the warm-up; each figure is their median. */
+const CONSOLE_ROUNDS = 5;
+
+export async function measureConsoleThroughput(
+  rounds = CONSOLE_ROUNDS,
+): Promise<{ mbPerS: number[]; baselineMbPerS: number[] }> {
   const chunks = bootLogChunks();
   const bytes = chunks.reduce((n, c) => n + c.length, 0);
   const dir = mkdtempSync(join(tmpdir(), `hil-bench-console-${process.pid}-`));
   try {
-    // One warm-up round each, then the best of three: the figure is the reader's speed, not the JIT's.
-    let reader = Infinity;
-    let pipe = Infinity;
-    for (let round = 0; round < 4; round++) {
-      const r = await timeReader(chunks, dir);
-      const p = await timePipe(chunks, dir);
+    // One warm-up round each (the figure is the reader's speed, not the JIT's), then CONSOLE_ROUNDS
+    // rounds, the reader and the pipe taking turns at going first.
+    const mb = bytes / 1e6;
+    const reader: number[] = [];
+    const pipe: number[] = [];
+    for (let round = 0; round <= rounds; round++) {
+      const readerFirst = round % 2 === 0;
+      const first = readerFirst ? await timeReader(chunks, dir) : await timePipe(chunks, dir);
+      const second = readerFirst ? await timePipe(chunks, dir) : await timeReader(chunks, dir);
       rmSync(join(dir, 'console.raw'), { force: true });
       rmSync(join(dir, 'console.log'), { force: true });
       rmSync(join(dir, 'pipe.raw'), { force: true });
-      if (round > 0) {
-        reader = Math.min(reader, r);
-        pipe = Math.min(pipe, p);
-      }
+      if (round === 0) continue;
+      reader.push(mb / ((readerFirst ? first : second) / 1000));
+      pipe.push(mb / ((readerFirst ? second : first) / 1000));
     }
-    const mb = bytes / 1e6;
-    return { mbPerS: mb / (reader / 1000), baselineMbPerS: mb / (pipe / 1000) };
+    return { mbPerS: reader, baselineMbPerS: pipe };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

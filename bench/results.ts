@@ -2,9 +2,11 @@
  * The JSON results of the bench commands (their --out files) and the docs
  * tables rendered from them: `npm run bench` (docs/performance.md, `main`),
  * `npm run bench:tftp` (docs/performance.md, `tftp`) and
- * `npm run bench:firmware` (docs/firmware.md, `firmware`).
+ * `npm run bench:firmware` (docs/firmware.md, `firmware`) and `npm run
+ * bench:uboot` (docs/performance.md, `uboot`).
  */
 import { type Measured, tableBlock } from './docs-table.js';
+import type { UbootWindowResults } from './uboot-window.js';
 import { type BoardBoots, type Figure, renderBoardTable, renderTable } from './figures.js';
 
 export type NotMeasured = { figure: string; why: string };
@@ -13,7 +15,8 @@ export type NotMeasured = { figure: string; why: string };
 export type BenchResult = Measured & {
   mode: 'quick' | 'full';
   runs: number;
-  machine: Measured['machine'] & { accel: 'tcg' };
+  /** `accel`: what every QEMU boot of the run ran under, resolved once (PXE_HIL_ACCEL overrides). */
+  machine: Measured['machine'] & { accel: 'kvm' | 'tcg' };
   image: string;
   figures: Figure[];
   notMeasured: NotMeasured[];
@@ -44,6 +47,21 @@ export type FirmwareBenchResult = Measured & {
   accel: string;
   boards: BoardBoots[];
 };
+
+/** `npm run bench:uboot`. */
+export type UbootBenchResult = Measured & {
+  rounds: number;
+  target: string;
+  image: string;
+  /** The accelerator the board ran under. */
+  accel: string;
+  results: UbootWindowResults;
+  figures: Figure[];
+};
+
+export function ubootBlock(result: UbootBenchResult): string {
+  return tableBlock(renderTable(result.figures, []), result);
+}
 
 export function benchBlock(result: BenchResult): string {
   return tableBlock(renderTable(result.figures, result.notMeasured), result);

@@ -64,6 +64,9 @@ const envName = z
   .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable, such as BOARD1_BMC_PASSWORD');
 const host = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
 
+/** The IPMI cipher suites tried, in order, when a target names none. */
+export const IPMI_CIPHER_SUITES = [17, 3] as const;
+
 const ipmiPower = z
   .object({
     driver: z.literal('ipmi'),
@@ -73,7 +76,10 @@ const ipmiPower = z
     /** Name of the environment variable that holds the BMC password. */
     passwordEnv: envName,
     /** RMCP+ cipher suites to try, in order; the first one the BMC accepts is kept. */
-    cipherSuites: z.array(z.number().int().min(0).max(17)).min(1).default([17, 3]),
+    cipherSuites: z
+      .array(z.number().int().min(0).max(17))
+      .min(1)
+      .default([...IPMI_CIPHER_SUITES]),
     /** `chassis bootdev pxe` options before a netboot: for every boot (persistent), and an EFI boot (efiboot). */
     bootdev: z
       .object({ persistent: z.boolean().default(false), efi: z.boolean().default(false) })
@@ -270,6 +276,9 @@ const labNetwork = z
  * {dtb}, {fdtAddr}, {cmdline}, {mac}, {boardIp}); U-Boot's own ${variables}
  * stay as they are. Without `commands`, the default TFTP-and-booti list is used.
  */
+/** U-Boot's TFTP settings when a target names none (measured: `npm run bench:uboot`). */
+export const UBOOT_TFTP_DEFAULTS = { blockSize: 1468, windowSize: 16 } as const;
+
 const ubootBoot = z
   .object({
     mode: z.enum(['script', 'interactive']).default('script'),
@@ -286,6 +295,17 @@ const ubootBoot = z
     interruptKey: z.string().min(1).default(' '),
     prompt: z.string().min(1).default('=> '),
     commands: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * U-Boot's TFTP block size (its tftpblocksize variable, RFC 2348): 1468 bytes fill a 1500-byte
+     * Ethernet frame; a network with a smaller MTU needs less (512 always fits). A U-Boot without the
+     * variable ignores it.
+     */
+    tftpBlockSize: z.number().int().min(512).max(1468).default(UBOOT_TFTP_DEFAULTS.blockSize),
+    /**
+     * Blocks U-Boot takes per ACK (its tftpwindowsize variable, RFC 7440); 1 is lock-step, for a NIC
+     * that drops back-to-back frames. A U-Boot without windowsize support ignores it (lock-step).
+     */
+    tftpWindowSize: z.number().int().min(1).max(16).default(UBOOT_TFTP_DEFAULTS.windowSize),
     /** Time-out for each command to give the prompt back (a TFTP transfer of an initrd takes a while). */
     commandTimeoutS: z.number().positive().max(3600).default(300),
   })

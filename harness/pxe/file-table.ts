@@ -4,7 +4,7 @@
  * file system by the requested name, so no request can leave the table.
  */
 import { constants } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { FileRole, ServedFile } from '../core/boot.js';
 
 export type { ServedFile };
@@ -54,6 +54,9 @@ export type OpenedTable = { files: readonly OpenedFile[]; close(): Promise<void>
 
 export class FileTableError extends Error {}
 
+/** For tests: a step run between a path's check and its opening, where a race would strike. */
+export type TableHooks = { betweenCheckAndOpen?: (real: string) => Promise<void> };
+
 /**
  * Opens every file of the table. The rule for paths: a path may be or pass
  * through symlinks, but what it finally names must be a regular file inside
@@ -61,9 +64,16 @@ export class FileTableError extends Error {}
  * table entry that is a symlink leading out of the allowed roots (to
  * /etc/shadow, say) is refused, and the server does not start, rather than
  * serving it. The resolved file is opened with O_NOFOLLOW and checked again
- * through its descriptor.
+ * through its descriptor: the opened file must be the one checked (same
+ * device and inode) and the kernel's own name for it must be inside the
+ * roots, so a directory on the path swapped for a symlink between the check
+ * and the open is refused rather than followed.
  */
-export async function openTable(table: FileTable, roots: readonly string[]): Promise<OpenedTable> {
+export async function openTable(
+  table: FileTable,
+  roots: readonly string[],
+  hooks: TableHooks = {},
+): Promise<OpenedTable> {
   const realRoots = await Promise.all(roots.map(async (root) => ensureSlash(await realpath(root))));
   const handles: FileHandle[] = [];
   const files: OpenedFile[] = [];
@@ -79,29 +89,8 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
         });
         continue;
       }
-      let real: string;
-      try {
-        real = await realpath(entry.path);
-      } catch (error) {
-        throw new FileTableError(
-          `table entry '${entry.name}': ${entry.path} cannot be resolved: ${(error as Error).message}`,
-        );
-      }
-      if (!realRoots.some((root) => real.startsWith(root))) {
-        throw new FileTableError(
-          `table entry '${entry.name}': ${entry.path} resolves to ${real}, outside the allowed roots (${roots.join(', ')})`,
-        );
-      }
-      const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
-      handles.push(handle);
-      const info = await handle.stat();
-      if (!info.isFile()) throw new FileTableError(`table entry '${entry.name}': ${real} is not a regular file`);
-      files.push(
-        withAppended(
-          { name: entry.name, role: entry.role, size: info.size, read: reader(handle, info.size) },
-          entry.append,
-        ),
-      );
+      const { handle, size } = await openInRoots(entry, roots, realRoots, hooks, handles);
+      files.push(withAppended({ name: entry.name, role: entry.role, size, read: reader(handle, size) }, entry.append));
     }
   } catch (error) {
     await Promise.all(handles.map((h) => h.close()));
@@ -139,6 +128,41 @@ function withAppended(file: OpenedFile, append: string | undefined): OpenedFile 
       return head.length === 0 ? tail : Buffer.concat([head, tail]);
     },
   };
+}
+
+/** Opens one path entry by the rule of `openTable`; the handle is added to `handles` as soon as it is open. */
+async function openInRoots(
+  entry: { name: string; path: string },
+  roots: readonly string[],
+  realRoots: readonly string[],
+  hooks: TableHooks,
+  handles: FileHandle[],
+): Promise<{ handle: FileHandle; size: number }> {
+  const what = `table entry '${entry.name}'`;
+  let real: string;
+  try {
+    real = await realpath(entry.path);
+  } catch (error) {
+    throw new FileTableError(`${what}: ${entry.path} cannot be resolved: ${(error as Error).message}`);
+  }
+  const inRoots = (path: string) => realRoots.some((root) => path.startsWith(root));
+  if (!inRoots(real))
+    throw new FileTableError(
+      `${what}: ${entry.path} resolves to ${real}, outside the allowed roots (${roots.join(', ')})`,
+    );
+  const checked = await stat(real);
+  await hooks.betweenCheckAndOpen?.(real);
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  handles.push(handle);
+  const info = await handle.stat();
+  if (!info.isFile()) throw new FileTableError(`${what}: ${real} is not a regular file`);
+  // The kernel's name for what was opened: a directory swapped for a symlink after the check shows here.
+  const opened = await readlink(`/proc/self/fd/${handle.fd}`);
+  if (info.dev !== checked.dev || info.ino !== checked.ino || !inRoots(opened))
+    throw new FileTableError(
+      `${what}: ${real} changed between its check and its opening (opened ${opened}); make the image directories writable only by the harness`,
+    );
+  return { handle, size: info.size };
 }
 
 /** The opened entry for a requested name. */

@@ -2,6 +2,9 @@
  * TFTP for the job: read-only, serving only the names in the job's opened
  * file table, written here so that every packet is checked before it is
  * trusted. What it does with hostile input:
+ * - a DATA, ACK, ERROR or OACK packet to port 69: no answer at all, so a
+ *   forged packet cannot make two servers answer each other forever (the
+ *   TFTP loop of CVE-2024-2169);
  * - a request packet shorter than 4 or longer than 512 bytes, with an
  *   unknown opcode, without its NUL terminators, or with a mode other than
  *   octet: an ERROR packet back (code 4, illegal operation), nothing else;
@@ -43,6 +46,8 @@ export const TFTP_LIMITS = {
 } as const;
 
 const OP = { RRQ: 1, WRQ: 2, DATA: 3, ACK: 4, ERROR: 5, OACK: 6 } as const;
+/** Opcodes of replies: port 69 drops them unanswered (the loop of CVE-2024-2169). */
+const NOT_A_REQUEST: ReadonlySet<number> = new Set([OP.DATA, OP.ACK, OP.ERROR, OP.OACK]);
 const ERR = { undefined: 0, notFound: 1, accessViolation: 2, illegalOperation: 4 } as const;
 
 export type ReadRequest = { file: string; mode: string; options: Map<string, string> };
@@ -114,6 +119,8 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
   function onRequest(packet: Buffer, rinfo: RemoteInfo): void {
     const client = `${rinfo.address}:${rinfo.port}`;
+    // Never answer a packet that answers something: a forged one could start two servers answering each other.
+    if (packet.length >= 2 && NOT_A_REQUEST.has(packet.readUInt16BE(0))) return;
     if (packet.length >= 2 && packet.readUInt16BE(0) === OP.WRQ)
       return reply(rinfo, errorPacket(ERR.accessViolation, 'read-only server'));
     const request = parseReadRequest(packet);
@@ -171,8 +178,11 @@ export function startTftp(address: string, port: number, table: OpenedTable, rep
 
 type Outcome = { ok: true; durationMs: number } | { ok: false; reason: string };
 
-/** Bytes read from the file at once for a transfer (at most 64 transfers: 8 MiB in all). */
+/** Bytes read from the file at once for a transfer (two chunks each, at most 64 transfers: 16 MiB in all). */
 const READ_AHEAD_BYTES = 128 * 1024;
+
+/** Bytes of the file from `start`, read ahead of the blocks that carry them. */
+type Chunk = { start: number; data: Buffer };
 
 /** One read transfer on its own socket (its transfer ID), sending a window of blocks at a time. */
 class Transfer {
@@ -181,9 +191,13 @@ class Transfer {
   private readonly windowSize: number;
   private readonly lastBlock: number;
   private readonly started = performance.now();
-  private readAhead: { start: number; data: Buffer } | undefined;
+  private readAhead: Chunk | undefined;
+  /** The chunk after `readAhead`, read while the current one is being sent (the `chunk` once read). */
+  private nextChunk: { start: number; ready: Promise<Chunk>; chunk?: Chunk } | undefined;
   /** Absolute number of the first block not yet acknowledged (1-based); 0 while the OACK awaits its ACK. */
   private base: number;
+  /** The next block of the current window to send; back to `base` on every ACK and retransmission. */
+  private next = 1;
   private timer: NodeJS.Timeout | undefined;
   private retriesLeft: number = TFTP_LIMITS.retries;
   private sending = false;
@@ -247,6 +261,7 @@ class Transfer {
     if (acked === undefined || acked < this.base) return;
     if (acked >= this.lastBlock) return this.succeed();
     this.base = acked + 1;
+    this.next = this.base;
     this.retriesLeft = TFTP_LIMITS.retries;
     this.sendWindow();
   }
@@ -261,10 +276,12 @@ class Transfer {
   }
 
   /**
-   * Sends the current window. Blocks already in the read-ahead buffer go out
-   * at once, in the same turn of the event loop as the ACK that asked for
-   * them: a lock-step client (one block per round trip) waits on nothing
-   * else. Only a block outside the buffer waits for a file read.
+   * Sends the rest of the current window, from `next`. Blocks already in the
+   * read-ahead buffer go out at once, in the same turn of the event loop as
+   * the ACK that asked for them: a lock-step client (one block per round
+   * trip) waits on nothing else. Only a block outside the buffer waits for a
+   * file read, and the window then goes on from that block: the blocks sent
+   * before the read are not sent again.
    */
   private sendWindow(): void {
     if (this.finished) return;
@@ -275,18 +292,27 @@ class Transfer {
       return this.arm();
     }
     const top = Math.min(this.base + this.windowSize - 1, this.lastBlock);
-    for (let block = this.base; block <= top; block++) {
-      const payload = this.bufferedBlock(block);
-      if (!payload) return void this.readThenSend(block);
-      this.sendData(block, payload);
+    for (; this.next <= top; this.next++) {
+      const payload = this.bufferedBlock(this.next);
+      if (!payload) return void this.readThenSend(this.next);
+      this.sendData(this.next, payload);
     }
     this.arm();
+  }
+
+  /** Sends the whole window again, after a timeout. */
+  private resendWindow(): void {
+    this.next = Math.max(this.base, 1);
+    this.sendWindow();
   }
 
   private async readThenSend(block: number): Promise<void> {
     this.sending = true;
     try {
-      await this.readAheadFrom(block);
+      const start = (block - 1) * this.blockSize;
+      const next = this.nextChunk;
+      this.nextChunk = undefined;
+      this.readAhead = next?.start === start ? await next.ready : await this.readChunk(start);
     } catch (error) {
       return this.abort(`read error: ${(error as Error).message}`);
     } finally {
@@ -295,27 +321,45 @@ class Transfer {
     this.sendWindow();
   }
 
-  /** The payload of a block if the read-ahead buffer holds it. */
+  /**
+   * The payload of a block if the read-ahead buffer (or the chunk read after
+   * it) holds it. Past half of the buffer, the next chunk is read meanwhile,
+   * so a client is not kept waiting for a file read at the buffer's end.
+   */
   private bufferedBlock(block: number): Buffer | undefined {
     const start = (block - 1) * this.blockSize;
     const end = Math.min(start + this.blockSize, this.file.size);
-    const ahead = this.readAhead;
-    if (ahead && start >= ahead.start && end <= ahead.start + ahead.data.length)
-      return ahead.data.subarray(start - ahead.start, end - ahead.start);
-    return undefined;
+    const holds = (chunk: Chunk | undefined): chunk is Chunk =>
+      chunk !== undefined && start >= chunk.start && end <= chunk.start + chunk.data.length;
+    let ahead = this.readAhead;
+    if (!holds(ahead)) {
+      if (!holds(this.nextChunk?.chunk)) return undefined;
+      ahead = this.readAhead = this.nextChunk.chunk;
+      this.nextChunk = undefined;
+    }
+    if (!this.nextChunk && end - ahead.start >= ahead.data.length / 2) this.readNext(ahead.start + ahead.data.length);
+    return ahead.data.subarray(start - ahead.start, end - ahead.start);
   }
 
-  /**
-   * One file read serves many blocks, so a lock-step client is not also
-   * waiting for a read per block.
-   */
-  private async readAheadFrom(block: number): Promise<void> {
-    const start = (block - 1) * this.blockSize;
-    const data = await this.file.read(
-      start,
-      Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize)),
+  /** Starts reading the chunk at `start` in the background; a failure shows when the chunk is awaited. */
+  private readNext(start: number): void {
+    if (start >= this.file.size) return;
+    const next: NonNullable<Transfer['nextChunk']> = { start, ready: this.readChunk(start) };
+    next.ready.then(
+      (chunk) => (next.chunk = chunk),
+      () => {},
     );
-    this.readAhead = { start, data };
+    this.nextChunk = next;
+  }
+
+  /** One file read serves many blocks, so a lock-step client is not also waiting for a read per block. */
+  private async readChunk(start: number): Promise<Chunk> {
+    const length = Math.max(this.blockSize, READ_AHEAD_BYTES - (READ_AHEAD_BYTES % this.blockSize));
+    const data = await this.file.read(start, length);
+    // A file that shrank since it was opened: reading on would find the same short end forever.
+    if (data.length < Math.min(length, this.file.size - start))
+      throw new Error(`file shrank while being served (${start + data.length} of ${this.file.size} bytes)`);
+    return { start, data };
   }
 
   /** (Re)starts the retransmission timer; refreshing one timer costs less than a new one per block. */
@@ -327,7 +371,7 @@ class Transfer {
     this.timer = setTimeout(() => {
       if (this.finished) return;
       if (this.retriesLeft-- <= 0) return this.fail(`no ACK after ${TFTP_LIMITS.retries} retransmissions`);
-      this.sendWindow();
+      this.resendWindow();
     }, TFTP_LIMITS.timeoutMs);
   }
 

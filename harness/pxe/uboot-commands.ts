@@ -37,6 +37,9 @@ export type UbootFacts = {
   cmdline: string;
   /** The command that runs the served kernel: booti (an arm64 or RISC-V Image), bootz (zImage) or bootm (uImage, FIT). */
   bootCommand: string;
+  /** U-Boot's tftpblocksize and tftpwindowsize, as the target sets them. */
+  tftpBlockSize: string;
+  tftpWindowSize: string;
 };
 
 export const UBOOT_FACT_NAMES = [
@@ -49,6 +52,8 @@ export const UBOOT_FACT_NAMES = [
   'fdtAddr',
   'cmdline',
   'bootCommand',
+  'tftpBlockSize',
+  'tftpWindowSize',
 ] as const satisfies readonly (keyof UbootFacts)[];
 
 /** Where a served DTB lives: U-Boot's distro boot asks for dtb/${fdtfile}. */
@@ -63,6 +68,8 @@ export function ubootFacts(options: {
   mac: string;
   fdtfile?: string;
   bootCommand?: string;
+  /** The target's boot.uboot TFTP settings. */
+  tftp: { blockSize: number; windowSize: number };
 }): UbootFacts {
   const dtb = options.fdtfile ? dtbServedName(options.fdtfile) : (options.entry.fdt ?? '');
   return {
@@ -75,19 +82,24 @@ export function ubootFacts(options: {
     fdtAddr: dtb ? '${fdt_addr_r}' : '${fdtcontroladdr}',
     cmdline: options.entry.cmdline,
     bootCommand: options.bootCommand ?? 'booti',
+    tftpBlockSize: String(options.tftp.blockSize),
+    tftpWindowSize: String(options.tftp.windowSize),
   };
 }
 
 /**
- * The default boot: TFTP the kernel, the device tree (when served) and the
- * initrd (last, so ${filesize} is its size), set the command line, and run
- * the kernel with the command its format needs (a FIT image carries its own
- * initrd and tree: bootm of the image alone).
+ * The default boot: U-Boot's TFTP block and window sizes (a U-Boot without
+ * these variables ignores them), then TFTP the kernel, the device tree (when
+ * served) and the initrd (last, so ${filesize} is its size), set the command
+ * line, and run the kernel with the command its format needs (a FIT image
+ * carries its own initrd and tree: bootm of the image alone).
  * Typed at the prompt, it asks DHCP first; as a boot script it runs after
  * distro boot's own DHCP, whose settings hold.
  */
 export function defaultUbootCommands(facts: UbootFacts, how: 'typed' | 'script'): string[] {
   return [
+    'setenv tftpblocksize {tftpBlockSize}',
+    'setenv tftpwindowsize {tftpWindowSize}',
     ...(how === 'typed' ? ['setenv autoload no', 'dhcp'] : []),
     'setenv serverip {serverIp}',
     'tftpboot ${kernel_addr_r} {kernel}',

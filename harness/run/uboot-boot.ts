@@ -59,6 +59,7 @@ export async function prepareUbootBoot(options: {
     // The job's own device tree (--dtb) comes before the one the target names from the image's trees.
     fdtfile: options.entry.fdt ? undefined : uboot.fdtfile,
     bootCommand: await bootCommandFor(options.kernelPath, options.imageName),
+    tftp: { blockSize: uboot.tftpBlockSize, windowSize: uboot.tftpWindowSize },
   });
   if (uboot.fdtfile && !options.entry.fdt) {
     if (!prepared.dtbDir) {

@@ -104,6 +104,8 @@ describe('U-Boot board (QEMU arm64 virt, Debian u-boot-qemu)', () => {
     const commands = logged.filter((e) => e.type === 'bootloader-command').map((e) => `${e.command}: ${e.result}`);
     expect(commands).toEqual([
       '(autoboot stopped): ok',
+      'setenv tftpblocksize 1468: ok',
+      'setenv tftpwindowsize 16: ok',
       'setenv autoload no: ok',
       'dhcp: ok',
       'setenv serverip 10.42.0.1: ok',

@@ -41,6 +41,7 @@ const facts = (bootCommand: string, initrd = 'initrd.gz', dtb = '') =>
     boardIp: '10.42.0.10',
     mac: '52:54:00:a1:00:32',
     bootCommand,
+    tftp: { blockSize: 1468, windowSize: 16 },
   });
 
 describe('kernel formats', () => {

@@ -60,6 +60,8 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
       interruptKey: ' ',
       prompt: '=> ',
       commands: [
+        'setenv tftpblocksize 1468',
+        'setenv tftpwindowsize 16',
         'setenv autoload no',
         'dhcp',
         'setenv serverip 10.42.0.1',
@@ -75,6 +77,11 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
     });
   });
 
+  it("sets U-Boot's TFTP block and window sizes from the target", async () => {
+    const boot = await prepareUbootBoot(options({ mode: 'interactive', tftpBlockSize: 512, tftpWindowSize: 1 }));
+    expect(boot.dialogue?.commands.slice(0, 2)).toEqual(['setenv tftpblocksize 512', 'setenv tftpwindowsize 1']);
+  });
+
   it('in script mode serves boot.scr.uimg and types nothing', async () => {
     const boot = await prepareUbootBoot(options({ mode: 'script' }));
     expect(boot.dialogue).toBeUndefined();
@@ -85,6 +92,8 @@ describe('prepareUbootBoot (a real board: serial console server, command power)'
     expect(bytes.subarray(72).toString()).toBe(
       [
         "echo 'pxe-hil: booting img on board-1'",
+        'setenv tftpblocksize 1468',
+        'setenv tftpwindowsize 16',
         'setenv serverip 10.42.0.1',
         'tftpboot ${kernel_addr_r} linux',
         'tftpboot ${ramdisk_addr_r} initrd.gz',

@@ -22,11 +22,20 @@ const entry = {
   cmdline: 'console=ttyAMA0,115200',
 };
 const facts = (fdtfile?: string): UbootFacts =>
-  ubootFacts({ entry, serverIp: '10.42.0.1', boardIp: '10.42.0.10', mac: '52:54:00:a1:00:64', fdtfile });
+  ubootFacts({
+    entry,
+    serverIp: '10.42.0.1',
+    boardIp: '10.42.0.10',
+    mac: '52:54:00:a1:00:64',
+    fdtfile,
+    tftp: { blockSize: 1468, windowSize: 16 },
+  });
 
 describe('U-Boot commands', () => {
   it("typed at the prompt: DHCP without autoload, then kernel and initrd over TFTP and booti on U-Boot's own tree", () => {
     expect(renderUbootCommands(undefined, facts(), 'typed')).toEqual([
+      'setenv tftpblocksize 1468',
+      'setenv tftpwindowsize 16',
       'setenv autoload no',
       'dhcp',
       'setenv serverip 10.42.0.1',
@@ -40,6 +49,8 @@ describe('U-Boot commands', () => {
   it("with a device tree: loads dtb/<fdtfile> before the initrd (so ${filesize} is the initrd's) and boots with it", () => {
     const commands = renderUbootCommands(undefined, facts('rockchip/rk3399-rock-pi-4b.dtb'), 'script');
     expect(commands).toEqual([
+      'setenv tftpblocksize 1468',
+      'setenv tftpwindowsize 16',
       'setenv serverip 10.42.0.1',
       'tftpboot ${kernel_addr_r} linux',
       'tftpboot ${fdt_addr_r} dtb/rockchip/rk3399-rock-pi-4b.dtb',

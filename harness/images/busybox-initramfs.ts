@@ -56,7 +56,10 @@ for nic in /sys/class/net/*; do
 done
 mkdir -p /dev/pts /var/log /var/run
 mount -t devpts devpts /dev/pts
-dropbear -r /${SMALL_IMAGE_HOST_KEY} -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
+# The job appends its own host key (images/job-ssh.ts); booted without one (the files alone, --kernel and
+# --initrd), dropbear makes a key of its own at the first connection (-R), so SSH still answers.
+if [ -f /${SMALL_IMAGE_HOST_KEY} ]; then key="-r /${SMALL_IMAGE_HOST_KEY}"; else key=-R; fi
+dropbear $key -s -g -E -P /run/dropbear.pid 2>>/var/log/dropbear.log && echo "pxe-hil small image: ssh server started"
 echo "pxe-hil small image: shell ready on $(tty 2>/dev/null || echo console)"
 export PS1='${SMALL_IMAGE_PROMPT}' HOME=/root
 cd /root
@@ -88,7 +91,7 @@ const ETC_FILES: Record<string, string> = {
 };
 
 /** Changes whenever the way the initramfs is put together changes, so that cached images are made anew. */
-const RECIPE_VERSION = 'ssh-4-job-host-key';
+const RECIPE_VERSION = 'ssh-5-job-host-key-or-own';
 
 export type SmallImageFiles = {
   kernel: string;

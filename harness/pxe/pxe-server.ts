@@ -6,9 +6,8 @@
  * network's DHCP server or as proxyDHCP. Everything it reports
  * becomes a step event; `stop` removes every process and the namespace.
  */
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ownProgram } from '../core/build.js';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
@@ -54,9 +53,6 @@ export type PxeServerOptions = {
   /** A real board's lab network (target.network of kind 'lab'); without it the job builds its bridge and tap. */
   lab?: LabNetworkConfig;
 };
-
-const FILE_SERVER_ENTRY = fileURLToPath(new URL('./file-server-process.ts', import.meta.url));
-const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
 export class PxeServer {
   private dnsmasq: Dnsmasq | undefined;
@@ -161,7 +157,7 @@ export class PxeServer {
     const child = startChild(
       'file-server',
       process.execPath,
-      ['--import', TSX_LOADER, FILE_SERVER_ENTRY, '--job', this.options.jobId],
+      [...ownProgram('pxe/file-server-process'), '--job', this.options.jobId],
       {
         netns: this.network.netns,
         cwd: workDir,

@@ -1,10 +1,14 @@
 /**
  * Long-running children of the harness (dnsmasq, QEMU, the namespace's file
  * server). Each runs in its own process group, so a Ctrl-C reaches only the
- * harness, which then stops them in order; each is stopped by its pid.
+ * harness, which then stops them in order; each is stopped by its pid. Short
+ * commands run to their end or their deadline (`run`, `runBounded`).
+ *
+ * Built on node:child_process alone (spawn, its 'close' event, process groups
+ * by a negative pid), so that a run loads no process library.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
 import { Deadline, sleep, TimeoutError } from './deadline.js';
 
 export type ChildExit = { exitCode: number | undefined; signal: string | undefined };
@@ -13,6 +17,7 @@ export type ChildOptions = {
   /** Run the program inside this network namespace (`ip netns exec`). */
   netns?: string;
   cwd?: string;
+  /** Added to the inherited environment. */
   env?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
@@ -22,9 +27,28 @@ export type ChildOptions = {
   onStderrData?: (chunk: Buffer) => void;
   /** 'pipe' keeps the child's stdin open for writes (subprocess.stdin); default 'ignore'. */
   stdin?: 'pipe' | 'ignore';
-  /** Extra file descriptors, e.g. 'ipc'. */
+  /** An IPC channel to the child (JSON messages: subprocess.send and its 'message' events). */
   ipc?: boolean;
 };
+
+/**
+ * How a child ended, once it has and its output is closed: its exit code, or
+ * the signal that ended it; neither when it never started (the program was
+ * not found: `error` says why).
+ */
+function exitOf(subprocess: ChildProcess): Promise<ChildExit & { error?: Error }> {
+  return new Promise((resolve) => {
+    let error: Error | undefined;
+    subprocess.once('error', (e) => (error = e));
+    subprocess.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
+      resolve(
+        error && subprocess.pid === undefined
+          ? { exitCode: undefined, signal: undefined, error }
+          : { exitCode: code ?? undefined, signal: signal ?? undefined, error },
+      ),
+    );
+  });
+}
 
 export class Child {
   readonly exited: Promise<ChildExit>;
@@ -32,13 +56,9 @@ export class Child {
 
   constructor(
     readonly name: string,
-    readonly subprocess: ResultPromise,
+    readonly subprocess: ChildProcess,
   ) {
-    this.exited = subprocess.then(
-      (result) => (this.exitInfo = { exitCode: result.exitCode, signal: result.signal }),
-      (error: { exitCode?: number; signal?: string }) =>
-        (this.exitInfo = { exitCode: error.exitCode, signal: error.signal }),
-    );
+    this.exited = exitOf(subprocess).then(({ exitCode, signal }) => (this.exitInfo = { exitCode, signal }));
   }
 
   get pid(): number {
@@ -57,6 +77,7 @@ export class Child {
   /** SIGTERM to the child's process group, then SIGKILL after `graceMs`. */
   async stop(graceMs = 3000): Promise<ChildExit> {
     if (!this.running) return this.exitInfo!;
+    if (this.subprocess.pid === undefined) return await this.exited;
     signalGroup(this.pid, 'SIGTERM');
     const deadline = Deadline.in(graceMs, `${this.name} (pid ${this.pid}) to exit`);
     try {
@@ -82,17 +103,11 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 export function startChild(name: string, file: string, args: readonly string[], options: ChildOptions = {}): Child {
   const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
-  const subprocess = execa(program, argv, {
+  const subprocess = spawn(program, argv, {
     cwd: options.cwd,
-    env: options.env,
+    env: withEnv(options.env),
     detached: true,
-    cleanup: true,
-    reject: false,
-    buffer: false,
-    stdin: options.stdin ?? 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    ipc: options.ipc ?? false,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
     serialization: 'json',
   });
   const child = new Child(name, subprocess);
@@ -105,6 +120,11 @@ export function startChild(name: string, file: string, args: readonly string[], 
   return child;
 }
 
+/** The inherited environment with `extra` added. */
+function withEnv(extra: Record<string, string | undefined> | undefined): NodeJS.ProcessEnv {
+  return extra ? { ...process.env, ...extra } : process.env;
+}
+
 function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => void): void {
   if (!onLine) {
     stream.resume();
@@ -115,6 +135,57 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => 
     .on('error', () => {});
 }
 
+type Collected = ChildExit & { stdout: string; stderr: string; timedOut: boolean; error?: Error };
+
+/**
+ * Runs a program to its end and collects its output (one final newline
+ * stripped); at the deadline it is sent `killSignal` (its process group when
+ * `detached`) and its output so far is kept.
+ */
+async function collect(
+  program: string,
+  argv: readonly string[],
+  options: {
+    deadline: Deadline;
+    killSignal: NodeJS.Signals;
+    detached: boolean;
+    input?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+  },
+): Promise<Collected> {
+  const subprocess = spawn(program, argv, {
+    cwd: options.cwd,
+    env: withEnv(options.env),
+    detached: options.detached,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  subprocess.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  subprocess.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  subprocess.stdin?.on('error', () => {});
+  subprocess.stdin?.end(options.input);
+  const exited = exitOf(subprocess);
+  let timedOut = false;
+  try {
+    await options.deadline.race(exited);
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    timedOut = true;
+    if (subprocess.pid !== undefined) {
+      if (options.detached) signalGroup(subprocess.pid, options.killSignal);
+      else subprocess.kill(options.killSignal);
+    }
+  }
+  const exit = await exited;
+  const text = (chunks: Buffer[]) =>
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  return { ...exit, stdout: text(out), stderr: text(err), timedOut };
+}
+
 /** Runs a short command to completion; throws with its stderr when it fails. */
 export async function run(
   file: string,
@@ -122,17 +193,17 @@ export async function run(
   options: { input?: string; netns?: string; timeoutMs?: number } = {},
 ): Promise<string> {
   const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
-  const result = await execa(program, argv, {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const result = await collect(program, argv, {
+    deadline: Deadline.in(timeoutMs, `${program} to finish`),
+    killSignal: 'SIGTERM',
+    detached: false,
     input: options.input,
-    reject: false,
-    timeout: options.timeoutMs ?? 30_000,
   });
-  if (result.exitCode !== 0 || result.failed) {
-    const detail = (result.stderr || result.stdout || result.shortMessage || '')
-      .trim()
-      .split('\n')
-      .slice(-3)
-      .join(' | ');
+  if (result.exitCode !== 0) {
+    const detail = result.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : (result.stderr || result.stdout || result.error?.message || '').trim().split('\n').slice(-3).join(' | ');
     throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${detail}`);
   }
   return result.stdout;
@@ -170,36 +241,21 @@ export async function runBounded(
 ): Promise<CommandOutcome> {
   const started = performance.now();
   const [program, argv] = options.shell ? ['/bin/sh', ['-c', file, ...args]] : [file, [...args]];
-  const subprocess = execa(program, argv, {
+  const result = await collect(program, argv, {
+    deadline: options.deadline,
+    killSignal: 'SIGKILL',
+    detached: true,
     env: options.env,
     cwd: options.cwd,
-    detached: true,
-    cleanup: true,
-    reject: false,
-    stdin: 'ignore',
-    stripFinalNewline: true,
   });
-  try {
-    const result = await options.deadline.race(subprocess);
-    return {
-      exitCode: result.exitCode ?? null,
-      stdout: String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
-      timedOut: false,
-      durationMs: performance.now() - started,
-    };
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error;
-    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, 'SIGKILL');
-    const result = await subprocess;
-    return {
-      exitCode: null,
-      stdout: String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
-      timedOut: true,
-      durationMs: performance.now() - started,
-    };
-  }
+  return {
+    exitCode: result.timedOut ? null : (result.exitCode ?? null),
+    stdout: result.stdout,
+    // A program that never started (not installed) says so where its complaint would be.
+    stderr: result.stderr || (result.exitCode === undefined ? (result.error?.message ?? '') : ''),
+    timedOut: result.timedOut,
+    durationMs: performance.now() - started,
+  };
 }
 
 /** The last `lines` non-empty lines of a command's output, joined for a one-line message. */
@@ -221,10 +277,10 @@ export function startForeground(
   args: readonly string[],
   env: Record<string, string | undefined>,
 ): { kill(signal: NodeJS.Signals): void; exited: Promise<ChildExit> } {
-  const subprocess = execa(file, [...args], { env, stdio: 'inherit', detached: true, reject: false });
+  const subprocess = spawn(file, [...args], { env: withEnv(env), stdio: 'inherit', detached: true });
   return {
     kill: (signal) => subprocess.kill(signal),
-    exited: subprocess.then((result) => ({ exitCode: result.exitCode, signal: result.signal })),
+    exited: exitOf(subprocess).then(({ exitCode, signal }) => ({ exitCode, signal })),
   };
 }
 

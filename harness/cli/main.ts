@@ -12,26 +12,23 @@
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
+ *
+ * What only one command needs (the report, doctor, power, console, a
+ * --no-boot attach, the re-run in a user namespace) is imported in its case,
+ * so that a run loads none of it.
  */
 import { parseArgs } from 'node:util';
 import { listTargets, loadTarget } from '../config/load-target.js';
-import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
-import { generateAllureReport } from '../report/allure-html.js';
 import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
-import { doctor } from './doctor.js';
-import { doctorTarget } from './target-doctor.js';
 import { registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
-import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import { runJob } from '../run/run-job.js';
 import { loadRunConfig } from './run-config.js';
 import { loadImage, loadImages } from '../images/load-image.js';
-import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
-import { runInUserNamespace } from '../run/rootless.js';
 import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
 
 const USAGE = `usage:
@@ -110,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.passed;
     }
     case 'report': {
+      const { generateAllureReport } = await import('../report/allure-html.js');
       const { inputs } = await generateAllureReport(values.results ?? 'hil-results', values.out ?? 'allure-report');
       process.stdout.write(`report: ${values.out} (from ${inputs.length} run${inputs.length === 1 ? '' : 's'})\n`);
       return ExitCode.passed;
@@ -117,17 +115,22 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       if (values.target) {
         if (values.cleanup) throw new UsageError('doctor takes --target or --cleanup, not both');
+        const { doctorTarget } = await import('./target-doctor.js');
         return doctorTarget(await loadTarget(values.target, values['targets-dir']), {
           write: (text) => process.stdout.write(text),
         });
       }
-      return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
+      return (await import('./doctor.js')).doctor({
+        cleanup: values.cleanup ?? false,
+        write: (text) => process.stdout.write(text),
+      });
     case 'run':
       // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).
-      if (!values['no-boot'] && needsUserNamespace(readHostFacts())) return runInUserNamespace();
+      if (!values['no-boot'] && needsUserNamespace(readHostFacts()))
+        return (await import('../run/rootless.js')).runInUserNamespace();
       return runCommand(values);
     case 'power':
-      return powerCommand({
+      return (await import('./power-command.js')).powerCommand({
         target: values.target,
         action: positionals[1],
         targetsDir: values['targets-dir'],
@@ -135,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'console': {
       if (!values.target) throw new UsageError('--target is required, e.g. hil console --target board-1');
+      const { consoleCommand } = await import('./console-command.js');
       return consoleCommand(await loadTarget(values.target, values['targets-dir']), {
         readOnly: values['read-only'] === true,
       });
@@ -193,6 +197,7 @@ async function runCommand(values: {
   process.on('SIGHUP', onSignal);
 
   if (values['no-boot']) {
+    const { runSuitesOnRunningJob } = await import('../run/attach-suites.js');
     const attached = await runSuitesOnRunningJob({
       target,
       suiteFiles,

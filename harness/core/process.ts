@@ -32,20 +32,23 @@ export type ChildOptions = {
 };
 
 /**
- * How a child ended, once it has and its output is closed: its exit code, or
- * the signal that ended it; neither when it never started (the program was
- * not found: `error` says why).
+ * How a child ended, once it has and its stdout and stderr are read to their
+ * end: its exit code, or the signal that ended it; neither when it never
+ * started (the program was not found: `error` says why). Not the 'close'
+ * event: with an IPC channel the harness disconnected, Node never emits it.
  */
 function exitOf(subprocess: ChildProcess): Promise<ChildExit & { error?: Error }> {
+  const drained = (stream: NodeJS.ReadableStream | null) =>
+    stream && !(stream as { closed?: boolean }).closed
+      ? new Promise<void>((resolve) => stream.once('close', () => resolve()))
+      : Promise.resolve();
+  const outputs = Promise.all([drained(subprocess.stdout), drained(subprocess.stderr)]);
   return new Promise((resolve) => {
-    let error: Error | undefined;
-    subprocess.once('error', (e) => (error = e));
-    subprocess.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
-      resolve(
-        error && subprocess.pid === undefined
-          ? { exitCode: undefined, signal: undefined, error }
-          : { exitCode: code ?? undefined, signal: signal ?? undefined, error },
-      ),
+    subprocess.once('error', (error) => {
+      if (subprocess.pid === undefined) resolve({ exitCode: undefined, signal: undefined, error });
+    });
+    subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) =>
+      void outputs.then(() => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined })),
     );
   });
 }

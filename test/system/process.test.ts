@@ -102,6 +102,23 @@ describe('startChild', () => {
     expect(await child.stop(2000)).toEqual({ exitCode: undefined, signal: 'SIGTERM' });
   });
 
+  it('sees a child end that exits when the harness disconnects its IPC channel', async () => {
+    const child = startChild(
+      'ipc-child',
+      process.execPath,
+      ['-e', "process.on('disconnect', () => process.exit(0)); process.send('up');"],
+      { ipc: true },
+    );
+    await Deadline.in(10_000, 'the child to start').race(
+      new Promise((resolve) => child.subprocess.once('message', resolve)),
+    );
+    child.subprocess.disconnect();
+    expect(await Deadline.in(10_000, 'the child to end').race(child.exited)).toEqual({
+      exitCode: 0,
+      signal: undefined,
+    });
+  });
+
   it('kills a child that ignores SIGTERM after the grace time', async () => {
     let ready: () => void = () => {};
     const readySeen = new Promise<void>((resolve) => (ready = resolve));

@@ -44,11 +44,13 @@ function exitOf(subprocess: ChildProcess): Promise<ChildExit & { error?: Error }
       : Promise.resolve();
   const outputs = Promise.all([drained(subprocess.stdout), drained(subprocess.stderr)]);
   return new Promise((resolve) => {
-    subprocess.once('error', (error) => {
+    subprocess.on('error', (error) => {
       if (subprocess.pid === undefined) resolve({ exitCode: undefined, signal: undefined, error });
     });
-    subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) =>
-      void outputs.then(() => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined })),
+    subprocess.once(
+      'exit',
+      (code: number | null, signal: NodeJS.Signals | null) =>
+        void outputs.then(() => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined })),
     );
   });
 }

@@ -1,6 +1,7 @@
 /**
  * One HIL job, start to end, as its stages: open the results, take the
- * target, plan the boot, record the job, start its PXE server, open the
+ * target, record the job, plan the boot while its PXE server begins (its
+ * namespace and file server process), serve the plan, open the
  * console, wire the power, boot (power cycle and milestones), run the suites,
  * hold the board if asked; then tear everything down in reverse order and
  * write the reports. Teardown always happens: on success, failure, exception
@@ -14,7 +15,7 @@ import { openConsole } from './stages/console.js';
 import { takeTarget } from './stages/lock.js';
 import { planBoot } from './stages/plan-boot.js';
 import { wirePower } from './stages/power.js';
-import { followLease, recordJob, startPxeServer } from './stages/pxe.js';
+import { beginPxeServer, followLease, recordJob, startPxeServer } from './stages/pxe.js';
 import { openResults, type RunReports } from './stages/results.js';
 import { holdTarget, testTarget } from './stages/suites.js';
 import { tearDown } from './stages/teardown.js';
@@ -30,9 +31,10 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     checkRequest(job);
     reports = await openResults(job);
     await takeTarget(job);
-    const plan = await planBoot(job);
     await recordJob(job);
-    const pxe = await startPxeServer(job, plan);
+    const early = beginPxeServer(job);
+    const plan = await planBoot(job);
+    const pxe = await startPxeServer(job, plan, early);
     const hub = await openConsole(job, pxe, plan.board);
     const power = await wirePower(job, pxe, plan.board);
     const leasedIp = followLease(job, plan.board.mac);

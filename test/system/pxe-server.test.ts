@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
@@ -139,5 +140,44 @@ describe('per-job PXE server', () => {
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     const { stdout } = await execa('ip', ['netns', 'list']);
     expect(stdout).not.toContain(server.netns);
+  });
+});
+
+describe('a PXE server begun before its boot plan', () => {
+  const early = `${jobId}early`;
+  const base = () => ({ jobId: early, workDir, bus: new EventBus() });
+
+  it('has its namespace and its waiting file server before the plan, and removes them when stopped unserved', async () => {
+    const begun = PxeServer.begin(base());
+    const fileServer = await Deadline.in(10_000, 'the file server process').poll(() => begun.fileServerPid);
+    const { stdout } = await execa('ip', ['netns', 'list']);
+    expect(stdout.split('\n').map((line) => line.split(' ')[0])).toContain(`hil-${early}`);
+    expect(begun.pids()).toEqual([fileServer]);
+    await begun.stop();
+    expect(() => process.kill(fileServer, 0)).toThrow();
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
+  });
+
+  it('serves the plan it is given later', async () => {
+    const begun = PxeServer.begin(base());
+    try {
+      const served = await begun.serve({
+        board: { mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' },
+        boot: { label: 'later', kernel: 'vmlinuz', cmdline: '' },
+        files: [{ name: 'vmlinuz', role: 'kernel', path: kernelPath }],
+        loader: 'auto',
+      });
+      expect(served).toBe(begun);
+      expect(begun.files.map((f) => f.name)).toEqual([
+        'vmlinuz',
+        'boot.ipxe',
+        'pxelinux.cfg/01-52-54-00-b0-00-01',
+        'grub/grub.cfg',
+      ]);
+      expect(begun.pids()).toHaveLength(2);
+    } finally {
+      await begun.stop();
+    }
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
   });
 });

@@ -48,6 +48,8 @@ export type OpenedFile = {
   size: number;
   /** Up to `length` bytes from `position`; fewer at the end of the file. */
   read(position: number, length: number): Promise<Buffer>;
+  /** Fills `buffer` from `position`; the number of bytes put in it (fewer at the end of the file). */
+  readInto(buffer: Buffer, position: number): Promise<number>;
 };
 
 export type OpenedTable = { files: readonly OpenedFile[]; close(): Promise<void> };
@@ -76,6 +78,7 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
           role: entry.role,
           size: bytes.length,
           read: async (position, length) => bytes.subarray(position, position + length),
+          readInto: async (buffer, position) => bytes.copy(buffer, 0, position),
         });
         continue;
       }
@@ -96,20 +99,25 @@ export async function openTable(table: FileTable, roots: readonly string[]): Pro
       handles.push(handle);
       const info = await handle.stat();
       if (!info.isFile()) throw new FileTableError(`table entry '${entry.name}': ${real} is not a regular file`);
+      const readInto = async (buffer: Buffer, position: number) => {
+        const wanted = Math.max(0, Math.min(buffer.length, info.size - position));
+        let done = 0;
+        while (done < wanted) {
+          const { bytesRead } = await handle.read(buffer, done, wanted - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done;
+      };
       files.push({
         name: entry.name,
         role: entry.role,
         size: info.size,
         read: async (position, length) => {
           const buffer = Buffer.alloc(Math.max(0, Math.min(length, info.size - position)));
-          let done = 0;
-          while (done < buffer.length) {
-            const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
-            if (bytesRead === 0) break;
-            done += bytesRead;
-          }
-          return buffer.subarray(0, done);
+          return buffer.subarray(0, await readInto(buffer, position));
         },
+        readInto,
       });
     }
   } catch (error) {

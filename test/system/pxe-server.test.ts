@@ -3,8 +3,8 @@
  * busybox's udhcpc as DHCP clients, in a client namespace this test makes and
  * joins to the job's bridge with a veth pair.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,4 +180,34 @@ describe('a PXE server begun before its boot plan', () => {
     }
     expect(residueOf(early)).toEqual(NO_RESIDUE);
   });
+
+  it('holds two chunks per HTTP transfer, not the file: its peak memory grows by less than 8 MiB for 2 x 32 MiB', async () => {
+    const big = join(workDir, 'big.bin');
+    writeFileSync(big, randomBytes(32 * 1024 * 1024));
+    const client = `hil-${early}-client`;
+    const begun = PxeServer.begin({ ...base(), roots: [workDir] });
+    try {
+      await begun.serve({
+        board: { mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' },
+        boot: { label: 'big', kernel: 'big.bin', cmdline: '' },
+        files: [{ name: 'big.bin', role: 'kernel', path: big }],
+        loader: 'auto',
+      });
+      await addClientHost(begun, client);
+      const peak = () =>
+        Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${begun.fileServerPid}/status`, 'utf8'))?.[1]);
+      const before = peak();
+      for (let i = 0; i < 2; i++) {
+        const got = await execa('ip', ['netns', 'exec', client, 'curl', '-sf', 'http://10.42.0.1/big.bin'], {
+          encoding: 'buffer',
+        });
+        expect(sha(Buffer.from(got.stdout))).toBe(sha(readFileSync(big)));
+      }
+      expect(peak() - before).toBeLessThan(8 * 1024);
+    } finally {
+      await removeClientHost(client);
+      await begun.stop();
+    }
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
+  }, 60_000);
 });

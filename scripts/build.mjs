@@ -1,14 +1,14 @@
 /**
- * Compiles harness/ to JavaScript in .build/harness/, file by file, so that
- * `npm run hil` runs plain Node with no TypeScript loader. esbuild only strips
- * the types (no bundling, no type check: `npm run typecheck` does that); each
- * module keeps its place, so `import.meta.url` paths and the imports of
- * target and image files keep working. Run through scripts/build, which
- * skips it when the build is current.
+ * Compiles harness/ to JavaScript in .build/harness/, so that `npm run hil`
+ * runs plain Node with no TypeScript loader. esbuild strips the types (no
+ * type check: `npm run typecheck` does that); each module stays its own file
+ * in its place, so `import.meta.url` paths and the imports of target and
+ * image files keep working; zod alone is bundled (see BUNDLED). Run through
+ * scripts/build, which skips it when the build is current.
  *
  *   node scripts/build.mjs
  */
-import { mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -43,13 +43,16 @@ const modulesStayApart = {
   },
 };
 
-rmSync(join(out, 'harness'), { recursive: true, force: true });
+// Built beside the current build, then put in its place by two renames: a job starting meanwhile finds one whole build.
+const next = join(out, 'harness.next');
+const previous = join(out, 'harness.previous');
+rmSync(next, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
   absWorkingDir: root,
   entryPoints,
   outbase: join(root, 'harness'),
-  outdir: join(out, 'harness'),
+  outdir: next,
   bundle: true,
   splitting: true,
   chunkNames: 'packages/[name]-[hash]',
@@ -60,6 +63,10 @@ await build({
   logLevel: 'warning',
   plugins: [modulesStayApart],
 });
+rmSync(previous, { recursive: true, force: true });
+if (existsSync(join(out, 'harness'))) renameSync(join(out, 'harness'), previous);
+renameSync(next, join(out, 'harness'));
+rmSync(previous, { recursive: true, force: true });
 const stamp = join(out, 'stamp');
 writeFileSync(stamp, `${entryPoints.length} modules\n`);
 utimesSync(stamp, started, started);

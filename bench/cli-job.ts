@@ -4,7 +4,7 @@
  * process group so that an interrupt reaches npm and the harness as a Ctrl-C
  * on a terminal would. Its times come from its event log (each event's wall
  * clock `at`, and `t` from the run's start); its peak memory from /proc while
- * it runs: the harness (the node process running cli/main) and its file
+ * it runs: the harness (the node process(es) running cli/main) and its file
  * server, found among npm's descendants.
  *
  * Reference: proc(5) (/proc/<pid>/task/<tid>/children, /proc/<pid>/cmdline, /proc/<pid>/status PPid, VmRSS, VmHWM).
@@ -57,13 +57,15 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-function roleOf(pid: number): Seen['role'] {
+/** What the process is; undefined once it has exited (a zombie's command line is empty). */
+function roleOf(pid: number): Seen['role'] | undefined {
   let argv: string[];
   try {
     argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return 'other';
+    return undefined;
   }
+  if (argv[0] === '') return undefined;
   if (argv.some((a) => a.includes('file-server-process'))) return 'file-server';
   return argv.some((a) => /cli\/main\.[jt]s$/.test(a)) && /(^|\/)node$/.test(argv[0] ?? '') ? 'harness' : 'other';
 }
@@ -97,6 +99,7 @@ class TreeSampler {
       // The role is read every time: a child just forked still shows its parent's command line until its exec.
       // Its peak counts from its exec (a new process image has its own VmHWM).
       const role = roleOf(pid);
+      if (role === undefined) continue;
       const entry = this.seen.get(pid);
       if (!entry || entry.role !== role) this.seen.set(pid, { role, parent: parentOf(pid), peakMiB: 0 });
       const memory = memoryOf(pid);
@@ -108,15 +111,22 @@ class TreeSampler {
   stop(): CliJob['memory'] {
     clearInterval(this.timer);
     const fileServers = [...this.seen.values()].filter((s) => s.role === 'file-server');
-    const harnessPids = new Set(fileServers.map((s) => s.parent));
-    // The harness is the file server's parent (`ip netns exec` becomes the file server itself).
-    const harness = [...this.seen.entries()].filter(
-      ([pid, s]) => s.role === 'harness' && (harnessPids.size === 0 || harnessPids.has(pid)),
-    );
     return {
-      harnessMiB: Math.max(0, ...harness.map(([, s]) => s.peakMiB)),
+      harnessMiB: Math.max(0, ...fileServers.map((s) => this.harnessChain(s.parent))),
       fileServerMiB: Math.max(0, ...fileServers.map((s) => s.peakMiB)),
     };
+  }
+
+  /**
+   * The harness: the file server's parent (`ip netns exec` becomes the file
+   * server itself), with any process above it that runs the command line too
+   * (a loader's wrapper process, as `tsx` starts one), their peaks added.
+   */
+  private harnessChain(pid: number): number {
+    let total = 0;
+    for (let entry = this.seen.get(pid); entry?.role === 'harness'; entry = this.seen.get(entry.parent))
+      total += entry.peakMiB;
+    return total;
   }
 }
 

@@ -105,6 +105,8 @@ export async function measureConcurrentJobs(targets: BenchTargets, names: readon
   );
   const failed = jobs.find((job) => job.exitCode !== 0);
   if (failed) throw new Error(`a job of ${names.length} at once failed (exit ${failed.exitCode}):\n${failed.output}`);
+  const unseen = jobs.find((job) => job.memory.harnessMiB === 0 || job.memory.fileServerMiB === 0);
+  if (unseen) throw new Error(`a job's harness or file server was never seen: ${JSON.stringify(unseen.memory)}`);
   return {
     jobs: names.length,
     setupMs: jobs.map((job) => pxeReady(job.events).t - runStart(job.events).t),

@@ -10,14 +10,15 @@
  * runs); packages resolve from the file's own folder, as Node would; and
  * `import.meta.url`, `dirname` and `filename` keep the original file's values.
  * A compiled module is used again while the file and every file bundled with
- * it keep their content (SHA-256), so an unchanged file costs no compiler.
+ * it keep their content (SHA-256), so an unchanged file costs no compiler;
+ * entries older than a week are removed whenever another is compiled.
  *
  * Tested against: esbuild 0.28, Node 20.
  * Reference: esbuild's build API (bundle, external, metafile, plugins: onResolve, onLoad, build.resolve).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -66,9 +67,26 @@ export async function compiledModule(file: string, options: CompileOptions = def
     ),
   };
   await mkdir(options.cache, { recursive: true });
+  await pruneOld(options.cache);
   await writeWhole(join(options.cache, manifest.output), code);
   await writeWhole(manifestFile, JSON.stringify(manifest));
   return join(options.cache, manifest.output);
+}
+
+/** Compiled modules older than this are removed when another is compiled (one still used is compiled again). */
+const KEEP_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes the cache's entries written more than KEEP_MS ago: files edited or gone leave theirs behind. */
+async function pruneOld(dir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    const written = await stat(path).then(
+      (info) => info.mtimeMs,
+      () => now,
+    );
+    if (now - written > KEEP_MS) await rm(path, { force: true });
+  }
 }
 
 function sha256(prefix: string, content: string | Buffer): string {

@@ -4,9 +4,9 @@
  * build, their relative imports bundled, packages resolved from their own
  * folder and their own import.meta paths; used again while nothing changed.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModuleOf, compiledModule, withOwnMeta } from '../../harness/core/user-module.js';
@@ -59,6 +59,24 @@ describe('compiledModule', () => {
     const second = await compiledModule(file, options());
     expect(second).not.toBe(first);
     expect((await load(second)).default).toBe(2);
+  });
+
+  it('removes entries older than a week when it compiles another, and keeps newer ones', async () => {
+    const own = join(dir, 'prune-cache');
+    mkdirSync(own);
+    const old = join(own, 'old.mjs');
+    const recent = join(own, 'recent.mjs');
+    writeFileSync(old, '');
+    writeFileSync(recent, '');
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    const sixDaysAgo = new Date(Date.now() - 6 * 24 * 3600 * 1000);
+    utimesSync(old, eightDaysAgo, eightDaysAgo);
+    utimesSync(recent, sixDaysAgo, sixDaysAgo);
+    const file = write('fresh.ts', 'export default 1;\n');
+    const compiled = await compiledModule(file, { ...options(), cache: own });
+    const left = readdirSync(own);
+    expect(left.filter((name) => !name.endsWith('.json')).sort()).toEqual([basename(compiled), 'recent.mjs'].sort());
+    expect(left.filter((name) => name.endsWith('.json'))).toHaveLength(1);
   });
 
   it("keeps the file's own import.meta.url, dirname and filename", async () => {

@@ -1,20 +1,21 @@
 /**
- * A boot through pxe-hil itself: `runJob` in this process with an EventBus,
- * the milestone times, set-up and tear-down taken from its step events, and
- * the peak memory of the harness and its file server sampled meanwhile.
+ * A boot through pxe-hil itself, as a user starts it: `npm run hil -- --target
+ * bench-<name> --image <image>` (bench/cli-job.ts): its milestone times and
+ * set-up from its event log, its tear-down (the last milestone to its last
+ * line), the time from the command's start to its PXE server ready, and the
+ * peak memory of the harness process and its file server.
  *
- * The target is the given one under its own name (bench-<name>), so that its
- * lock is not the one a test run of the same target on this host holds.
+ * The target is the given one under its own name (bench-<name>, in a targets
+ * folder of the benchmark's), so that its lock is not the one a test run of
+ * the same target on this host holds.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Target } from '../harness/config/target.js';
-import { EventBus, type StepEvent } from '../harness/core/events.js';
 import type { ImageDefinition } from '../harness/images/image.js';
-import { runJob } from '../harness/run/run-job.js';
-import { MemorySampler, type PeakMemory } from './memory.js';
-import { bootMarks, interrupted, type MarkTimes, BENCH_ID } from './support.js';
+import { type CliJob, pxeReady, runCliJob, runStart, sinceCommand, teardownMs, writeTargetFile } from './cli-job.js';
+import { BENCH_ID, bootMarks, type MarkTimes } from './support.js';
 
 export type HarnessBoot = MarkTimes & {
   jobId: string;
@@ -22,75 +23,65 @@ export type HarnessBoot = MarkTimes & {
   setupMs: number;
   /** The last milestone to the end of the run (teardown done, reports written). */
   teardownMs: number;
-  memory: PeakMemory;
+  /** The command's start (npm) to the PXE server ready. */
+  commandMs: number;
+  memory: CliJob['memory'];
 };
 
-export async function bootHarness(target: Target, image: ImageDefinition): Promise<HarnessBoot> {
+/** Where the benchmark's jobs run: the checkout, and a targets folder of the benchmark's own. */
+export type BenchTargets = { repo: string; dir: string; remove(): Promise<void> };
+
+/** This checkout of pxe-hil. */
+export const REPO = new URL('../', import.meta.url).pathname;
+
+/** A targets folder holding `targets` (each under its own name), for jobs of the checkout `repo`. */
+export async function benchTargets(targets: readonly Target[], repo = REPO): Promise<BenchTargets> {
+  const dir = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-targets-`));
+  for (const target of targets) writeTargetFile(dir, target);
+  return { repo, dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function bootHarness(
+  targets: BenchTargets,
+  target: string,
+  image: ImageDefinition,
+  timeoutMs: number,
+): Promise<HarnessBoot> {
   const resultsRoot = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-results-`));
-  const bus = new EventBus();
-  const events: StepEvent[] = [];
-  const sampler = new MemorySampler();
-  let followError: unknown;
-  bus.subscribe((event) => {
-    events.push(event);
-    if (event.type === 'stage' && event.stage === 'pxe' && event.state === 'end') {
-      const start = events.find((e) => e.type === 'run-start');
-      try {
-        if (start?.type === 'run-start') sampler.followFileServer(start.jobId);
-      } catch (error) {
-        followError = error;
-      }
-    }
-  });
   try {
-    sampler.start();
-    const result = await runJob({
-      target: { ...target, name: `bench-${target.name}` },
-      image,
+    const job = await runCliJob({
+      repo: targets.repo,
+      target,
+      targetsDir: targets.dir,
+      image: image.name,
       resultsRoot,
-      lockTimeoutS: 600,
-      bus,
-      signal: interrupted.signal,
+      timeoutMs,
     });
-    if (result.exitCode !== 0)
-      throw new Error(
-        `pxe-hil run of ${image.name} ended ${result.outcome} (exit ${result.exitCode}): ${result.reason ?? ''}`,
-      );
-    if (followError) throw followError;
-    return { ...timesFrom(events, image), memory: sampler.stop() };
+    if (job.exitCode !== 0)
+      throw new Error(`pxe-hil run of ${image.name} ended with exit ${job.exitCode}:\n${job.output.slice(-2000)}`);
+    return bootOf(job, image);
   } finally {
-    sampler.dispose();
     await rm(resultsRoot, { recursive: true, force: true });
   }
 }
 
-/** Milestone, set-up and tear-down times of one run, from its step events. */
-export function timesFrom(events: readonly StepEvent[], image: ImageDefinition): Omit<HarnessBoot, 'memory'> {
+function bootOf(job: CliJob, image: ImageDefinition): HarnessBoot {
+  if (job.memory.harnessMiB === 0 || job.memory.fileServerMiB === 0)
+    throw new Error(`the harness or its file server was never seen: ${JSON.stringify(job.memory)}`);
+  const start = runStart(job.events);
   const marks = bootMarks(image);
-  const find = <T extends StepEvent>(what: string, predicate: (e: StepEvent) => e is T): T => {
-    const found = events.find(predicate);
-    if (!found) throw new Error(`no ${what} event in the run`);
-    return found;
+  const milestone = (name: string) => {
+    const found = job.events.find((e) => e.type === 'milestone' && e.name === name);
+    if (!found) throw new Error(`no '${name}' milestone in the run`);
+    return found.t - start.t;
   };
-  const start = find('run-start', (e): e is Extract<StepEvent, { type: 'run-start' }> => e.type === 'run-start');
-  const pxeReady = find(
-    'pxe stage end',
-    (e): e is StepEvent => e.type === 'stage' && e.stage === 'pxe' && e.state === 'end',
-  );
-  const init = find(
-    "'init started' milestone",
-    (e): e is StepEvent => e.type === 'milestone' && e.name === 'init started',
-  );
-  const ready = find(
-    `'${marks.readyName}' milestone`,
-    (e): e is StepEvent => e.type === 'milestone' && e.name === marks.readyName,
-  );
-  const end = find('run-end', (e): e is StepEvent => e.type === 'run-end');
   return {
     jobId: start.jobId,
-    setupMs: pxeReady.t - start.t,
-    initMs: init.t - start.t,
-    readyMs: ready.t - start.t,
-    teardownMs: end.t - ready.t,
+    setupMs: pxeReady(job.events).t - start.t,
+    initMs: milestone('init started'),
+    readyMs: milestone(marks.readyName),
+    teardownMs: teardownMs(job),
+    commandMs: sinceCommand(job, pxeReady(job.events)),
+    memory: job.memory,
   };
 }

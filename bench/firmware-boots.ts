@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Target } from '../harness/config/target.js';
 import { loadRunConfig } from '../harness/cli/run-config.js';
-import { bootHarness } from './boot-harness.js';
+import { benchTargets, bootHarness } from './boot-harness.js';
 import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
 import { renderBoardTable } from './figures.js';
 import { type FirmwareBenchResult, firmwareBlock } from './results.js';
@@ -49,19 +49,24 @@ const times = new Map<string, { init: number[]; ready: number[] }>(
   VARIANTS.map((v) => [v.name, { init: [], ready: [] }]),
 );
 const loadAtStart = loadNow();
-for (let round = 0; round < rounds; round++) {
-  for (const variant of VARIANTS) {
-    const board: Target = {
-      ...target,
-      name: `fw-${variant.firmware}-${variant.loader}`,
-      power: { ...power, firmware: variant.firmware },
-      boot: { loader: variant.loader },
-      timeoutScale: 5,
-    };
-    const boot = await bootHarness(board, image);
-    times.get(variant.name)!.init.push(boot.initMs / 1000);
-    times.get(variant.name)!.ready.push(boot.readyMs / 1000);
+const boardOf = (variant: Variant): Target => ({
+  ...target,
+  name: `fw-${variant.firmware}-${variant.loader}`,
+  power: { ...power, firmware: variant.firmware },
+  boot: { loader: variant.loader },
+  timeoutScale: 5,
+});
+const targets = await benchTargets(VARIANTS.map(boardOf));
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of VARIANTS) {
+      const boot = await bootHarness(targets, boardOf(variant).name, image, 900_000);
+      times.get(variant.name)!.init.push(boot.initMs / 1000);
+      times.get(variant.name)!.ready.push(boot.readyMs / 1000);
+    }
   }
+} finally {
+  await targets.remove();
 }
 const result: FirmwareBenchResult = {
   date: new Date().toISOString(),

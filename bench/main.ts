@@ -5,6 +5,10 @@
  *
  *   npm run bench [-- --quick] [-- --out FILE] [-- --runs N] [-- --page FILE]
  *
+ * pxe-hil's jobs run as users start them, `npm run hil` on copies of the
+ * qemu-x86 target (bench/cli-job.ts): boots, starts to the PXE server, and
+ * busybox jobs at once (4; 2 with --quick).
+ *
  * --quick: one run each, the small busybox image and a small file, the
  * slowest reference (the dnsmasq+pxelinux boot) skipped; for the smoke test.
  * A full run also rewrites its table in docs/performance.md (or --page FILE)
@@ -15,14 +19,26 @@ import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { bootFloor, type FloorBoot } from './boot-floor.js';
-import { bootHarness, type HarnessBoot } from './boot-harness.js';
+import { type BenchTargets, benchTargets, bootHarness, type HarnessBoot } from './boot-harness.js';
 import { bootSeedWay, type SeedBoot } from './boot-seed.js';
 import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
 import { figure, renderTable, type Figure } from './figures.js';
+import {
+  type ConcurrentJobs,
+  concurrentTargets,
+  jobFigures,
+  measureConcurrentJobs,
+  measureStarts,
+  type StartTimes,
+  warmTargets,
+} from './jobs.js';
 import { benchBlock, type BenchResult, type NotMeasured } from './results.js';
 import { BENCH_ID, interrupted } from './support.js';
 import { measureTftp, tftpFigures } from './tftp.js';
 import { loadRunConfig } from '../harness/cli/run-config.js';
+import type { Target } from '../harness/config/target.js';
+import type { ImageDefinition } from '../harness/images/image.js';
+import { loadImage } from '../harness/images/load-image.js';
 import { biosPxeLoaders } from '../harness/images/pxe-loaders.js';
 import { resolveAccel } from '../harness/power/qemu.js';
 
@@ -63,18 +79,115 @@ async function main(): Promise<void> {
   const accel = await resolveAccel(config.target.power.accel, config.target.power.arch);
   const target = { ...config.target, power: { ...config.target.power, accel } };
   progress(`accelerator for every boot: ${accel}`);
-  progress(`preparing image ${image.name} and the PXE loaders`);
-  const [prepared] = await Promise.all([image.prepare(), biosPxeLoaders()]);
+  progress(`preparing image ${image.name}, busybox and the PXE loaders`);
+  const [prepared] = await Promise.all([image.prepare(), (await loadImage('busybox')).prepare(), biosPxeLoaders()]);
+  // pxe-hil's jobs run as users run them (npm run hil), on copies of the target in a targets folder of the bench's own.
+  const benchTarget = `bench-${target.name}`;
+  const together = concurrentTargets(target, quick ? 2 : 4);
+  const targets = await benchTargets([{ ...target, name: benchTarget }, ...together]);
+  let harness: HarnessBoot[];
+  let starts: StartTimes;
+  let jobs: ConcurrentJobs;
+  try {
+    await warmTargets(targets);
+    const boots = await measureBoots(runs, quick, targets, benchTarget, target, image, accel);
+    harness = boots.harness;
+    figures.push(...boots.figures);
+    notMeasured.push(...boots.notMeasured);
+    jobIds.push(...harness.map((h) => h.jobId));
+
+    // 5, 6: the command's start, and jobs at once.
+    progress(`${runs} start(s) of a busybox job through npm run hil, each to its PXE server ready`);
+    starts = await measureStarts(targets, benchTarget, runs);
+    jobIds.push(...starts.jobIds);
+    progress(`${together.length} busybox jobs at once`);
+    jobs = await measureConcurrentJobs(
+      targets,
+      together.map((t) => t.name),
+    );
+    jobIds.push(...jobs.jobIds);
+  } finally {
+    await targets.remove();
+  }
+
+  // 3: TFTP against dnsmasq, and RFC 7440 windowsize.
+  interrupted.signal.throwIfAborted();
+  const [tftpFile, tftpName] = prepared.initrd
+    ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
+    : [prepared.kernel, image.servedNames.kernel];
+  progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
+  const tftp = await measureTftp(tftpFile, tftpName, runs);
+  figures.push(...tftpFigures(tftp));
+
+  // 4: peak memory during the boots above.
+  figures.push(
+    figure({
+      id: 'memory.harness',
+      figure: `peak RSS of the harness process during a ${image.name} boot`,
+      unit: 'MiB',
+      values: harness.map((h) => h.memory.harnessMiB),
+      goal: { kind: 'value-at-most', limit: 80, text: '< 80 MiB' },
+    }),
+    figure({
+      id: 'memory.file-server',
+      figure: `peak RSS of the file server process (serving ${image.servedNames.initrd ?? 'the kernel'})`,
+      unit: 'MiB',
+      values: harness.map((h) => h.memory.fileServerMiB),
+      goal: { kind: 'value-at-most', limit: 50, text: '< 50 MiB' },
+    }),
+    ...jobFigures(starts, jobs),
+  );
+
+  // 7: console and power figures, from their own files when this branch has them.
+  // --quick: one round each; else each file's own number of rounds.
+  const rounds = quick ? 1 : undefined;
+  await optionalFigures('console', ['console-throughput.ts'], figures, notMeasured, rounds);
+  await optionalFigures('power', powerFiles(), figures, notMeasured, rounds);
+
+  const table = renderTable(figures, notMeasured);
+  process.stdout.write(table);
+  const result: BenchResult = {
+    date: new Date().toISOString(),
+    command,
+    mode: quick ? 'quick' : 'full',
+    runs,
+    machine: { ...machineFacts(), accel },
+    /** One-minute load averages at the start and end: other jobs' boots on the same cores skew the figures. */
+    loadAverage: { start: loadAtStart, end: loadNow() },
+    image: image.name,
+    provenance: prepared.provenance,
+    figures,
+    notMeasured,
+    benchId: BENCH_ID,
+    jobIds,
+  };
+  await writeFile(values.out!, `${JSON.stringify(result, null, 2)}\n`);
+  progress(`wrote ${values.out}`);
+  const page = values.page ?? (quick ? undefined : 'docs/performance.md');
+  if (page) progress(`wrote the table in ${await rewriteDocsTable(page, 'main', benchBlock(result))}`);
+}
+
+/** pxe-hil's boots against the floor and (unless quick) the classic way, in turns; their figures. */
+async function measureBoots(
+  runs: number,
+  quick: boolean,
+  targets: BenchTargets,
+  benchTarget: string,
+  target: Target,
+  image: ImageDefinition,
+  accel: 'kvm' | 'tcg',
+): Promise<{ harness: HarnessBoot[]; figures: Figure[]; notMeasured: NotMeasured[] }> {
   const harness: HarnessBoot[] = [];
   const floor: FloorBoot[] = [];
   const seed: SeedBoot[] = [];
   const tuned: SeedBoot[] = [];
+  const figures: Figure[] = [];
+  const notMeasured: NotMeasured[] = [];
   for (let i = 1; i <= runs; i++) {
     interrupted.signal.throwIfAborted();
     progress(`boot ${i}/${runs} of ${image.name} through pxe-hil`);
-    const h = await bootHarness(target, image);
+    const h = await bootHarness(targets, benchTarget, image, BOOT_TIMEOUT_MS);
     harness.push(h);
-    jobIds.push(h.jobId);
     progress(
       `  init ${seconds(h.initMs).toFixed(1)} s, ready ${seconds(h.readyMs).toFixed(1)} s; boot ${i}/${runs}: direct kernel boot (floor)`,
     );
@@ -138,6 +251,7 @@ async function main(): Promise<void> {
       unit: 's',
       values: harness.map((h) => seconds(h.setupMs)),
       reference: seedReference(seed.map((s) => seconds(s.setupMs))),
+      goal: { kind: 'value-at-most', limit: 0.15, text: '< 0.15 s' },
     }),
     figure({
       id: 'teardown',
@@ -147,61 +261,7 @@ async function main(): Promise<void> {
       reference: seedReference(seed.map((s) => seconds(s.teardownMs))),
     }),
   );
-
-  // 3: TFTP against dnsmasq, and RFC 7440 windowsize.
-  interrupted.signal.throwIfAborted();
-  const [tftpFile, tftpName] = prepared.initrd
-    ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
-    : [prepared.kernel, image.servedNames.kernel];
-  progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
-  const tftp = await measureTftp(tftpFile, tftpName, runs);
-  figures.push(...tftpFigures(tftp));
-
-  // 4: peak memory during the boots above.
-  figures.push(
-    figure({
-      id: 'memory.harness',
-      figure: `peak RSS of the harness process during a ${image.name} boot`,
-      unit: 'MiB',
-      values: harness.map((h) => h.memory.harnessMiB),
-      goal: { kind: 'value-at-most', limit: 150, text: '< 150 MiB' },
-    }),
-    figure({
-      id: 'memory.file-server',
-      figure: `peak RSS of the file server process (serving ${image.servedNames.initrd ?? 'the kernel'})`,
-      unit: 'MiB',
-      values: harness.map((h) => h.memory.fileServerMiB),
-      goal: { kind: 'value-at-most', limit: 150, text: '< 150 MiB' },
-    }),
-  );
-
-  // 5: console and power figures, from their own files when this branch has them.
-  // --quick: one round each; else each file's own number of rounds.
-  const rounds = quick ? 1 : undefined;
-  await optionalFigures('console', ['console-throughput.ts'], figures, notMeasured, rounds);
-  await optionalFigures('power', powerFiles(), figures, notMeasured, rounds);
-
-  const table = renderTable(figures, notMeasured);
-  process.stdout.write(table);
-  const result: BenchResult = {
-    date: new Date().toISOString(),
-    command,
-    mode: quick ? 'quick' : 'full',
-    runs,
-    machine: { ...machineFacts(), accel },
-    /** One-minute load averages at the start and end: other jobs' boots on the same cores skew the figures. */
-    loadAverage: { start: loadAtStart, end: loadNow() },
-    image: image.name,
-    provenance: prepared.provenance,
-    figures,
-    notMeasured,
-    benchId: BENCH_ID,
-    jobIds,
-  };
-  await writeFile(values.out!, `${JSON.stringify(result, null, 2)}\n`);
-  progress(`wrote ${values.out}`);
-  const page = values.page ?? (quick ? undefined : 'docs/performance.md');
-  if (page) progress(`wrote the table in ${await rewriteDocsTable(page, 'main', benchBlock(result))}`);
+  return { harness, figures, notMeasured };
 }
 
 /** The power benchmark's file(s), whatever their name on the branch that brings them: bench/*power*.ts or *ipmi*.ts. */
@@ -212,10 +272,10 @@ function powerFiles(): string[] {
 
 /**
  * Runs every exported `measure*` function of the given bench files that exist
- * (with `rounds`, when given, as its one argument)
- * and turns each numeric field of its result (a number: one run; an array of
- * numbers: several runs, the figure their median) into a figure; a field `x`
- * with a sibling `baselineX` gets it as its reference.
+ * (with `rounds`, when given, as its one argument) and turns each numeric
+ * field of its result (a number: one run; an array of numbers: several runs,
+ * the figure their median) into a figure; a field `x` with a sibling
+ * `baselineX` gets it as its reference.
  */
 async function optionalFigures(
   kind: string,

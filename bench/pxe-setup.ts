@@ -5,6 +5,8 @@
  * server) until it reports ready, then stops it; the kinds alternate within
  * a round so that host load falls on all of them alike. The "lab interface"
  * is a bridge in a namespace this script creates, like the system test's.
+ * The PXE server is the build's (.build/, compiled first when a source
+ * changed), so that its file server runs as in a job: plain Node.
  *
  * Run: npx tsx bench/pxe-setup.ts [rounds]   (default 10)
  */
@@ -14,7 +16,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { EventBus } from '../harness/core/events.js';
 import type { LabNetworkConfig } from '../harness/pxe/lab-network.js';
-import { PxeServer } from '../harness/pxe/pxe-server.js';
+import { BUILT_HARNESS } from '../harness/core/build.js';
+import { pathToFileURL } from 'node:url';
 import { BENCH_ID, summarize } from './support.js';
 
 const LAB = `hil-test-lab-${BENCH_ID}`;
@@ -48,7 +51,12 @@ async function startAndStop(
   return readyMs;
 }
 
+type PxeServerModule = typeof import('../harness/pxe/pxe-server.js');
+let PxeServer: PxeServerModule['PxeServer'];
+
 async function main(rounds: number): Promise<void> {
+  await execa('bash', ['scripts/build'], { cwd: new URL('../', import.meta.url).pathname });
+  ({ PxeServer } = (await import(pathToFileURL(join(BUILT_HARNESS, 'pxe/pxe-server.js')).href)) as PxeServerModule);
   const dir = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-pxe-setup-`));
   const file = join(dir, 'vmlinuz');
   await writeFile(file, Buffer.alloc(4096));

@@ -4,9 +4,9 @@
  * from a pipe), process memory from /proc, and small helpers for the
  * namespaces the benchmark makes for its reference servers.
  *
- * Reference: proc(5) (/proc/<pid>/status VmRSS, VmHWM; /proc/<pid>/clear_refs).
+ * Reference: proc(5) (/proc/<pid>/status VmRSS, VmHWM).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { AnsiStripper } from '../harness/console/ansi.js';
 import { MilestoneWatcher } from '../harness/console/milestone-watcher.js';
@@ -111,31 +111,6 @@ export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } | unde
   // A zombie has a status file but no memory lines.
   if (!Number.isFinite(rss) || !Number.isFinite(hwm)) return undefined;
   return { rssMiB: rss / 1024, hwmMiB: hwm / 1024 };
-}
-
-/** Resets a process's peak RSS (VmHWM) to its current RSS (clear_refs value 5, Linux 4.0+). */
-export function resetPeakRss(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // not supported: the peak then counts from the process's start
-  }
-}
-
-/** Pids whose command line contains every one of `parts` (for finding a job's file server by its --job argument). */
-export function pidsWithArgs(...parts: string[]): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-    } catch {
-      continue;
-    }
-    if (parts.every((p) => cmdline.includes(p))) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 /** Aborted when the benchmark is interrupted: every wait ends and its clean-up runs. */

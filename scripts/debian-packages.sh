@@ -6,11 +6,12 @@
 #
 # Reference: Debian policy, /usr/share/doc/init-system-helpers/README.policy-rc.d.
 
-# missing_packages PACKAGE...: prints those not installed, one a line.
+# missing_packages PACKAGE...: prints those not installed, one a line (one dpkg-query for all of them).
 missing_packages() {
-  local p
+  local p installed
+  installed=" $(dpkg-query -W -f='${Package}:${db:Status-Abbrev} ' "$@" 2>/dev/null || true) "
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+    [[ $installed == *" $p:ii "* ]] || echo "$p"
   done
 }
 

@@ -13,30 +13,26 @@
  *
  * Exit codes: 0 passed, 1 the target failed, 2 bad usage or config, 3 a lab
  * fault, 128+n interrupted by signal n.
+ *
+ * What only one command needs (the report, doctor, power, console, a
+ * --no-boot attach, the re-run in a user namespace) is imported in its case,
+ * so that a run loads none of it.
  */
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadTarget } from '../config/load-target.js';
-import { consoleCommand } from './console-command.js';
 import { ExitCode, HilError, LabFault, UsageError } from '../core/errors.js';
 import { EventBus } from '../core/events.js';
-import { generateAllureReport } from '../report/allure-html.js';
 import { attachLiveView, wantsLiveView } from '../report/live-status.js';
 import { attachTerminalReporter } from '../report/terminal.js';
-import { doctor } from './doctor.js';
-import { doctorTarget } from './target-doctor.js';
 import { prepareRunDirs } from '../core/private-dir.js';
 import { redact, registerSecretsFromEnv } from '../core/redact.js';
 import { Interrupted } from '../run/interrupt.js';
-import { runSuitesOnRunningJob } from '../run/attach-suites.js';
 import type { RunOn } from '../run/job-context.js';
 import { refuseRootlessNfsRoot, refuseWhatCannotRun, runJob } from '../run/run-job.js';
 import type { ImageDefinition } from '../images/image.js';
 import { loadPoolRunConfig, loadRunConfig } from './run-config.js';
-import { targetsCommand } from './targets-command.js';
 import { loadImage, loadImages } from '../images/load-image.js';
-import { powerCommand } from './power-command.js';
 import { resolveSuite } from '../run/suite-runner.js';
-import { runInUserNamespace } from '../run/rootless.js';
 import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
 
 const USAGE = `usage:
@@ -72,40 +68,42 @@ options for a run:
   --no-boot            run the --suite(s) on the target a --keep-up job holds up; no boot, no power action
 `;
 
+/** Every option of every command (node:util parseArgs). */
+const OPTIONS = {
+  target: { type: 'string' },
+  pool: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  image: { type: 'string' },
+  results: { type: 'string', default: 'hil-results' },
+  'run-id': { type: 'string' },
+  'lock-timeout': { type: 'string', default: '600' },
+  'targets-dir': { type: 'string' },
+  'images-dir': { type: 'string' },
+  kernel: { type: 'string' },
+  initrd: { type: 'string' },
+  dtb: { type: 'string' },
+  file: { type: 'string', multiple: true },
+  rootfs: { type: 'string' },
+  'keep-rootfs': { type: 'boolean', default: false },
+  append: { type: 'string' },
+  ready: { type: 'string' },
+  out: { type: 'string', default: 'allure-report' },
+  suite: { type: 'string', multiple: true },
+  'keep-up': { type: 'boolean', default: false },
+  'no-boot': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+  cleanup: { type: 'boolean' },
+  'read-only': { type: 'boolean', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+type Values = ReturnType<
+  typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof OPTIONS }>
+>['values'];
+
 async function main(argv: string[]): Promise<number> {
   // Secrets beyond those a target names (loading a target registers those): PXE_HIL_SECRET_VARS, comma-separated.
   registerSecretsFromEnv((process.env.PXE_HIL_SECRET_VARS ?? '').split(',').filter(Boolean));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      target: { type: 'string' },
-      pool: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      image: { type: 'string' },
-      results: { type: 'string', default: 'hil-results' },
-      'run-id': { type: 'string' },
-      'lock-timeout': { type: 'string', default: '600' },
-      'targets-dir': { type: 'string' },
-      'images-dir': { type: 'string' },
-      kernel: { type: 'string' },
-      initrd: { type: 'string' },
-      dtb: { type: 'string' },
-      file: { type: 'string', multiple: true },
-      rootfs: { type: 'string' },
-      'keep-rootfs': { type: 'boolean', default: false },
-      append: { type: 'string' },
-      ready: { type: 'string' },
-      out: { type: 'string', default: 'allure-report' },
-      suite: { type: 'string', multiple: true },
-      'keep-up': { type: 'boolean', default: false },
-      'no-boot': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-      cleanup: { type: 'boolean' },
-      'read-only': { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   if (values.help) {
     process.stdout.write(USAGE);
     return ExitCode.passed;
@@ -113,27 +111,23 @@ async function main(argv: string[]): Promise<number> {
   const command = positionals[0] ?? 'run';
   if (positionals.length > (command === 'power' ? 2 : 1))
     throw new UsageError(`unexpected argument '${positionals.at(-1)}'`);
+  return dispatch(command, values, positionals);
+}
 
+/** The command's own function; what only one command needs is imported in its case. */
+async function dispatch(command: string, values: Values, positionals: string[]): Promise<number> {
+  const write = (text: string) => void process.stdout.write(text);
   switch (command) {
     case 'targets':
-      return targetsCommand({
+      return (await import('./targets-command.js')).targetsCommand({
         targetsDir: values['targets-dir'],
         json: values.json === true,
-        write: (text) => process.stdout.write(text),
+        write: (text) => write(text),
       });
-    case 'images': {
-      const wanted = values.image
-        ? [await loadImage(values.image, values['images-dir'])]
-        : await loadImages(values['images-dir']);
-      for (const image of wanted) {
-        const prepared = await image.prepare();
-        process.stdout.write(
-          `${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`,
-        );
-      }
-      return ExitCode.passed;
-    }
+    case 'images':
+      return imagesCommand(values);
     case 'report': {
+      const { generateAllureReport } = await import('../report/allure-html.js');
       const { inputs } = await generateAllureReport(values.results ?? 'hil-results', values.out ?? 'allure-report');
       process.stdout.write(`report: ${values.out} (from ${inputs.length} run${inputs.length === 1 ? '' : 's'})\n`);
       return ExitCode.passed;
@@ -141,20 +135,24 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       if (values.target) {
         if (values.cleanup) throw new UsageError('doctor takes --target or --cleanup, not both');
+        const { doctorTarget } = await import('./target-doctor.js');
         return doctorTarget(await loadTarget(values.target, values['targets-dir']), {
-          write: (text) => process.stdout.write(text),
+          write: (text) => write(text),
         });
       }
-      return doctor({ cleanup: values.cleanup ?? false, write: (text) => process.stdout.write(text) });
+      return (await import('./doctor.js')).doctor({
+        cleanup: values.cleanup ?? false,
+        write: (text) => write(text),
+      });
     case 'run':
       // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).
       if (!values['no-boot'] && needsUserNamespace(readHostFacts())) {
         if (values.rootfs) refuseRootlessNfsRoot('--rootfs');
-        return runInUserNamespace();
+        return (await import('../run/rootless.js')).runInUserNamespace();
       }
       return runCommand(values);
     case 'power':
-      return powerCommand({
+      return (await import('./power-command.js')).powerCommand({
         target: values.target,
         action: positionals[1],
         targetsDir: values['targets-dir'],
@@ -162,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'console': {
       if (!values.target) throw new UsageError('--target is required, e.g. hil console --target board-1');
+      const { consoleCommand } = await import('./console-command.js');
       return consoleCommand(await loadTarget(values.target, values['targets-dir']), {
         readOnly: values['read-only'] === true,
       });
@@ -169,6 +168,19 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+async function imagesCommand(values: Values): Promise<number> {
+  const wanted = values.image
+    ? [await loadImage(values.image, values['images-dir'])]
+    : await loadImages(values['images-dir']);
+  for (const image of wanted) {
+    const prepared = await image.prepare();
+    process.stdout.write(
+      `${image.name.padEnd(20)} ${prepared.provenance}\n  kernel ${prepared.kernel}\n${prepared.initrd ? `  initrd ${prepared.initrd}\n` : ''}`,
+    );
+  }
+  return ExitCode.passed;
 }
 
 type RunValues = {
@@ -223,6 +235,7 @@ async function runCommand(values: RunValues): Promise<number> {
   const signal = interruptOnSignals();
 
   if (on.target && values['no-boot']) {
+    const { runSuitesOnRunningJob } = await import('../run/attach-suites.js');
     const attached = await runSuitesOnRunningJob({
       target: on.target,
       suiteFiles,

@@ -7,14 +7,15 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { solBmcOf } from './sol-bmc.js';
+import { repoPath } from '../core/build.js';
 import { UsageError } from '../core/errors.js';
+import { importUserModule } from '../core/user-module.js';
 import { targetSchema, type Target } from './target.js';
 import { registerTargetSecrets } from './target-secrets.js';
 
-export const DEFAULT_TARGETS_DIR = new URL('../../targets/', import.meta.url).pathname;
+export const DEFAULT_TARGETS_DIR = repoPath('targets');
 
 export async function listTargets(dir = DEFAULT_TARGETS_DIR): Promise<string[]> {
   if (!existsSync(dir)) return [];
@@ -39,7 +40,7 @@ export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promi
   }
   let module: { default?: unknown };
   try {
-    module = await import(pathToFileURL(file).href);
+    module = await importUserModule(file);
   } catch (error) {
     throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
   }
@@ -65,9 +66,7 @@ async function refuseSharedServerAddress(target: Target, dir: string): Promise<v
     const file = join(dir, `${name}.ts`);
     let other: Target;
     try {
-      const parsed = targetSchema.safeParse(
-        ((await import(pathToFileURL(file).href)) as { default?: unknown }).default,
-      );
+      const parsed = targetSchema.safeParse((await importUserModule(file)).default);
       if (!parsed.success) continue;
       other = parsed.data;
     } catch {

@@ -20,8 +20,7 @@
 import { read, watch } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { LinuxBinding, type LinuxBindingInterface, type LinuxPortBinding } from '@serialport/bindings-cpp';
-import { SerialPortStream } from '@serialport/stream';
+import type { LinuxBindingInterface, LinuxPortBinding } from '@serialport/bindings-cpp';
 import { sleep } from '../core/deadline.js';
 import { LabFault } from '../core/errors.js';
 import { describeHolders, findPortHolders } from './port-holder.js';
@@ -61,8 +60,10 @@ export class SerialPortConsole extends ReconnectingConsole {
 
   protected async connect(handlers: LinkHandlers): Promise<ConsoleLink> {
     const s = this.settings;
+    // The serialport packages (a native binding) load with the first port opened, not with every run.
+    const [{ SerialPortStream }, binding] = await Promise.all([import('@serialport/stream'), hangupAwareBinding()]);
     const port = new SerialPortStream({
-      binding: hangupAwareBinding,
+      binding,
       path: s.path,
       baudRate: s.baud,
       dataBits: s.dataBits,
@@ -160,14 +161,17 @@ export class SerialPortConsole extends ReconnectingConsole {
 const readAsync = promisify(read);
 
 /** Linux's binding, with a read that ends on a hang-up instead of retrying it. */
-const hangupAwareBinding: LinuxBindingInterface = {
-  list: () => LinuxBinding.list(),
-  async open(options) {
-    const port = await LinuxBinding.open(options);
-    port.read = (buffer, offset, length) => readOrHangup(port, buffer, offset, length);
-    return port;
-  },
-};
+async function hangupAwareBinding(): Promise<LinuxBindingInterface> {
+  const { LinuxBinding } = await import('@serialport/bindings-cpp');
+  return {
+    list: () => LinuxBinding.list(),
+    async open(options) {
+      const port = await LinuxBinding.open(options);
+      port.read = (buffer, offset, length) => readOrHangup(port, buffer, offset, length);
+      return port;
+    },
+  };
+}
 
 async function readOrHangup(
   port: LinuxPortBinding,

@@ -1,7 +1,8 @@
 /**
  * Long-running children of the harness (dnsmasq, QEMU, the namespace's file
  * server). Each runs in its own process group, so a Ctrl-C reaches only the
- * harness, which then stops them in order; each is stopped by its pid.
+ * harness, which then stops them in order; each is stopped by its pid. Short
+ * commands run to their end or their deadline (`run`, `runBounded`).
  *
  * Every wait for a process is bounded. A process can end while another it
  * started outside its group (setsid) still holds its stdout or stderr; no
@@ -9,9 +10,12 @@
  * KILL_WAIT_MS after SIGKILL), its pipes get PIPE_GRACE_MS to close, then
  * the harness lets go of them and says so (`outputHeld`), rather than wait
  * for them forever.
+ *
+ * Built on node:child_process alone (spawn, process groups by a negative
+ * pid), so that a run loads no process library.
  */
+import { type ChildProcess, spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { execa, execaSync, type ResultPromise } from 'execa';
 import { Deadline, sleep, TimeoutError } from './deadline.js';
 
 export type ChildExit = {
@@ -30,6 +34,7 @@ export type ChildOptions = {
   /** Run the program inside this network namespace (`ip netns exec`). */
   netns?: string;
   cwd?: string;
+  /** Added to the inherited environment. */
   env?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
@@ -39,9 +44,62 @@ export type ChildOptions = {
   onStderrData?: (chunk: Buffer) => void;
   /** 'pipe' keeps the child's stdin open for writes (subprocess.stdin); default 'ignore'. */
   stdin?: 'pipe' | 'ignore';
-  /** Extra file descriptors, e.g. 'ipc'. */
+  /** An IPC channel to the child (JSON messages: subprocess.send and its 'message' events). */
   ipc?: boolean;
 };
+
+/** The process itself has ended ('exit'), or never started; its pipes may still be open. */
+function processEnded(subprocess: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (subprocess.exitCode !== null || subprocess.signalCode !== null)
+      resolve({ code: subprocess.exitCode, signal: subprocess.signalCode });
+    subprocess.once('exit', (code, signal) => resolve({ code, signal }));
+    subprocess.on('error', () => {
+      if (subprocess.pid === undefined) resolve({ code: null, signal: null });
+    });
+  });
+}
+
+/** stdout and stderr read to their end (or let go of: releasePipes). */
+function outputsClosed(subprocess: ChildProcess): Promise<unknown> {
+  const closed = (stream: NodeJS.ReadableStream | null) =>
+    stream && !(stream as { closed?: boolean }).closed
+      ? new Promise<void>((resolve) => stream.once('close', () => resolve()))
+      : Promise.resolve();
+  return Promise.all([closed(subprocess.stdout), closed(subprocess.stderr)]);
+}
+
+/**
+ * How a child ended, once it has and its output is read to its end: its exit
+ * code, or the signal that ended it; neither when it never started. Not the
+ * 'close' event: with an IPC channel the harness disconnected, Node never
+ * emits it.
+ */
+async function exitOf(subprocess: ChildProcess): Promise<ChildExit & { error?: Error }> {
+  let error: Error | undefined;
+  subprocess.on('error', (e) => (error = e));
+  const ended = await processEnded(subprocess);
+  await outputsClosed(subprocess);
+  return { exitCode: ended.code ?? undefined, signal: ended.signal ?? undefined, ...(error ? { error } : {}) };
+}
+
+/** Whether `promise` settles within `ms` (its own rejection counts as settled). */
+async function within(ms: number, promise: Promise<unknown>, what: string): Promise<boolean> {
+  try {
+    await Deadline.in(ms, what).race(promise.then(noop, noop));
+    return true;
+  } catch (error) {
+    if (error instanceof TimeoutError) return false;
+    throw error;
+  }
+}
+
+/** Lets go of a process's pipes that another process still holds open. */
+function releasePipes(subprocess: ChildProcess): void {
+  for (const stream of [subprocess.stdin, subprocess.stdout, subprocess.stderr]) stream?.destroy();
+}
+
+function noop(): void {}
 
 export class Child {
   readonly exited: Promise<ChildExit>;
@@ -52,18 +110,13 @@ export class Child {
 
   constructor(
     readonly name: string,
-    readonly subprocess: ResultPromise,
+    readonly subprocess: ChildProcess,
   ) {
-    const info = (exit: { exitCode?: number; signal?: string }): ChildExit => ({
-      exitCode: exit.exitCode,
-      signal: exit.signal,
-      ...(this.outputHeld ? { outputHeld: true } : {}),
-    });
-    this.exited = subprocess.then(
-      (result) => (this.exitInfo = info(result)),
-      (error: { exitCode?: number; signal?: string }) => (this.exitInfo = info(error)),
-    );
     this.ended = processEnded(subprocess);
+    this.exited = exitOf(subprocess).then(({ exitCode, signal }) => {
+      this.exitInfo = { exitCode, signal, ...(this.outputHeld ? { outputHeld: true } : {}) };
+      return this.exitInfo;
+    });
   }
 
   get pid(): number {
@@ -82,6 +135,7 @@ export class Child {
   /** SIGTERM to the child's process group, then SIGKILL after `graceMs`; every wait bounded (see above). */
   async stop(graceMs = 3000): Promise<ChildExit> {
     if (!this.running) return this.exitInfo!;
+    if (this.subprocess.pid === undefined) return await this.exited;
     const what = `${this.name} (pid ${this.pid}) to exit`;
     signalGroup(this.pid, 'SIGTERM');
     if (!(await within(graceMs, this.ended, what))) {
@@ -95,30 +149,6 @@ export class Child {
     return { exitCode: undefined, signal: 'SIGKILL', outputHeld: true };
   }
 }
-
-/** Resolves once the process has ended ('exit'), or execa has given up on it, whether or not its pipes have closed. */
-function processEnded(subprocess: ResultPromise): Promise<unknown> {
-  const exit = new Promise<void>((resolve) => subprocess.once('exit', () => resolve()));
-  return Promise.race([exit, subprocess.then(noop, noop)]);
-}
-
-/** Whether `promise` settles within `ms` (its own rejection counts as settled). */
-async function within(ms: number, promise: Promise<unknown>, what: string): Promise<boolean> {
-  try {
-    await Deadline.in(ms, what).race(promise.then(noop, noop));
-    return true;
-  } catch (error) {
-    if (error instanceof TimeoutError) return false;
-    throw error;
-  }
-}
-
-/** Lets go of a process's pipes that another process still holds open: execa's result settles with what was read. */
-function releasePipes(subprocess: ResultPromise): void {
-  for (const stream of [subprocess.stdin, subprocess.stdout, subprocess.stderr]) stream?.destroy();
-}
-
-function noop(): void {}
 
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -134,17 +164,11 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 export function startChild(name: string, file: string, args: readonly string[], options: ChildOptions = {}): Child {
   const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
-  const subprocess = execa(program, argv, {
+  const subprocess = spawn(program, argv, {
     cwd: options.cwd,
-    env: options.env,
+    env: withEnv(options.env),
     detached: true,
-    cleanup: true,
-    reject: false,
-    buffer: false,
-    stdin: options.stdin ?? 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    ipc: options.ipc ?? false,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
     serialization: 'json',
   });
   const child = new Child(name, subprocess);
@@ -157,6 +181,11 @@ export function startChild(name: string, file: string, args: readonly string[], 
   return child;
 }
 
+/** The inherited environment with `extra` added. */
+function withEnv(extra: Record<string, string | undefined> | undefined): NodeJS.ProcessEnv {
+  return extra ? { ...process.env, ...extra } : process.env;
+}
+
 function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => void): void {
   if (!onLine) {
     stream.resume();
@@ -167,6 +196,78 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine?: (line: string) => 
     .on('error', () => {});
 }
 
+/** No stdin unless input is given, piped output, and `fd3` (when given) as the child's fd 3. */
+function stdioWith(input: boolean, fd3: number | undefined): StdioOptions {
+  const base: StdioOptions = [input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+  return fd3 === undefined ? base : [...base, fd3];
+}
+
+type Collected = ChildExit & { stdout: string; stderr: string; timedOut: boolean; outputHeld: boolean; error?: Error };
+
+/**
+ * Runs a program to its end and collects its output (one final newline
+ * stripped). At the deadline, or when `signal` aborts, it is sent
+ * `killSignal` (its process group when `detached`); every wait after that
+ * is bounded, and output a process outside its group holds is let go of.
+ */
+async function collect(
+  program: string,
+  argv: readonly string[],
+  options: {
+    deadline: Deadline;
+    killSignal: NodeJS.Signals;
+    detached: boolean;
+    input?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    fd3?: number;
+    signal?: AbortSignal;
+  },
+): Promise<Collected> {
+  const subprocess = spawn(program, argv, {
+    cwd: options.cwd,
+    env: withEnv(options.env),
+    detached: options.detached,
+    stdio: stdioWith(options.input !== undefined, options.fd3),
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  subprocess.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  subprocess.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  subprocess.stdin?.on('error', () => {});
+  subprocess.stdin?.end(options.input);
+  const ended = processEnded(subprocess);
+  const exited = exitOf(subprocess);
+  let timedOut = false;
+  try {
+    await options.deadline.race(ended, options.signal);
+  } catch (error) {
+    if (subprocess.pid !== undefined) {
+      if (options.detached) signalGroup(subprocess.pid, options.killSignal);
+      else subprocess.kill(options.killSignal);
+    }
+    await within(KILL_WAIT_MS, ended, `${program} (pid ${subprocess.pid}) to end after ${options.killSignal}`);
+    if (!(error instanceof TimeoutError)) {
+      releasePipes(subprocess);
+      throw error;
+    }
+    timedOut = true;
+  }
+  let outputHeld = false;
+  if (!(await within(PIPE_GRACE_MS, exited, `the output of ${program} to close`))) {
+    outputHeld = true;
+    releasePipes(subprocess);
+  }
+  const exit = (await within(1000, exited, `${program} to settle`))
+    ? await exited
+    : { exitCode: undefined, signal: undefined };
+  const text = (chunks: Buffer[]) =>
+    Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  return { ...exit, stdout: text(out), stderr: text(err), timedOut, outputHeld };
+}
+
 /** Runs a short command to completion; throws with its stderr when it fails. */
 export async function run(
   file: string,
@@ -175,20 +276,16 @@ export async function run(
 ): Promise<string> {
   const [program, argv] = options.netns ? ['ip', ['netns', 'exec', options.netns, file, ...args]] : [file, [...args]];
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // execa's time-out sends SIGTERM, then SIGKILL 5 s later (forceKillAfterDelay); then the pipes get their grace.
-  const subprocess = execa(program, argv, { input: options.input, reject: false, timeout: timeoutMs });
-  if (!(await within(timeoutMs + 5000 + PIPE_GRACE_MS, subprocess, `${program} to end`))) {
-    releasePipes(subprocess);
-    if (!(await within(1000, subprocess, `${program} to end`)))
-      throw new Error(`${program} ${argv.join(' ')} did not end (pid ${subprocess.pid}), even after SIGKILL`);
-  }
-  const result = await subprocess;
-  if (result.exitCode !== 0 || result.failed) {
-    const detail = (result.stderr || result.stdout || result.shortMessage || '')
-      .trim()
-      .split('\n')
-      .slice(-3)
-      .join(' | ');
+  const result = await collect(program, argv, {
+    deadline: Deadline.in(timeoutMs, `${program} to finish`),
+    killSignal: 'SIGKILL',
+    detached: true,
+    input: options.input,
+  });
+  if (result.exitCode !== 0) {
+    const detail = result.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : (result.stderr || result.stdout || result.error?.message || '').trim().split('\n').slice(-3).join(' | ');
     throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.exitCode ?? result.signal}): ${detail}`);
   }
   return result.stdout;
@@ -232,38 +329,22 @@ export async function runBounded(
 ): Promise<CommandOutcome> {
   const started = performance.now();
   const [program, argv] = options.shell ? ['/bin/sh', ['-c', file, ...args]] : [file, [...args]];
-  const subprocess = execa(program, argv, {
+  const result = await collect(program, argv, {
+    deadline: options.deadline,
+    killSignal: 'SIGKILL',
+    detached: true,
     env: options.env,
     cwd: options.cwd,
-    detached: true,
-    cleanup: true,
-    reject: false,
-    stdio: stdioWith(options.fd3),
-    stripFinalNewline: true,
+    fd3: options.fd3,
+    signal: options.signal,
   });
-  let timedOut = false;
-  const ended = processEnded(subprocess);
-  try {
-    await options.deadline.race(ended, options.signal);
-  } catch (error) {
-    // At its deadline, or stopped: the command and everything it started end, by its process group.
-    if (subprocess.pid !== undefined) signalGroup(subprocess.pid, 'SIGKILL');
-    await within(KILL_WAIT_MS, ended, `${program} (pid ${subprocess.pid}) to end after SIGKILL`);
-    if (!(error instanceof TimeoutError)) throw error;
-    timedOut = true;
-  }
-  let outputHeld = false;
-  if (!(await within(PIPE_GRACE_MS, subprocess, `the output of ${program} to close`))) {
-    outputHeld = true;
-    releasePipes(subprocess);
-  }
-  const result = (await within(1000, subprocess, `${program} to settle`)) ? await subprocess : undefined;
   return {
-    exitCode: timedOut ? null : (result?.exitCode ?? null),
-    stdout: String(result?.stdout ?? ''),
-    stderr: String(result?.stderr ?? ''),
-    timedOut,
-    outputHeld,
+    exitCode: result.timedOut ? null : (result.exitCode ?? null),
+    stdout: result.stdout,
+    // A program that never started (not installed) says so where its complaint would be.
+    stderr: result.stderr || (result.exitCode === undefined ? (result.error?.message ?? '') : ''),
+    timedOut: result.timedOut,
+    outputHeld: result.outputHeld,
     durationMs: performance.now() - started,
   };
 }
@@ -274,21 +355,8 @@ export async function runBounded(
  * Synchronous, for checks made while listing (core/job-record.ts).
  */
 export function runAtOnce(file: string, args: readonly string[], options: { fd3?: number } = {}): number | undefined {
-  const result = execaSync(file, [...args], {
-    reject: false,
-    timeout: 10_000,
-    stdio: stdioWith(options.fd3),
-  });
-  return result.failed && result.exitCode === undefined ? undefined : result.exitCode;
-}
-
-/**
- * No stdin, piped output, and `fd3` (when given) as the child's fd 3. Node
- * passes a descriptor number on as it is; execa's types list only a few numbers.
- */
-function stdioWith(fd3: number | undefined): ['ignore', 'pipe', 'pipe'] {
-  const stdio = fd3 === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', fd3];
-  return stdio as ['ignore', 'pipe', 'pipe'];
+  const result = spawnSync(file, [...args], { timeout: 10_000, stdio: stdioWith(false, options.fd3) });
+  return result.error || result.status === null ? undefined : result.status;
 }
 
 /** The last `lines` non-empty lines of a command's output, joined for a one-line message. */
@@ -310,10 +378,10 @@ export function startForeground(
   args: readonly string[],
   env: Record<string, string | undefined>,
 ): { kill(signal: NodeJS.Signals): void; exited: Promise<ChildExit> } {
-  const subprocess = execa(file, [...args], { env, stdio: 'inherit', detached: true, reject: false });
+  const subprocess = spawn(file, [...args], { env: withEnv(env), stdio: 'inherit', detached: true });
   return {
     kill: (signal) => subprocess.kill(signal),
-    exited: subprocess.then((result) => ({ exitCode: result.exitCode, signal: result.signal })),
+    exited: exitOf(subprocess).then(({ exitCode, signal }) => ({ exitCode, signal })),
   };
 }
 

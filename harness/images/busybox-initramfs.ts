@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { cacheDir } from '../core/paths.js';
 import { resolveMetapackage, unpackPackage, type UnpackedPackage } from './apt-packages.js';
 import { cpioArchive, type CpioEntry } from './cpio.js';
-import { programsWithLibraries, type ProgramSet } from './package-programs.js';
+import { programPackages, programsWithLibraries, type ProgramSet } from './package-programs.js';
 import { makeClientKey } from '../ssh/ssh-keys.js';
 import type { ImageSsh } from './image.js';
 
@@ -110,15 +110,16 @@ export async function smallImageKernel(): Promise<{ pkg: UnpackedPackage; kernel
 }
 
 export async function buildSmallImage(): Promise<SmallImageFiles> {
-  const [{ pkg: kernelPkg, kernel, release }, busybox, programs] = await Promise.all([
+  // The programs' packages alone (kept in the cache): the programs and libraries are read only to build.
+  const [{ pkg: kernelPkg, kernel, release }, busybox, packages] = await Promise.all([
     smallImageKernel(),
     unpackPackage('busybox-static'),
-    programsWithLibraries(PROGRAMS),
+    programPackages(PROGRAMS),
   ]);
   const provenance = [
     `${kernelPkg.name} ${kernelPkg.version}`,
     `${busybox.name} ${busybox.version}`,
-    ...programs.packages.map((p) => `${p.name} ${p.version}`),
+    ...packages.map((p) => `${p.name} ${p.version}`),
   ].join(', ');
   const recipe = createHash('sha256')
     .update(RECIPE_VERSION)
@@ -137,6 +138,7 @@ export async function buildSmallImage(): Promise<SmallImageFiles> {
   const initrd = join(dir, 'initrd.cpio.gz');
   const clientKeyPath = join(dir, 'client_key');
   if (!existsSync(initrd)) {
+    const programs = await programsWithLibraries(PROGRAMS);
     const clientKey = makeClientKey();
     const archive = cpioArchive([
       ...(await initramfsEntries(kernelPkg.root, release, busybox.root, programs)),

@@ -9,12 +9,13 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { repoPath } from '../core/build.js';
 import { UsageError } from '../core/errors.js';
+import { importUserModule } from '../core/user-module.js';
 import type { ImageDefinition } from './image.js';
 import { normalizeImage } from './image-file.js';
 
-export const DEFAULT_IMAGES_DIR = new URL('../../fixtures/images/', import.meta.url).pathname;
+export const DEFAULT_IMAGES_DIR = repoPath('fixtures', 'images');
 
 const EXTENSIONS = ['.ts', '.js', '.mjs'];
 
@@ -37,7 +38,7 @@ export async function loadImage(nameOrPath: string, dir = DEFAULT_IMAGES_DIR): P
   if (!existsSync(file)) throw new UsageError(`image file ${displayPath(file)} does not exist`);
   let module: { default?: unknown };
   try {
-    module = await import(pathToFileURL(file).href);
+    module = await importUserModule(file);
   } catch (error) {
     throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
   }

@@ -7,8 +7,9 @@
  * Tested against: Debian 12 amd64 (dropbear-bin 2022.83, openssh-sftp-server 9.2p1, libc6 2.36).
  * Reference: ld.so(8) (interpreter, library search), deb-control(5) (Depends).
  */
-import { lstat, readFile, readlink, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { cacheDir } from '../core/paths.js';
 import { packageRecord, unpackPackage, type UnpackedPackage } from './apt-packages.js';
 import { elfDependencies } from './elf.js';
 
@@ -29,9 +30,7 @@ export type ProgramSet = {
  * libraries. Libraries are looked up in the programs' packages, then in their
  * dependencies, level by level, unpacking only what is needed.
  */
-export async function programsWithLibraries(
-  programs: readonly { pkg: string; path: string; as?: string }[],
-): Promise<ProgramSet> {
+export async function programsWithLibraries(programs: readonly Program[]): Promise<ProgramSet> {
   const unpacked = new Map<string, UnpackedPackage>();
   const unpack = async (name: string) => {
     let pkg = unpacked.get(name);
@@ -90,6 +89,45 @@ export async function programsWithLibraries(
   }
   const libraryDirs = [...new Set([...found.values()].map((p) => p.slice(0, p.lastIndexOf('/'))))];
   return { files, packages: [...unpacked.values()], libraryDirs, interpreter: found.get(loaderName)! };
+}
+
+type Program = { pkg: string; path: string; as?: string };
+
+/**
+ * The packages programsWithLibraries unpacks for `programs` (theirs and those
+ * holding their libraries), without reading a program or a library: the list
+ * found last time is kept in `file` with each package's version, and used
+ * while apt still names those versions (a new version may need other
+ * libraries: then they are looked for again).
+ */
+export async function programPackages(
+  programs: readonly Program[],
+  file = join(cacheDir(), 'program-packages.json'),
+): Promise<UnpackedPackage[]> {
+  const key = JSON.stringify(programs);
+  const saved = (await readSaved(file))[key];
+  if (saved) {
+    const versions = await Promise.all(saved.map(async (p) => (await packageRecord(p.name)).version));
+    if (versions.every((version, i) => version === saved[i]!.version))
+      return Promise.all(saved.map((p) => unpackPackage(p.name)));
+  }
+  const { packages } = await programsWithLibraries(programs);
+  await mkdir(dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}`;
+  const list = packages.map(({ name, version }) => ({ name, version }));
+  await writeFile(partial, JSON.stringify({ ...(await readSaved(file)), [key]: list }));
+  await rename(partial, file);
+  return packages;
+}
+
+type Saved = Record<string, { name: string; version: string }[]>;
+
+async function readSaved(file: string): Promise<Saved> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Saved;
+  } catch {
+    return {};
+  }
 }
 
 async function findLibrary(root: string, soname: string): Promise<string | undefined> {

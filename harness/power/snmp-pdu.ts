@@ -18,13 +18,16 @@
  * (1 outletStatusOn, 2 outletStatusOff), sPDUOutletCtl 1.3.6.1.4.1.318.1.1.4.4.2.1.3
  * (1 outletOn, 2 outletOff, 3 outletReboot; reads 1 on, 2 off); RFC 3416 (SNMP PDUs).
  */
-import snmp from 'net-snmp';
+import type snmp from 'net-snmp';
 import type { SnmpPduPowerConfig } from '../config/target.js';
 import { Deadline } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { PowerDriver, PowerState } from './power.js';
 import { confirmState, cycleByOffOn } from './power-steps.js';
+
+/** net-snmp loads with the first request, not with every run. */
+const loadSnmp = async (): Promise<typeof snmp> => (await import('net-snmp')).default;
 
 export type PduProfile = {
   /** Written with a command value; the outlet number is appended. */
@@ -128,7 +131,8 @@ export class SnmpPduPower implements PowerDriver {
     const { host, outlet } = this.config;
     const started = performance.now();
     let answered = false;
-    const session = this.openSession();
+    const net = await loadSnmp();
+    const session = this.openSession(net);
     const budgetMs = this.config.requestTimeoutS * 1000 * (this.config.retries + 1) + 2000;
     try {
       const varbinds = await Deadline.in(budgetMs, `PDU ${host} to answer SNMP ${kind}`).race(
@@ -136,15 +140,15 @@ export class SnmpPduPower implements PowerDriver {
           const done = (error: Error | null, result?: snmp.Varbind[]) =>
             error ? reject(error) : resolve(result ?? []);
           if (kind === 'get') session.get([oid], done);
-          else session.set([{ oid, type: snmp.ObjectType.Integer, value }], done);
+          else session.set([{ oid, type: net.ObjectType.Integer, value }], done);
         }),
       );
       answered = true;
       const varbind = varbinds[0];
       if (!varbind) throw new LabFault(`PDU ${host} sent an empty answer to SNMP ${kind} ${oid}`);
-      if (snmp.isVarbindError(varbind))
+      if (net.isVarbindError(varbind))
         throw new LabFault(
-          `PDU ${host} has no outlet ${outlet} (${snmp.varbindError(varbind).split(':')[0]} at ${oid})`,
+          `PDU ${host} has no outlet ${outlet} (${net.varbindError(varbind).split(':')[0]} at ${oid})`,
         );
       return varbind.value;
     } catch (error) {
@@ -175,7 +179,7 @@ export class SnmpPduPower implements PowerDriver {
     }
   }
 
-  private openSession(): snmp.Session {
+  private openSession(net: typeof snmp): snmp.Session {
     const common = {
       port: this.config.port,
       timeout: this.config.requestTimeoutS * 1000,
@@ -185,17 +189,17 @@ export class SnmpPduPower implements PowerDriver {
     const auth = this.config.auth;
     let session: snmp.Session;
     if (auth.version === '2c') {
-      session = snmp.createSession(this.config.host, this.secrets.community!, { ...common, version: snmp.Version2c });
+      session = net.createSession(this.config.host, this.secrets.community!, { ...common, version: net.Version2c });
     } else {
       const priv = auth.privProtocol === 'none' ? undefined : auth.privProtocol;
-      session = snmp.createV3Session(
+      session = net.createV3Session(
         this.config.host,
         {
           name: auth.user,
-          level: priv ? snmp.SecurityLevel.authPriv : snmp.SecurityLevel.authNoPriv,
-          authProtocol: snmp.AuthProtocols[auth.authProtocol],
+          level: priv ? net.SecurityLevel.authPriv : net.SecurityLevel.authNoPriv,
+          authProtocol: net.AuthProtocols[auth.authProtocol],
           authKey: this.secrets.authKey,
-          ...(priv ? { privProtocol: snmp.PrivProtocols[priv], privKey: this.secrets.privKey } : {}),
+          ...(priv ? { privProtocol: net.PrivProtocols[priv], privKey: this.secrets.privKey } : {}),
         },
         { ...common, version: 3 },
       );

@@ -48,6 +48,8 @@ export type OpenedFile = {
   size: number;
   /** Up to `length` bytes from `position`; fewer at the end of the file. */
   read(position: number, length: number): Promise<Buffer>;
+  /** Fills `buffer` from `position`; the number of bytes put in it (fewer at the end of the file). */
+  readInto(buffer: Buffer, position: number): Promise<number>;
 };
 
 export type OpenedTable = { files: readonly OpenedFile[]; close(): Promise<void> };
@@ -86,11 +88,12 @@ export async function openTable(
           role: entry.role,
           size: bytes.length,
           read: async (position, length) => bytes.subarray(position, position + length),
+          readInto: async (buffer, position) => bytes.copy(buffer, 0, position),
         });
         continue;
       }
       const { handle, size } = await openInRoots(entry, roots, realRoots, hooks, handles);
-      files.push(withAppended({ name: entry.name, role: entry.role, size, read: reader(handle, size) }, entry.append));
+      files.push(withAppended({ name: entry.name, role: entry.role, size, ...reader(handle, size) }, entry.append));
     }
   } catch (error) {
     await Promise.all(handles.map((h) => h.close()));
@@ -100,16 +103,23 @@ export async function openTable(
 }
 
 /** Reads of an open file of `size` bytes (fewer at its end). */
-function reader(handle: FileHandle, size: number): OpenedFile['read'] {
-  return async (position, length) => {
-    const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+function reader(handle: FileHandle, size: number): Pick<OpenedFile, 'read' | 'readInto'> {
+  const readInto = async (buffer: Buffer, position: number) => {
+    const wanted = Math.max(0, Math.min(buffer.length, size - position));
     let done = 0;
-    while (done < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, position + done);
+    while (done < wanted) {
+      const { bytesRead } = await handle.read(buffer, done, wanted - done, position + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    return buffer.subarray(0, done);
+    return done;
+  };
+  return {
+    readInto,
+    read: async (position, length) => {
+      const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+      return buffer.subarray(0, await readInto(buffer, position));
+    },
   };
 }
 
@@ -118,14 +128,19 @@ function withAppended(file: OpenedFile, append: string | undefined): OpenedFile 
   if (!append) return file;
   const extra = Buffer.from(append, 'base64');
   const own = file.size;
+  const readInto = async (buffer: Buffer, position: number) => {
+    const head =
+      position < own ? await file.readInto(buffer.subarray(0, Math.min(buffer.length, own - position)), position) : 0;
+    const from = Math.max(0, position + head - own);
+    return head + extra.copy(buffer, head, from, from + (buffer.length - head));
+  };
   return {
     ...file,
     size: own + extra.length,
+    readInto,
     read: async (position, length) => {
-      const head = position < own ? await file.read(position, Math.min(length, own - position)) : Buffer.alloc(0);
-      const from = Math.max(0, position - own);
-      const tail = extra.subarray(from, from + (length - head.length));
-      return head.length === 0 ? tail : Buffer.concat([head, tail]);
+      const buffer = Buffer.alloc(Math.max(0, Math.min(length, own + extra.length - position)));
+      return buffer.subarray(0, await readInto(buffer, position));
     },
   };
 }

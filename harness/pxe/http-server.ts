@@ -1,6 +1,6 @@
 /**
  * HTTP for iPXE clients: GET and HEAD of the names in the job's opened file
- * table, streamed in chunks (never read whole into memory). Hostile input:
+ * table, sent in chunks from two buffers per transfer (never read whole into memory). Hostile input:
  * other methods get 405, headers over 16 KiB get 431 (node's limit), a
  * request whose headers are not complete within HEADERS_TIMEOUT_MS or whose
  * connection is idle for IDLE_TIMEOUT_MS (slowloris, a stalled reader) is
@@ -10,8 +10,7 @@
  * Reference: RFC 9110 (HTTP semantics), node's http.Server (headersTimeout,
  * requestTimeout, maxHeaderSize, timeout, maxConnections), iPXE docs "kernel", "initrd", "chain".
  */
-import { createServer, type Server } from 'node:http';
-import { Readable } from 'node:stream';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { FileServerMessage } from './file-server-messages.js';
 import { lookupOpened, type OpenedFile, type OpenedTable } from './file-table.js';
 
@@ -29,23 +28,41 @@ export const HTTP_LIMITS = {
   chunkBytes: 256 * 1024,
 } as const;
 
-/** The file in chunks; `onProgress` is called each time the client has taken the previous chunks. */
-function streamOf(file: OpenedFile, onProgress: () => void): Readable {
+/**
+ * Sends the file in chunks from two buffers allocated once per transfer: a
+ * buffer is read into again only after the socket has written it. A transfer
+ * so holds two chunks, however large the file; a new buffer per chunk would
+ * be freed only at a later garbage collection (tens of MiB in the file
+ * server for an installer's initrd). `onProgress` is called each time the
+ * client has taken a chunk.
+ */
+function sendFile(file: OpenedFile, response: ServerResponse, onProgress: () => void): void {
+  const size = Math.max(1, Math.min(HTTP_LIMITS.chunkBytes, file.size));
+  const free = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let position = 0;
-  return new Readable({
-    highWaterMark: HTTP_LIMITS.chunkBytes,
-    read() {
-      onProgress();
-      if (position >= file.size) return void this.push(null);
-      file.read(position, HTTP_LIMITS.chunkBytes).then(
-        (chunk) => {
-          position += chunk.length;
-          this.push(chunk.length > 0 ? chunk : null);
-        },
-        (error: Error) => this.destroy(error),
-      );
-    },
-  });
+  let reading = false;
+  const pump = (): void => {
+    if (reading || response.destroyed || response.writableEnded) return;
+    if (position >= file.size) return void response.end();
+    const buffer = free.pop();
+    if (!buffer) return;
+    reading = true;
+    file.readInto(buffer, position).then(
+      (length) => {
+        reading = false;
+        if (length === 0) return void response.destroy(new Error(`${file.name} ended early at byte ${position}`));
+        position += length;
+        response.write(buffer.subarray(0, length), () => {
+          free.push(buffer);
+          onProgress();
+          pump();
+        });
+        pump();
+      },
+      (error: Error) => response.destroy(error),
+    );
+  };
+  pump();
 }
 
 export function startHttp(address: string, port: number, table: OpenedTable, report: Report): Promise<Server> {
@@ -88,9 +105,7 @@ export function startHttp(address: string, port: number, table: OpenedTable, rep
         if (performance.now() - lastProgress > HTTP_LIMITS.idleTimeoutMs) response.destroy();
       }, HTTP_LIMITS.checkIntervalMs);
       response.on('close', () => clearInterval(watchdog));
-      streamOf(file, () => (lastProgress = performance.now()))
-        .on('error', (error) => response.destroy(error))
-        .pipe(response);
+      sendFile(file, response, () => (lastProgress = performance.now()));
     },
   );
   server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;

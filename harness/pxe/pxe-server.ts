@@ -3,13 +3,11 @@
  * and a file server process (TFTP + HTTP) inside that namespace, serving a
  * per-job file table with generated boot configs. A real board's job serves
  * from a macvlan on the lab interface instead (lab-network.ts), as the boot
- * network's DHCP server or as proxyDHCP, its namespace filtered to the
- * board's MAC (board-filter.ts). What it reports about the board becomes a
- * step event (board-gate.ts); `stop` removes every process and the namespace.
+ * network's DHCP server or as proxyDHCP. Everything it reports
+ * becomes a step event; `stop` removes every process and the namespace.
  */
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ownProgram } from '../core/build.js';
 import { Deadline } from '../core/deadline.js';
 import type { EventBus } from '../core/events.js';
 import { LabFault } from '../core/errors.js';
@@ -23,8 +21,6 @@ import {
   renderPxelinuxConfig,
   type BootEntry,
 } from './boot-config.js';
-import { applyBoardFilter } from './board-filter.js';
-import { BoardGate } from './board-gate.js';
 import { startDnsmasq, type Dnsmasq } from './dnsmasq.js';
 import type { FileServerConfig, FileServerMessage } from './file-server-messages.js';
 import type { FileTable, ServedFile } from './file-table.js';
@@ -39,6 +35,8 @@ import {
 import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
 import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 import { inUserNamespace } from '../core/user-namespace.js';
+import { applyBoardFilter } from './board-filter.js';
+import { BoardGate } from './board-gate.js';
 
 export type BootLoaderChoice = LoaderChoice;
 
@@ -58,39 +56,39 @@ export type PxeServerOptions = {
   lab?: LabNetworkConfig;
 };
 
-const FILE_SERVER_ENTRY = fileURLToPath(new URL('./file-server-process.ts', import.meta.url));
-const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
+/**
+ * What the server needs before the boot plan is made: the job, its network,
+ * the board (from the target file), where its files may live.
+ */
+export type PxeServerBase = Pick<
+  PxeServerOptions,
+  'jobId' | 'workDir' | 'bus' | 'board' | 'roots' | 'onLogLine' | 'lab'
+>;
+
+/** What it serves: the board's boot entry, the files and the loader. */
+export type PxeServerPlan = Pick<PxeServerOptions, 'boot' | 'files' | 'loader'>;
 
 export class PxeServer {
   private dnsmasq: Dnsmasq | undefined;
   private fileServer: Child | undefined;
+  private fileServerReady: Promise<void> = Promise.resolve();
   private networkCreated = false;
+  private served: FileTable = [];
+  /** The network made and the file server process started (see begin). */
+  private readonly begun: Promise<void>;
   /** Only the board's DHCP lines and file requests become events (on a lab network, requests from the board's address). */
   private readonly gate: BoardGate;
   readonly network: JobNetwork | LabNetwork;
-  readonly files: FileTable;
 
-  private constructor(private readonly options: PxeServerOptions) {
+  private constructor(private readonly options: PxeServerBase) {
     this.network = options.lab ? planLabNetwork(options.jobId, options.lab) : planJobNetwork(options.jobId);
-    const baseUrl = this.baseUrl;
-    const generated: ServedFile[] = [
-      {
-        name: 'boot.ipxe',
-        role: 'boot-config',
-        content: renderIpxeScript(
-          options.boot,
-          baseUrl,
-          options.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {},
-        ),
-      },
-      { name: pxelinuxConfigName(options.board.mac), role: 'boot-config', content: renderPxelinuxConfig(options.boot) },
-      { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(options.boot) },
-    ];
-    this.files = [...options.files, ...generated];
     this.gate = BoardGate.on(options.bus, {
       mac: options.board.mac,
       ip: isLabNetwork(this.network) ? options.board.ip : '',
     });
+    this.begun = this.beginAll();
+    // Awaited by serve and stop; a failure is theirs to report.
+    this.begun.catch(() => {});
   }
 
   get baseUrl(): string {
@@ -106,28 +104,74 @@ export class PxeServer {
     return 'tap' in this.network ? this.network.tap : undefined;
   }
 
+  /** Every file served, the generated boot configs included (once serving). */
+  get files(): FileTable {
+    return this.served;
+  }
+
+  /**
+   * Starts what needs no boot plan, while the plan is made: the namespace (or
+   * the lab interface's macvlan) and the file server process, which waits for
+   * its table. `serve` finishes the start; `stop` undoes what was started.
+   */
+  static begin(options: PxeServerBase): PxeServer {
+    return new PxeServer(options);
+  }
+
   /** Starts the namespace, DHCP and file servers; on any failure removes what it started. */
   static async start(options: PxeServerOptions): Promise<PxeServer> {
-    const server = new PxeServer(options);
+    return PxeServer.begin(options).serve(options);
+  }
+
+  /** Serves `plan`: the file server gets its table and dnsmasq starts; on any failure everything started is removed. */
+  async serve(plan: PxeServerPlan): Promise<this> {
     try {
-      await server.startAll();
+      await this.begun;
+      await this.serveAll(plan);
     } catch (error) {
-      await server.stop();
+      await this.stop();
       throw error instanceof LabFault
         ? error
         : new LabFault(`PXE server failed to start: ${(error as Error).message}`, { cause: error });
     }
-    return server;
+    return this;
   }
 
-  private async startAll(): Promise<void> {
-    const { board, workDir } = this.options;
+  private async beginAll(): Promise<void> {
     const net = this.network;
     if (isLabNetwork(net)) await createLabNetwork(net);
     else await createJobNetwork(net);
     this.networkCreated = true;
     // On a lab network, before any server listens: nothing but the board's frames reaches them.
-    if (isLabNetwork(net)) await applyBoardFilter(net.netns, board.mac, net.interface);
+    if (isLabNetwork(net)) await applyBoardFilter(net.netns, this.options.board.mac, net.interface);
+    this.startFileServer();
+  }
+
+  /** The boot configs the server generates for the plan: the iPXE script, the board's pxelinux config, GRUB's. */
+  private generatedFiles(plan: PxeServerPlan): ServedFile[] {
+    return [
+      {
+        name: 'boot.ipxe',
+        role: 'boot-config',
+        content: renderIpxeScript(
+          plan.boot,
+          this.baseUrl,
+          plan.loader === 'chainload' ? { biosChain: `tftp://${this.network.serverIp}/undionly.kpxe` } : {},
+        ),
+      },
+      {
+        name: pxelinuxConfigName(this.options.board.mac),
+        role: 'boot-config',
+        content: renderPxelinuxConfig(plan.boot),
+      },
+      { name: 'grub/grub.cfg', role: 'boot-config', content: renderGrubConfig(plan.boot) },
+    ];
+  }
+
+  private async serveAll(plan: PxeServerPlan): Promise<void> {
+    const { board, workDir } = this.options;
+    const net = this.network;
+    this.served = [...plan.files, ...this.generatedFiles(plan)];
     const dnsmasq = startDnsmasq(
       net.netns,
       {
@@ -138,14 +182,14 @@ export class PxeServer {
           : { netmask: '255.255.255.0', subnet: net.serverIp.replace(/\.\d+$/, '.0') }),
         hosts: [board],
         pxeBootFile: 'pxelinux.0',
-        ipxeScriptUrl: this.options.loader !== 'pxelinux' ? `${this.baseUrl}/boot.ipxe` : undefined,
+        ipxeScriptUrl: plan.loader !== 'pxelinux' ? `${this.baseUrl}/boot.ipxe` : undefined,
         // Per architecture (option 93), the loader files the table has: e.g. undionly.kpxe and ipxe.efi to chainload iPXE.
         archBoots: archBootFiles(
-          this.options.loader,
-          this.files.map((f) => f.name),
+          plan.loader,
+          this.served.map((f) => f.name),
           this.baseUrl,
         ),
-        ubootScript: this.files.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
+        ubootScript: this.served.some((f) => f.name === UBOOT_SCRIPT_NAME) ? UBOOT_SCRIPT_NAME : undefined,
         // Router advertisements only on the job's own bridge, never on a lab network.
         ipv6RaPrefix: isLabNetwork(net) ? undefined : net.ipv6Prefix,
         mode: isLabNetwork(net) ? net.mode : 'dhcp',
@@ -157,17 +201,18 @@ export class PxeServer {
       (line) => this.options.onLogLine?.('dnsmasq', line),
     );
     // Both start at once; whichever started is kept so that stop() ends it if the other failed.
-    const [dhcp, files] = await Promise.allSettled([dnsmasq, this.startFileServer()]);
+    const [dhcp, files] = await Promise.allSettled([dnsmasq, this.configureFileServer()]);
     if (dhcp.status === 'fulfilled') this.dnsmasq = dhcp.value;
     for (const started of [dhcp, files]) if (started.status === 'rejected') throw started.reason;
   }
 
-  private async startFileServer(): Promise<void> {
+  /** Starts the file server process in the namespace; it serves once it has its table (configureFileServer). */
+  private startFileServer(): void {
     const { workDir } = this.options;
     const child = startChild(
       'file-server',
       process.execPath,
-      ['--import', TSX_LOADER, FILE_SERVER_ENTRY, '--job', this.options.jobId],
+      [...ownProgram('pxe/file-server-process'), '--job', this.options.jobId],
       {
         netns: this.network.netns,
         cwd: workDir,
@@ -176,7 +221,7 @@ export class PxeServer {
       },
     );
     this.fileServer = child;
-    const ready = new Promise<void>((resolve, reject) => {
+    this.fileServerReady = new Promise<void>((resolve, reject) => {
       child.subprocess.on('message', (raw) => {
         const message = raw as FileServerMessage;
         switch (message.type) {
@@ -190,15 +235,19 @@ export class PxeServer {
       });
       void child.exited.then((exit) => reject(new Error(`file server exited (code ${exit.exitCode ?? exit.signal})`)));
     });
+    this.fileServerReady.catch(() => {});
+  }
+
+  private async configureFileServer(): Promise<void> {
     const config: FileServerConfig = {
       address: this.network.serverIp,
       tftpPort: 69,
       httpPort: 80,
-      files: this.files,
+      files: this.served,
       roots: this.options.roots ?? [cacheDir()],
     };
-    child.subprocess.send(config);
-    await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(ready);
+    this.fileServer!.subprocess.send(config);
+    await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(this.fileServerReady);
   }
 
   /** Pid of the file server process (TFTP and HTTP), while it runs. */
@@ -211,7 +260,9 @@ export class PxeServer {
     return [this.dnsmasq?.child, this.fileServer].filter((c): c is Child => !!c?.running).map((c) => c.pid);
   }
 
+  /** Stops every process and removes the namespace; also while `begin` is still under way, and again (a no-op). */
   async stop(): Promise<void> {
+    await this.begun.catch(() => {});
     const children = [this.fileServer, this.dnsmasq?.child].filter((c): c is Child => c !== undefined);
     if (this.fileServer?.running) this.fileServer.subprocess.disconnect?.();
     await Promise.all(children.map((c) => c.stop(2000)));

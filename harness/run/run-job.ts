@@ -1,9 +1,10 @@
 /**
  * One HIL job, start to end, as its stages: (a pool job: take a free target
  * of the pool), open the results, take the target, record the job, plan the
- * boot (its files and root file system pinned), start its PXE server (and its
- * NFS server for an NFS root), open the console, wire the power, boot (power
- * cycle and milestones), run the suites,
+ * boot (its files and root file system pinned) while its PXE server begins
+ * (its namespace and file server process), serve the plan (and the NFS root,
+ * for one), open the console, wire the power, boot (power cycle and
+ * milestones), run the suites,
  * hold the board if asked; then tear everything down in reverse order and
  * write the reports. Teardown always happens: on success, failure, exception
  * and interrupt. Each stage is a small function in stages/.
@@ -25,7 +26,7 @@ import { takeFromPool, takeTarget } from './stages/lock.js';
 import { planBoot } from './stages/plan-boot.js';
 import { wirePower } from './stages/power.js';
 import { serveRootfs } from './stages/nfs.js';
-import { followLease, recordJob, startPxeServer } from './stages/pxe.js';
+import { beginPxeServer, followLease, recordJob, startPxeServer } from './stages/pxe.js';
 import { openResults, type RunReports } from './stages/results.js';
 import { holdTarget, testTarget } from './stages/suites.js';
 import { tearDown } from './stages/teardown.js';
@@ -44,8 +45,9 @@ export async function runJob(options: RunOptions): Promise<RunResult> {
     reports = await openResults(job);
     await takeTarget(job);
     await recordJob(job);
+    const early = beginPxeServer(job);
     const plan = await planBoot(job);
-    const pxe = await startPxeServer(job, plan);
+    const pxe = await startPxeServer(job, plan, early);
     await serveRootfs(job, plan, pxe);
     const hub = await openConsole(job, pxe, plan.board);
     const power = await wirePower(job, pxe, plan.board);

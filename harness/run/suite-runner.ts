@@ -15,8 +15,8 @@ import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Target } from '../config/target.js';
+import { REPO_ROOT } from '../core/build.js';
 import { Deadline } from '../core/deadline.js';
 import { startChild } from '../core/process.js';
 import { LabFault, TargetFailure, UsageError } from '../core/errors.js';
@@ -29,7 +29,7 @@ import { startSshForwarder } from '../ssh/forwarder.js';
 import { waitForSsh } from '../ssh/ssh-login.js';
 import { SUITE_CONTEXT_ENV, type SuiteContext, writeSuiteContext } from './suite-context.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const REPO = REPO_ROOT;
 const SUITES_DIR = join(REPO, 'suites');
 const SUITES_CONFIG = join(SUITES_DIR, 'vitest.config.ts');
 const VITEST = join(createRequire(import.meta.url).resolve('vitest/package.json'), '..', 'vitest.mjs');

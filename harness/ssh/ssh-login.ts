@@ -13,7 +13,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import { type Deadline, sleep } from '../core/deadline.js';
 import { TargetFailure } from '../core/errors.js';
 import { fingerprint, publicKeyBlob } from './ssh-keys.js';
@@ -33,7 +33,8 @@ export class HostKeyMismatch extends TargetFailure {}
 export async function loginOnce(login: SshLogin, timeoutMs = 10_000): Promise<NodeSSH> {
   const pinned = publicKeyBlob(login.hostKey);
   let offered: Buffer | undefined;
-  const ssh = new NodeSSH();
+  // node-ssh (ssh2) loads with the first login, not with every run.
+  const ssh = new (await import('node-ssh')).NodeSSH();
   try {
     await ssh.connect({
       sock: netConnect(login.socketPath),

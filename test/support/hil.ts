@@ -6,6 +6,9 @@ import { execa, execaSync, type ResultPromise } from 'execa';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 
+/** Node's arguments for the `hil` command line as `npm run hil` runs it: the build, no TypeScript loader. */
+export const HIL_COMMAND = ['.build/harness/cli/main.js'];
+
 export function resultsRoot(): string {
   return mkdtempSync(join(tmpdir(), 'hil-results-'));
 }
@@ -21,7 +24,7 @@ export function startHil(
   args: string[],
   options: { env?: Record<string, string>; onLine?: (line: string, child: ResultPromise) => void } = {},
 ): ResultPromise {
-  const child = execa(process.execPath, ['--import', 'tsx', 'harness/cli/main.ts', ...args], {
+  const child = execa(process.execPath, [...HIL_COMMAND, ...args], {
     cwd: REPO,
     env: { ...options.env },
     reject: false,

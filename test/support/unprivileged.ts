@@ -13,7 +13,7 @@ import { cpSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
-import { REPO } from './hil.js';
+import { HIL_COMMAND, REPO } from './hil.js';
 
 /** A uid no account has: every process of it is the test's. */
 export const USER_UID = 64000 + (process.pid % 1000);
@@ -110,9 +110,7 @@ export function startHilAsUser(home: UserHome, args: string[], options: AsUser =
       '-i',
       ...envArgs,
       process.execPath,
-      '--import',
-      'tsx',
-      'harness/cli/main.ts',
+      ...HIL_COMMAND,
       ...args,
     ],
     { cwd: REPO, reject: false, all: true, stdin: 'ignore', extendEnv: false },

@@ -43,6 +43,11 @@ const QUICK_FIGURES = [
   'tftp.window-agreed',
   'memory.harness',
   'memory.file-server',
+  'start',
+  'start.run',
+  'jobs.setup',
+  'jobs.teardown',
+  'jobs.memory',
 ];
 
 const outDir = mkdtempSync(join(tmpdir(), 'hil-bench-smoke-'));
@@ -68,19 +73,30 @@ describe('npm run bench -- --quick', () => {
     expect(ids.filter((id) => !/^(console|power)\./.test(id))).toEqual(QUICK_FIGURES);
     for (const figure of result.figures) {
       expect(positive(figure.pxeHil), `${figure.id}: ${JSON.stringify(figure.pxeHil)}`).toBe(true);
-      expect(figure.pxeHil.runs, figure.id).toHaveLength(1);
+      // One run each; the jobs at once are two jobs.
+      expect(figure.pxeHil.runs, figure.id).toHaveLength(figure.id.startsWith('jobs.') ? 2 : 1);
       if (figure.reference) {
         expect(positive(figure.reference), `${figure.id} reference: ${JSON.stringify(figure.reference)}`).toBe(true);
         expect(figure.ratio, figure.id).toBeGreaterThan(0);
       }
     }
-    // Every figure except the set-up and tear-down has its reference even in --quick mode (those compare with the skipped boot).
+    // Every figure except these has its reference even in --quick mode (set-up and tear-down compare with the skipped boot).
     expect(
       result.figures
         .filter((f) => !f.reference)
         .map((f) => f.id)
         .filter((id) => !/^(console|power)\./.test(id)),
-    ).toEqual(['setup', 'teardown', 'memory.harness', 'memory.file-server']);
+    ).toEqual([
+      'setup',
+      'teardown',
+      'memory.harness',
+      'memory.file-server',
+      'start',
+      'start.run',
+      'jobs.setup',
+      'jobs.teardown',
+      'jobs.memory',
+    ]);
     expect(result.notMeasured.map((n) => n.figure)).toContain('boot vs dnsmasq+pxelinux');
 
     // The table on stdout: a header, its rule and one row per figure and per figure not measured.
@@ -90,7 +106,8 @@ describe('npm run bench -- --quick', () => {
     expect(table[0]).toBe('| figure | pxe-hil | reference | ratio | goal | met? |');
     expect(table).toHaveLength(2 + result.figures.length + result.notMeasured.length);
 
-    expect(result.jobIds).toHaveLength(1);
+    // One boot, one start (stopped at its PXE server) and two jobs at once.
+    expect(result.jobIds).toHaveLength(4);
     for (const id of [
       ...result.jobIds,
       `${result.benchId}-seed`,

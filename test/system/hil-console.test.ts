@@ -13,7 +13,7 @@ import { shareConsole } from '../../harness/console/console-share.js';
 import { SerialPortConsole } from '../../harness/console/serial-port.js';
 import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus } from '../../harness/core/events.js';
-import { hil, REPO, writeTargetFile } from '../support/hil.js';
+import { HIL_COMMAND, hil, REPO, writeTargetFile } from '../support/hil.js';
 import { PtyPair, PtyPeer } from '../support/pty.js';
 import { testScope } from '../support/scope.js';
 
@@ -67,9 +67,7 @@ async function startConsole(extra: string[] = []): Promise<void> {
     'env',
     `PXE_HIL_RUNTIME_DIR=${runtime}`,
     process.execPath,
-    '--import',
-    'tsx',
-    'harness/cli/main.ts',
+    ...HIL_COMMAND,
     'console',
     '--target',
     'lab-board',

@@ -3,11 +3,12 @@
  * busybox's udhcpc as DHCP clients, in a client namespace this test makes and
  * joins to the job's bridge with a veth pair.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Deadline } from '../../harness/core/deadline.js';
 import { EventBus, type StepEvent } from '../../harness/core/events.js';
 import { unpackPackage } from '../../harness/images/apt-packages.js';
 import { PxeServer } from '../../harness/pxe/pxe-server.js';
@@ -212,4 +213,76 @@ describe('per-job PXE server', () => {
     const { stdout } = await execa('ip', ['netns', 'list']);
     expect(stdout).not.toContain(server.netns);
   });
+});
+
+describe('a PXE server begun before its boot plan', () => {
+  const early = `${jobId}early`;
+  const base = () => ({
+    jobId: early,
+    workDir,
+    bus: new EventBus(),
+    board: { mac: BOARD_MAC, ip: '10.42.0.10', hostname: 'board' },
+  });
+
+  it('has its namespace and its waiting file server before the plan, and removes them when stopped unserved', async () => {
+    const begun = PxeServer.begin(base());
+    const fileServer = await Deadline.in(10_000, 'the file server process').poll(() => begun.fileServerPid);
+    const { stdout } = await execa('ip', ['netns', 'list']);
+    expect(stdout.split('\n').map((line) => line.split(' ')[0])).toContain(`hil-${early}`);
+    expect(begun.pids()).toEqual([fileServer]);
+    await begun.stop();
+    expect(() => process.kill(fileServer, 0)).toThrow();
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
+  });
+
+  it('serves the plan it is given later', async () => {
+    const begun = PxeServer.begin(base());
+    try {
+      const served = await begun.serve({
+        boot: { label: 'later', kernel: 'vmlinuz', cmdline: '' },
+        files: [{ name: 'vmlinuz', role: 'kernel', path: kernelPath }],
+        loader: 'auto',
+      });
+      expect(served).toBe(begun);
+      expect(begun.files.map((f) => f.name)).toEqual([
+        'vmlinuz',
+        'boot.ipxe',
+        'pxelinux.cfg/01-52-54-00-b0-00-01',
+        'grub/grub.cfg',
+      ]);
+      expect(begun.pids()).toHaveLength(2);
+    } finally {
+      await begun.stop();
+    }
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
+  });
+
+  it('holds two chunks per HTTP transfer, not the file: its peak memory grows by less than 8 MiB for 2 x 32 MiB', async () => {
+    const big = join(workDir, 'big.bin');
+    writeFileSync(big, randomBytes(32 * 1024 * 1024));
+    const client = `hil-${early}-client`;
+    const begun = PxeServer.begin({ ...base(), roots: [workDir] });
+    try {
+      await begun.serve({
+        boot: { label: 'big', kernel: 'big.bin', cmdline: '' },
+        files: [{ name: 'big.bin', role: 'kernel', path: big }],
+        loader: 'auto',
+      });
+      await addClientHost(begun, client);
+      const peak = () =>
+        Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${begun.fileServerPid}/status`, 'utf8'))?.[1]);
+      const before = peak();
+      for (let i = 0; i < 2; i++) {
+        const got = await execa('ip', ['netns', 'exec', client, 'curl', '-sf', 'http://10.42.0.1/big.bin'], {
+          encoding: 'buffer',
+        });
+        expect(sha(Buffer.from(got.stdout))).toBe(sha(readFileSync(big)));
+      }
+      expect(peak() - before).toBeLessThan(8 * 1024);
+    } finally {
+      await removeClientHost(client);
+      await begun.stop();
+    }
+    expect(residueOf(early)).toEqual(NO_RESIDUE);
+  }, 60_000);
 });

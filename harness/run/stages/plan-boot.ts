@@ -182,7 +182,7 @@ export function serverAddressOf(target: Target, jobId: string): string {
 }
 
 /** On a lab network the board's address is the target's (dhcp mode) or the lab DHCP server's choice (proxy mode, known from no lease). */
-function boardOf(target: Target): Board {
+export function boardOf(target: Target): Board {
   const network = target.network;
   const ip = network.kind === 'lab' ? (network.boardAddress ?? '') : BOARD_IP;
   return { mac: network.mac, ip, hostname: target.name };

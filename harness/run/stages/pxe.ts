@@ -1,7 +1,9 @@
 /**
  * The job on the host: its directory and record (core/job-record.ts), then
  * its own PXE server (DHCP, TFTP, HTTP in its own network namespace) serving
- * the boot plan's files to the board's MAC only.
+ * the boot plan's files to the board's MAC only. The server is begun before
+ * the plan is made (its namespace and file server process start meanwhile)
+ * and serves once the plan is there.
  */
 import { chmodSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -12,7 +14,7 @@ import { ensurePrivateDir, RUNTIME_DIR_ROLE } from '../../core/private-dir.js';
 import { redact } from '../../core/redact.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
-import type { BootPlan } from './plan-boot.js';
+import { boardOf, type BootPlan } from './plan-boot.js';
 
 /** The job's record before it is wired: who owns the job, and what it boots. */
 export function baseRecord(job: JobContext): JobRecord {
@@ -47,35 +49,41 @@ export async function recordJob(job: JobContext): Promise<void> {
   await writeJobRecord(job.workDir, baseRecord(job));
 }
 
-export async function startPxeServer(job: JobContext, plan: BootPlan): Promise<PxeServer> {
+/**
+ * Begins the job's PXE server before the boot plan is made: its namespace
+ * (or macvlan) and its file server process start while the image is prepared.
+ */
+export function beginPxeServer(job: JobContext): PxeServer {
+  job.signal.throwIfAborted();
   const { bus, target } = job;
-  const network = target.network;
   const pxeLog = openSync(job.results!.pxeLog, 'a');
   job.teardown.add('close the PXE log', () => closeSync(pxeLog));
   job.logLine = (source, line) =>
     writeSync(pxeLog, `${(bus.now() / 1000).toFixed(3)} ${source}: ${printable(redact(line), 4096)}\n`);
-  const lab = network.kind === 'lab' ? network : undefined;
-  const dhcp = lab ? `${lab.mode === 'proxy' ? 'proxyDHCP' : 'DHCP'} on ${lab.interface}` : 'DHCP';
-  const pxe = await stage(
+  const server = PxeServer.begin({
+    jobId: job.jobId,
+    workDir: job.workDir,
+    bus,
+    board: boardOf(target),
+    lab: target.network.kind === 'lab' ? target.network : undefined,
+    onLogLine: job.logLine,
+  });
+  job.teardown.add('stop the PXE server', () => server.stop());
+  return server;
+}
+
+/** Serves the boot plan: the file server gets its table, dnsmasq its board. */
+export async function startPxeServer(job: JobContext, plan: BootPlan, server: PxeServer): Promise<PxeServer> {
+  const network = job.target.network;
+  const dhcp =
+    network.kind === 'lab' ? `${network.mode === 'proxy' ? 'proxyDHCP' : 'DHCP'} on ${network.interface}` : 'DHCP';
+  return stage(
     job,
     'pxe',
     "starting the job's PXE server",
-    () =>
-      PxeServer.start({
-        jobId: job.jobId,
-        workDir: job.workDir,
-        bus,
-        board: plan.board,
-        boot: plan.entry,
-        files: plan.files,
-        loader: target.boot.loader,
-        lab,
-        onLogLine: job.logLine,
-      }),
-    (server) => `ready: namespace ${server.netns}, ${dhcp} for ${plan.board.mac}, TFTP and ${server.baseUrl}`,
+    () => server.serve({ boot: plan.entry, files: plan.files, loader: job.target.boot.loader }),
+    (served) => `ready: namespace ${served.netns}, ${dhcp} for ${plan.board.mac}, TFTP and ${served.baseUrl}`,
   );
-  job.teardown.add('stop the PXE server', () => pxe.stop());
-  return pxe;
 }
 
 /** The address the board leased from the job (the last lease for its MAC), read when suites need it. */

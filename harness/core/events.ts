@@ -137,6 +137,8 @@ export type StepEventBody =
 /** `t` is milliseconds since the run started; `at` is wall-clock time. */
 export type StepEvent = StepEventBody & { t: number; at: string };
 export type StepEventOf<K extends StepEvent['type']> = Extract<StepEvent, { type: K }>;
+/** An event as it is emitted (no time stamps yet). */
+export type StepEventBodyOf<K extends StepEventBody['type']> = Extract<StepEventBody, { type: K }>;
 export type Listener = (event: StepEvent) => void;
 
 export class EventBus {

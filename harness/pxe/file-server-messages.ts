@@ -3,8 +3,7 @@
  * the job's network namespace so that its sockets (and TFTP's per-transfer
  * sockets) are bound there.
  */
-import type { FileRole } from '../core/boot.js';
-import type { FileProtocol } from '../core/events.js';
+import type { StepEventBodyOf } from '../core/events.js';
 import type { FileTable } from './file-table.js';
 
 export type FileServerConfig = {
@@ -19,14 +18,5 @@ export type FileServerConfig = {
 export type FileServerMessage =
   | { type: 'ready'; tftpPort: number; httpPort: number }
   | { type: 'fatal'; message: string }
-  | { type: 'file-requested'; protocol: FileProtocol; path: string; client: string }
-  | {
-      type: 'file-served';
-      protocol: FileProtocol;
-      path: string;
-      role: FileRole;
-      client: string;
-      bytes: number;
-      durationMs: number;
-    }
-  | { type: 'file-failed'; protocol: FileProtocol; path: string; client: string; reason: string };
+  /** The file server's own step events, passed on to the run's bus. */
+  | StepEventBodyOf<'file-requested' | 'file-served' | 'file-failed'>;

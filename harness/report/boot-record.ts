@@ -3,7 +3,7 @@
  * failed or not reached, with its time; the reporters render it.
  */
 import type { MilestoneSpec } from '../core/boot.js';
-import type { EventBus, StepEvent } from '../core/events.js';
+import type { EventBus, StepEvent, StepEventBodyOf } from '../core/events.js';
 
 export type MilestoneRecord =
   | { name: string; status: 'passed'; durationMs: number; t: number }
@@ -16,15 +16,7 @@ export type MilestoneRecord =
  * from, its size and SHA-256 (for a root file system given as a directory,
  * the SHA-256 of its listing, `digest: 'listing'`, with its number of entries).
  */
-export type Provenance = {
-  role: string;
-  name: string;
-  source: string;
-  bytes: number;
-  sha256: string;
-  digest?: 'content' | 'listing';
-  entries?: number;
-};
+export type Provenance = Omit<StepEventBodyOf<'artifact'>, 'type'>;
 
 /** Where a job ran: the host (its name), the pool its target was taken from, the Jenkins agent (NODE_NAME). */
 export type RunPlace = { host?: string; pool?: string; jenkinsNode?: string };

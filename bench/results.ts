@@ -6,6 +6,7 @@
  * bench:uboot` (docs/performance.md, `uboot`).
  */
 import { type Measured, tableBlock } from './docs-table.js';
+import type { UbootFloorResults } from './uboot-floor.js';
 import type { UbootWindowResults } from './uboot-window.js';
 import { type BoardBoots, type Figure, renderBoardTable, renderTable } from './figures.js';
 
@@ -56,6 +57,8 @@ export type UbootBenchResult = Measured & {
   /** The accelerator the board ran under. */
   accel: string;
   results: UbootWindowResults;
+  /** The board to Run /init through pxe-hil and directly, seconds per round. */
+  floor: UbootFloorResults;
   figures: Figure[];
 };
 

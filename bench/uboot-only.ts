@@ -1,7 +1,8 @@
 /**
  * `npm run bench:uboot`: U-Boot's TFTP load of kernel and initrd on the arm64
  * U-Boot board, tftpwindowsize 1 against the target's default window, in the
- * same run (bench/uboot-window.ts). Prints the Markdown row, writes it as
+ * same run (bench/uboot-window.ts); and the board from the run's start to
+ * `Run /init` through pxe-hil against its direct-kernel floor (bench/uboot-floor.ts). Prints the Markdown row, writes it as
  * JSON (--out) and rewrites its table in docs/performance.md (or --page FILE)
  * between the `bench:uboot` markers (bench/docs-table.ts).
  *
@@ -16,6 +17,7 @@ import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-tab
 import { renderTable } from './figures.js';
 import { type UbootBenchResult, ubootBlock } from './results.js';
 import { interrupted } from './support.js';
+import { measureUbootFloor, ubootFloorFigures } from './uboot-floor.js';
 import { measureUbootWindow, ubootWindowFigures } from './uboot-window.js';
 
 const { values } = parseArgs({
@@ -44,7 +46,9 @@ process.stderr.write(
   `bench: U-Boot TFTP, ${rounds} round(s) of windowsize 1 and ${board.boot.uboot!.tftpWindowSize}\n`,
 );
 const results = await measureUbootWindow(board, image, rounds);
-const figures = ubootWindowFigures(results);
+process.stderr.write(`bench: the arm64 board to Run /init, ${rounds} round(s) through pxe-hil and directly\n`);
+const floor = await measureUbootFloor(board, image, rounds);
+const figures = [...ubootWindowFigures(results), ...ubootFloorFigures(floor, image)];
 process.stdout.write(`${renderTable(figures, [])}\n`);
 const result: UbootBenchResult = {
   date: new Date().toISOString(),
@@ -57,6 +61,7 @@ const result: UbootBenchResult = {
   image: image.name,
   accel: target.power.driver === 'qemu' ? target.power.accel : 'none',
   results,
+  floor,
   figures,
 };
 await writeFile(values.out, `${JSON.stringify(result, null, 2)}\n`);

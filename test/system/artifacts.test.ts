@@ -242,7 +242,7 @@ describe('image files kept outside pxe-hil', () => {
           milestones: [
             { name: 'product: lease', event: 'lease', timeoutS: 120 },
             { name: 'product: kernel banner', console: 'Linux version \\S+', timeoutS: 120, enters: 'kernel' },
-            { name: 'product: address', console: 'eth0 has address [0-9.]+', timeoutS: 120 },
+            { name: 'product: init', console: 'Run /\\S+ as init process', timeoutS: 120 },
             { name: 'product: shell', console: 'hil-small# ', timeoutS: 120 },
           ],
           failurePatterns: [{ name: 'product panic', console: 'Kernel panic - not syncing.*' }],
@@ -265,7 +265,7 @@ describe('image files kept outside pxe-hil', () => {
       expect(testcases(junit)).toEqual([
         '01 product: lease',
         '02 product: kernel banner',
-        '03 product: address',
+        '03 product: init',
         '04 product: shell',
       ]);
       expect(property(junit, 'artifact.kernel.source')).toBe(join(lab, 'out', 'kernel'));

@@ -242,11 +242,17 @@ async function collect(
   try {
     await options.deadline.race(ended, options.signal);
   } catch (error) {
-    if (subprocess.pid !== undefined) {
-      if (options.detached) signalGroup(subprocess.pid, options.killSignal);
-      else subprocess.kill(options.killSignal);
+    const send = (signal: NodeJS.Signals) => {
+      if (subprocess.pid === undefined) return;
+      if (options.detached) signalGroup(subprocess.pid, signal);
+      else subprocess.kill(signal);
+    };
+    send(options.killSignal);
+    const what = `${program} (pid ${subprocess.pid}) to end after ${options.killSignal}`;
+    if (!(await within(KILL_WAIT_MS, ended, what)) && options.killSignal !== 'SIGKILL') {
+      send('SIGKILL');
+      await within(KILL_WAIT_MS, ended, `${program} (pid ${subprocess.pid}) to end after SIGKILL`);
     }
-    await within(KILL_WAIT_MS, ended, `${program} (pid ${subprocess.pid}) to end after ${options.killSignal}`);
     if (!(error instanceof TimeoutError)) {
       releasePipes(subprocess);
       throw error;
@@ -278,7 +284,8 @@ export async function run(
   const timeoutMs = options.timeoutMs ?? 30_000;
   const result = await collect(program, argv, {
     deadline: Deadline.in(timeoutMs, `${program} to finish`),
-    killSignal: 'SIGKILL',
+    // SIGTERM first (a short command may clean up), SIGKILL if it does not end.
+    killSignal: 'SIGTERM',
     detached: true,
     input: options.input,
   });

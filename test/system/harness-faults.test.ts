@@ -5,32 +5,28 @@
  * anywhere in the harness ends the run through its teardown (power off, PXE
  * server and namespace removed) with exit 3.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
-import { hil, jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, startHil } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let results: string;
 let state: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  results = resultsRoot();
-  state = mkdtempSync(join(tmpdir(), 'hil-faults-'));
+  results = files.results();
+  state = files.tempDir('hil-faults-');
   env = { PXE_HIL_RUNTIME_DIR: join(state, 'run'), PXE_HIL_LOCK_DIR: join(state, 'locks') };
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(results, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 /** The power socket of the one job under the runtime directory, once the job has one. */
 function powerSocket(): string | undefined {

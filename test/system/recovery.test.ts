@@ -8,31 +8,27 @@
  * job.lock), not while its pid exists: a killed harness that nobody has
  * reaped yet (a zombie) is dead, and so is one whose pid was reused.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Deadline } from '../../harness/core/deadline.js';
 import { holdJobLock, writeJobRecord } from '../../harness/core/job-record.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hil, jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, startHil } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
+import { suiteScope } from '../support/scope.js';
 
+const files = suiteScope();
 let results: string;
 let state: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  results = resultsRoot();
-  state = mkdtempSync(join(tmpdir(), 'hil-recovery-'));
+  results = files.results();
+  state = files.tempDir('hil-recovery-');
   env = { PXE_HIL_RUNTIME_DIR: join(state, 'run'), PXE_HIL_LOCK_DIR: join(state, 'lock') };
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
-
-afterAll(() => {
-  rmSync(results, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-});
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 /** A process's state letter from /proc/<pid>/stat ('Z' for a zombie), or '' when there is no such process. */
 function processState(pid: number): string {

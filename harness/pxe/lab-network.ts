@@ -12,7 +12,7 @@
  */
 import { LabFault } from '../core/errors.js';
 import { run } from '../core/process.js';
-import { NETNS_PREFIX, removeJobNetwork } from './netns.js';
+import { type JobNetwork, NETNS_PREFIX, planJobNetwork, removeJobNetwork } from './netns.js';
 
 /** The macvlan's name inside the job's namespace. */
 export const LAB_INTERFACE = 'lab0';
@@ -53,6 +53,11 @@ export function planLabNetwork(jobId: string, config: LabNetworkConfig): LabNetw
     serverIp,
     prefixLength: Number(prefix),
   };
+}
+
+/** The job's network: on the lab interface when the target has one, else the job's own namespace with a tap. */
+export function planNetwork(jobId: string, lab: LabNetworkConfig | undefined): JobNetwork | LabNetwork {
+  return lab ? planLabNetwork(jobId, lab) : planJobNetwork(jobId);
 }
 
 /** The `ip` arguments that create the macvlan on the lab interface, directly inside the job's namespace. */

@@ -27,13 +27,13 @@ import type { FileTable, ServedFile } from './file-table.js';
 import {
   createLabNetwork,
   isLabNetwork,
-  planLabNetwork,
+  planNetwork,
   subnetOf,
   type LabNetwork,
   type LabNetworkConfig,
 } from './lab-network.js';
 import { UBOOT_SCRIPT_NAME } from './uboot-commands.js';
-import { createJobNetwork, planJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
+import { createJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js';
 import { inUserNamespace } from '../core/user-namespace.js';
 import { applyBoardFilter } from './board-filter.js';
 import { BoardGate } from './board-gate.js';
@@ -81,7 +81,7 @@ export class PxeServer {
   readonly network: JobNetwork | LabNetwork;
 
   private constructor(private readonly options: PxeServerBase) {
-    this.network = options.lab ? planLabNetwork(options.jobId, options.lab) : planJobNetwork(options.jobId);
+    this.network = planNetwork(options.jobId, options.lab);
     this.gate = BoardGate.on(options.bus, {
       mac: options.board.mac,
       ip: isLabNetwork(this.network) ? options.board.ip : '',

@@ -4,15 +4,14 @@
  * its kernel command line, and what the bootloader needs (a U-Boot script,
  * device tree, or typed commands). Nothing is started here.
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { Target } from '../../config/target.js';
 import type { FailurePattern, ServedFile } from '../../core/boot.js';
 import type { JobSsh, PreparedImage } from '../../images/image.js';
 import { fixedLogin, jobSsh } from '../../images/job-ssh.js';
 import { biosPxeLoaders, ipxeChainLoaders, uefiGrubLoader } from '../../images/pxe-loaders.js';
 import type { BootEntry } from '../../pxe/boot-config.js';
-import { planJobNetwork } from '../../pxe/netns.js';
-import { rm } from 'node:fs/promises';
+import { type LabNetworkConfig, planNetwork } from '../../pxe/lab-network.js';
 import { UsageError } from '../../core/errors.js';
 import { jobFilesDir } from '../../core/paths.js';
 import { type PinnedArtifact, pinArtifacts } from '../../images/artifacts.js';
@@ -177,8 +176,12 @@ function bootFiles(job: JobContext, prepared: PreparedImage, pinned: PinnedArtif
 
 /** The address U-Boot is told to fetch from: the target's own on a lab network, else the job network's. */
 export function serverAddressOf(target: Target, jobId: string): string {
-  const network = target.network;
-  return network.kind === 'lab' ? network.serverAddress.split('/')[0]! : planJobNetwork(jobId).serverIp;
+  return planNetwork(jobId, labNetworkOf(target)).serverIp;
+}
+
+/** The lab network the target is wired to, or none (a QEMU board on the job's own tap). */
+export function labNetworkOf(target: Target): LabNetworkConfig | undefined {
+  return target.network.kind === 'lab' ? target.network : undefined;
 }
 
 /** On a lab network the board's address is the target's (dhcp mode) or the lab DHCP server's choice (proxy mode, known from no lease). */

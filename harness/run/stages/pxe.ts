@@ -14,7 +14,7 @@ import { ensurePrivateDir, RUNTIME_DIR_ROLE } from '../../core/private-dir.js';
 import { redact } from '../../core/redact.js';
 import { PxeServer } from '../../pxe/pxe-server.js';
 import { type JobContext, stage } from '../job-context.js';
-import { boardOf, type BootPlan } from './plan-boot.js';
+import { boardOf, type BootPlan, labNetworkOf } from './plan-boot.js';
 
 /** The job's record before it is wired: who owns the job, and what it boots. */
 export function baseRecord(job: JobContext): JobRecord {
@@ -65,7 +65,7 @@ export function beginPxeServer(job: JobContext): PxeServer {
     workDir: job.workDir,
     bus,
     board: boardOf(target),
-    lab: target.network.kind === 'lab' ? target.network : undefined,
+    lab: labNetworkOf(target),
     onLogLine: job.logLine,
   });
   job.teardown.add('stop the PXE server', () => server.stop());

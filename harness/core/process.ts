@@ -73,14 +73,17 @@ function outputsClosed(subprocess: ChildProcess): Promise<unknown> {
  * How a child ended, once it has and its output is read to its end: its exit
  * code, or the signal that ended it; neither when it never started. Not the
  * 'close' event: with an IPC channel the harness disconnected, Node never
- * emits it.
+ * emits it. `ended` is the caller's own wait for the process's end, if it has one.
  */
-async function exitOf(subprocess: ChildProcess): Promise<ChildExit & { error?: Error }> {
+async function exitOf(
+  subprocess: ChildProcess,
+  ended = processEnded(subprocess),
+): Promise<ChildExit & { error?: Error }> {
   let error: Error | undefined;
   subprocess.on('error', (e) => (error = e));
-  const ended = await processEnded(subprocess);
+  const { code, signal } = await ended;
   await outputsClosed(subprocess);
-  return { exitCode: ended.code ?? undefined, signal: ended.signal ?? undefined, ...(error ? { error } : {}) };
+  return { exitCode: code ?? undefined, signal: signal ?? undefined, ...(error ? { error } : {}) };
 }
 
 /** Whether `promise` settles within `ms` (its own rejection counts as settled). */
@@ -105,7 +108,7 @@ export class Child {
   readonly exited: Promise<ChildExit>;
   private exitInfo: ChildExit | undefined;
   /** The process itself has ended (its pipes may still be open). */
-  private readonly ended: Promise<unknown>;
+  private readonly ended: ReturnType<typeof processEnded>;
   private outputHeld = false;
 
   constructor(
@@ -113,7 +116,7 @@ export class Child {
     readonly subprocess: ChildProcess,
   ) {
     this.ended = processEnded(subprocess);
-    this.exited = exitOf(subprocess).then(({ exitCode, signal }) => {
+    this.exited = exitOf(subprocess, this.ended).then(({ exitCode, signal }) => {
       this.exitInfo = { exitCode, signal, ...(this.outputHeld ? { outputHeld: true } : {}) };
       return this.exitInfo;
     });
@@ -237,7 +240,7 @@ async function collect(
   subprocess.stdin?.on('error', () => {});
   subprocess.stdin?.end(options.input);
   const ended = processEnded(subprocess);
-  const exited = exitOf(subprocess);
+  const exited = exitOf(subprocess, ended);
   let timedOut = false;
   try {
     await options.deadline.race(ended, options.signal);

@@ -25,6 +25,7 @@
  * (Documentation/filesystems/overlayfs.rst, "NFS export").
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
 import { isAbsolute, join, relative } from 'node:path';
 import { Deadline, TimeoutError } from '../core/deadline.js';
 import { LabFault, UsageError } from '../core/errors.js';
@@ -66,7 +67,6 @@ export function nfsServerFiles(stateDir: string): NfsServerFiles {
 
 /** Characters that would break a ganesha config string, an overlay option or a command line. */
 const UNSAFE_PATH = /[\s",:;{}#'\\]/;
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Problems with a plan, each one line; empty when it can be served. */
 export function planProblems(plan: NfsServerPlan): string[] {
@@ -98,8 +98,7 @@ export function planProblems(plan: NfsServerPlan): string[] {
     ['server', plan.serverIp],
     ['client', plan.clientIp],
   ] as const) {
-    const octets = IPV4.exec(ip)?.slice(1).map(Number);
-    if (!octets || octets.some((o) => o > 255)) problems.push(`the NFS ${what} address '${ip}' is not an IPv4 address`);
+    if (!isIPv4(ip)) problems.push(`the NFS ${what} address '${ip}' is not an IPv4 address`);
   }
   const versions = plan.versions ?? [3, 4];
   if (versions.length === 0 || versions.some((v) => v !== 3 && v !== 4))

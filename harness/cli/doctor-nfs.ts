@@ -6,9 +6,10 @@
  * Tested against: nfs-ganesha 4.3, nfs-ganesha-vfs, rpcbind 1.2.6, util-linux 2.38 (Debian 12).
  * Reference: ganesha.nfsd(8) (-v), dpkg-query(1) (-W -f), Debian 12 package names and file lists.
  */
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deadline } from '../core/deadline.js';
+import { findProgram, pathDirs } from '../core/find-program.js';
 import { runBounded } from '../core/process.js';
 import type { Check } from './doctor.js';
 
@@ -17,21 +18,7 @@ const FIX = 'apt-get install nfs-ganesha nfs-ganesha-vfs rpcbind';
 
 /** Where programs are, also the sbin folders an ordinary user's PATH may lack. */
 function searchPath(): string[] {
-  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
-  return [...new Set([...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'])];
-}
-
-export function findProgram(name: string, dirs = searchPath()): string | undefined {
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return [...new Set([...pathDirs(), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'])];
 }
 
 /** The VFS back end of nfs-ganesha (libfsalvfs.so), in Debian's multiarch folder or a plain lib folder. */
@@ -70,11 +57,11 @@ function check(name: string, found: string | undefined, detail: string): Check {
 }
 
 export async function nfsChecks(): Promise<Check[]> {
-  const ganesha = findProgram('ganesha.nfsd');
+  const ganesha = findProgram('ganesha.nfsd', searchPath());
   const ganeshaVersion = ganesha && /Release = V?(\S+)/.exec((await output(ganesha, ['-v'])) ?? '')?.[1];
-  const rpcbind = findProgram('rpcbind');
-  const rpcinfo = findProgram('rpcinfo');
-  const nsenter = findProgram('nsenter');
+  const rpcbind = findProgram('rpcbind', searchPath());
+  const rpcinfo = findProgram('rpcinfo', searchPath());
+  const nsenter = findProgram('nsenter', searchPath());
   const nsenterVersion = nsenter && /util-linux (\S+)/.exec((await output(nsenter, ['--version'])) ?? '')?.[1];
   const fsal = findVfsFsal();
   return [

@@ -13,7 +13,8 @@
  * tun driver (Documentation/networking/tuntap.rst: opening /dev/net/tun).
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findProgram } from '../core/find-program.js';
 
 export const CAP_NET_ADMIN = 12n;
 export const CAP_SYS_ADMIN = 21n;
@@ -94,17 +95,6 @@ function readSysctl(procSys: string, name: string): string | undefined {
   }
 }
 
-function onPath(program: string, path = process.env.PATH ?? ''): boolean {
-  return path.split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** This host's facts, from /proc and /dev (the directories can be pointed elsewhere for tests). */
 export function readHostFacts(paths: { procSys?: string; status?: string; tun?: string } = {}): HostFacts {
   const procSys = paths.procSys ?? '/proc/sys';
@@ -130,6 +120,6 @@ export function readHostFacts(paths: { procSys?: string; status?: string; tun?: 
     apparmorRestrictUnprivilegedUserns: readSysctl(procSys, 'kernel.apparmor_restrict_unprivileged_userns'),
     tun,
     tunMode,
-    unshare: onPath('unshare'),
+    unshare: findProgram('unshare') !== undefined,
   };
 }

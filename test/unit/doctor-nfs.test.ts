@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findProgram, findVfsFsal } from '../../harness/cli/doctor-nfs.js';
+import { findVfsFsal } from '../../harness/cli/doctor-nfs.js';
+import { findProgram } from '../../harness/core/find-program.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hil-doctor-nfs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -22,6 +22,7 @@ import type { ConsoleSink, ConsoleSource } from '../console/console.js';
 import { SerialPortConsole } from '../console/serial-port.js';
 import { TcpConsole } from '../console/tcp.js';
 import { Deadline } from '../core/deadline.js';
+import { firstLineOf } from '../core/errors.js';
 import { CommandPower } from '../power/command.js';
 import { IpmiPower } from '../power/ipmi.js';
 import { OVMF_CODE, OVMF_VARS } from '../power/qemu.js';
@@ -98,7 +99,7 @@ async function bounded(name: string, check: () => Promise<TargetCheck>): Promise
   try {
     return await Deadline.in(CHECK_TIMEOUT_MS, `the ${name} check`).race(check());
   } catch (error) {
-    return { name, ok: false, required: true, detail: messageOf(error), fix: 'see the message; the check gave up' };
+    return { name, ok: false, required: true, detail: firstLineOf(error), fix: 'see the message; the check gave up' };
   }
 }
 
@@ -167,7 +168,7 @@ async function checkPower(target: Target, env: NodeJS.ProcessEnv, missing: Set<s
       }
     }
   } catch (error) {
-    return { name, ok: false, required: true, detail: messageOf(error), fix: powerFix(target, file) };
+    return { name, ok: false, required: true, detail: firstLineOf(error), fix: powerFix(target, file) };
   }
 }
 
@@ -290,7 +291,7 @@ async function checkConsole(target: Target, env: NodeJS.ProcessEnv, missing: Set
           name,
           ok: false,
           required: true,
-          detail: messageOf(error),
+          detail: firstLineOf(error),
           fix: `make BMC ${bmc.host} reachable on UDP ${bmc.port}, or correct the BMC fields of console/power in ${file}`,
         };
       }
@@ -304,7 +305,7 @@ async function openAndClose(name: string, source: ConsoleSource, fix: string): P
     await source.open(quietSink);
   } catch (error) {
     await source.close().catch(() => {});
-    return { name, ok: false, required: true, detail: messageOf(error), fix };
+    return { name, ok: false, required: true, detail: firstLineOf(error), fix };
   }
   await source.close();
   return { name, ok: true, required: true, detail: `${source.endpoint} opens` };
@@ -341,10 +342,6 @@ async function checkNetwork(target: Target): Promise<TargetCheck> {
   return existsSync('/dev/net/tun')
     ? { name, ok: true, required: true, detail: "/dev/net/tun present (the board's tap device)" }
     : { name, ok: false, required: true, detail: "/dev/net/tun missing (the board's tap device)", fix: 'modprobe tun' };
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** A short command with a 10 s bound; its exit code and output, never a throw. */

@@ -6,11 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { solBmcOf } from './sol-bmc.js';
 import { repoPath } from '../core/build.js';
-import { UsageError } from '../core/errors.js';
+import { firstLineOf, UsageError } from '../core/errors.js';
+import { displayPath } from '../core/paths.js';
 import { importUserModule } from '../core/user-module.js';
 import { targetSchema, type Target } from './target.js';
 import { registerTargetSecrets } from './target-secrets.js';
@@ -42,7 +43,7 @@ export async function loadTarget(name: string, dir = DEFAULT_TARGETS_DIR): Promi
   try {
     module = await importUserModule(file);
   } catch (error) {
-    throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
+    throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLineOf(error)}`);
   }
   const target = validateTarget(module.default, displayPath(file), name);
   if (target.network.kind === 'lab') await refuseSharedServerAddress(target, dir);
@@ -137,13 +138,4 @@ function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
-}
-
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }

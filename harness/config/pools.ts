@@ -4,7 +4,8 @@
  * them all before anything starts.
  */
 import { UsageError } from '../core/errors.js';
-import { DEFAULT_TARGETS_DIR, displayPath, listTargets, loadTarget } from './load-target.js';
+import { displayPath } from '../core/paths.js';
+import { DEFAULT_TARGETS_DIR, listTargets, loadTarget } from './load-target.js';
 import { poolName, type Target } from './target.js';
 
 export type TargetPool = { name: string; targets: Target[] };

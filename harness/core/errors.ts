@@ -33,6 +33,11 @@ export class LabFault extends HilError {
   readonly exitCode = ExitCode.labFault;
 }
 
+/** An error's message, its first line only (for one-line reports). */
+export function firstLineOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
 export function exitCodeOf(error: unknown): ExitCode {
   return error instanceof HilError ? error.exitCode : ExitCode.labFault;
 }

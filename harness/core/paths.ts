@@ -4,8 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { LabFault } from './errors.js';
+
+/** A path as a message shows it: relative to the current folder when inside it, else absolute. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
 
 export function newJobId(): string {
   return randomBytes(4).toString('hex');

@@ -8,9 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { repoPath } from '../core/build.js';
-import { UsageError } from '../core/errors.js';
+import { firstLineOf, UsageError } from '../core/errors.js';
+import { displayPath } from '../core/paths.js';
 import { importUserModule } from '../core/user-module.js';
 import type { ImageDefinition } from './image.js';
 import { normalizeImage } from './image-file.js';
@@ -40,7 +41,7 @@ export async function loadImage(nameOrPath: string, dir = DEFAULT_IMAGES_DIR): P
   try {
     module = await importUserModule(file);
   } catch (error) {
-    throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLine(error)}`);
+    throw new UsageError(`${displayPath(file)} could not be loaded: ${firstLineOf(error)}`);
   }
   return { ...normalizeImage(module.default, displayPath(file), basename(file, extname(file))), file };
 }
@@ -61,13 +62,4 @@ async function imageFileIn(dir: string, name: string): Promise<string> {
   throw new UsageError(
     `unknown image '${name}': no ${displayPath(join(dir, `${name}.ts`))}. Known images: ${known.join(', ') || 'none'}`,
   );
-}
-
-function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') ? path : rel;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }

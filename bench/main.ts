@@ -34,7 +34,7 @@ import {
 } from './jobs.js';
 import { benchBlock, type BenchResult, type NotMeasured } from './results.js';
 import { BENCH_ID, interrupted } from './support.js';
-import { measureTftp, tftpFigures } from './tftp.js';
+import { measureTftpFigures } from './tftp.js';
 import { loadRunConfig } from '../harness/cli/run-config.js';
 import type { Target } from '../harness/config/target.js';
 import type { ImageDefinition } from '../harness/images/image.js';
@@ -116,8 +116,7 @@ async function main(): Promise<void> {
     ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
     : [prepared.kernel, image.servedNames.kernel];
   progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
-  const tftp = await measureTftp(tftpFile, tftpName, runs);
-  figures.push(...tftpFigures(tftp));
+  figures.push(...(await measureTftpFigures(tftpFile, tftpName, runs)));
 
   // 4: peak memory during the boots above.
   figures.push(

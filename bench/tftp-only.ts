@@ -15,7 +15,7 @@ import { loadRunConfig } from '../harness/cli/run-config.js';
 import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
 import { renderTable } from './figures.js';
 import { type TftpBenchResult, tftpBlock } from './results.js';
-import { measureTftp, tftpFigures } from './tftp.js';
+import { measureTftpFigures } from './tftp.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +37,7 @@ const [file, name] = prepared.initrd
   ? [prepared.initrd, image.servedNames.initrd ?? 'initrd']
   : [prepared.kernel, image.servedNames.kernel];
 process.stderr.write(`bench: TFTP, ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${file}\n`);
-const figures = tftpFigures(await measureTftp(file, name, runs));
+const figures = await measureTftpFigures(file, name, runs);
 process.stdout.write(`${renderTable(figures, [])}\n`);
 const result: TftpBenchResult = {
   date: new Date().toISOString(),

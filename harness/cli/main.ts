@@ -32,6 +32,7 @@ import { refuseRootlessNfsRoot, refuseWhatCannotRun, runJob } from '../run/run-j
 import type { ImageDefinition } from '../images/image.js';
 import { loadPoolRunConfig, loadRunConfig } from './run-config.js';
 import { loadImage, loadImages } from '../images/load-image.js';
+import { busyPollBudgetUs } from '../pxe/busy-poll.js';
 import { resolveSuite } from '../run/suite-runner.js';
 import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
 
@@ -145,6 +146,8 @@ async function dispatch(command: string, values: Values, positionals: string[]):
         write: (text) => write(text),
       });
     case 'run':
+      // A bad PXE_HIL_TFTP_BUSY_POLL_US is refused before anything starts.
+      busyPollBudgetUs();
       // An ordinary user's run goes on in its own user and network namespaces (harness/run/rootless.ts).
       if (!values['no-boot'] && needsUserNamespace(readHostFacts())) {
         if (values.rootfs) refuseRootlessNfsRoot('--rootfs');

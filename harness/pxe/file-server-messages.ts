@@ -13,6 +13,8 @@ export type FileServerConfig = {
   files: FileTable;
   /** Table paths must resolve (symlinks followed) to regular files inside one of these directories. */
   roots: string[];
+  /** Microseconds TFTP polls for a fast client's ACK instead of sleeping (busy-poll.ts); 0: never. */
+  tftpBusyPollUs: number;
 };
 
 export type FileServerMessage =

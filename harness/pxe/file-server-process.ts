@@ -17,7 +17,7 @@ process.once('message', (config: FileServerConfig) => {
     try {
       const table = await openTable(config.files, config.roots);
       const [tftp, http] = await Promise.all([
-        startTftp(config.address, config.tftpPort, table, send),
+        startTftp(config.address, config.tftpPort, table, send, { busyPollUs: config.tftpBusyPollUs }),
         startHttp(config.address, config.httpPort, table, send),
       ]);
       const address = http.address();

@@ -37,6 +37,7 @@ import { createJobNetwork, removeJobNetwork, type JobNetwork } from './netns.js'
 import { inUserNamespace } from '../core/user-namespace.js';
 import { applyBoardFilter } from './board-filter.js';
 import { BoardGate } from './board-gate.js';
+import { busyPollBudgetUs } from './busy-poll.js';
 
 export type BootLoaderChoice = LoaderChoice;
 
@@ -54,6 +55,8 @@ export type PxeServerOptions = {
   onLogLine?: (source: 'dnsmasq' | 'file-server', line: string) => void;
   /** A real board's lab network (target.network of kind 'lab'); without it the job builds its bridge and tap. */
   lab?: LabNetworkConfig;
+  /** TFTP's busy-polling budget in microseconds (busy-poll.ts); default: PXE_HIL_TFTP_BUSY_POLL_US or 100. */
+  tftpBusyPollUs?: number;
 };
 
 /**
@@ -62,7 +65,7 @@ export type PxeServerOptions = {
  */
 export type PxeServerBase = Pick<
   PxeServerOptions,
-  'jobId' | 'workDir' | 'bus' | 'board' | 'roots' | 'onLogLine' | 'lab'
+  'jobId' | 'workDir' | 'bus' | 'board' | 'roots' | 'onLogLine' | 'lab' | 'tftpBusyPollUs'
 >;
 
 /** What it serves: the board's boot entry, the files and the loader. */
@@ -245,6 +248,7 @@ export class PxeServer {
       httpPort: 80,
       files: this.served,
       roots: this.options.roots ?? [cacheDir()],
+      tftpBusyPollUs: this.options.tftpBusyPollUs ?? busyPollBudgetUs(),
     };
     this.fileServer!.subprocess.send(config);
     await Deadline.in(10_000, 'the TFTP and HTTP servers to listen').race(this.fileServerReady);

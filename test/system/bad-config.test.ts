@@ -34,11 +34,11 @@ function writeTarget(name: string, value: unknown): void {
 /** What is in a directory the run may have made; nothing when it did not make it. */
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
-async function expectUsageError(args: string[], message: RegExp): Promise<void> {
+async function expectUsageError(args: string[], message: RegExp, env: Record<string, string> = {}): Promise<void> {
   const runtime = join(state, 'run');
   const locks = join(state, 'lock');
   const run = await hil([...args, '--results', results], {
-    env: { PXE_HIL_RUNTIME_DIR: runtime, PXE_HIL_LOCK_DIR: locks },
+    env: { PXE_HIL_RUNTIME_DIR: runtime, PXE_HIL_LOCK_DIR: locks, ...env },
   });
   expect(run.exitCode, run.stdout + run.stderr).toBe(2);
   const lines = run.stderr.trim().split('\n');
@@ -108,6 +108,14 @@ describe('bad input', () => {
     await expectUsageError(
       ['--target', 'qemu-x86-pxelinux', '--suite', 'smoke', '--no-boot'],
       /^pxe-hil: --no-boot: no running job holds target 'qemu-x86-pxelinux'; start one with: npm run hil -- --target qemu-x86-pxelinux --image busybox --keep-up$/,
+    );
+  });
+
+  it.each(['fast', '-1', '20000'])('names a bad TFTP busy-polling budget (%s) and how to fix it', async (value) => {
+    await expectUsageError(
+      ['--target', 'qemu-x86'],
+      /^pxe-hil: PXE_HIL_TFTP_BUSY_POLL_US='.*' is not a number of microseconds from 0 to 10000; unset it for the default \(100\) or set 0 to turn TFTP busy polling off$/,
+      { PXE_HIL_TFTP_BUSY_POLL_US: value },
     );
   });
 

@@ -7,10 +7,13 @@
  *
  * pxe-hil's jobs run as users start them, `npm run hil` on copies of the
  * qemu-x86 target (bench/cli-job.ts): boots, starts to the PXE server, and
- * busybox jobs at once (4; 2 with --quick).
+ * busybox jobs at once (4; 2 with --quick). The embedded path (bench/uboot.ts:
+ * U-Boot's TFTP windows, the arm64 U-Boot board against its floor) is
+ * measured too, except with --quick.
  *
  * --quick: one run each, the small busybox image and a small file, the
- * slowest reference (the dnsmasq+pxelinux boot) skipped; for the smoke test.
+ * slowest reference (the dnsmasq+pxelinux boot) and the U-Boot board
+ * skipped; for the smoke test.
  * A full run also rewrites its table in docs/performance.md (or --page FILE)
  * between the `bench:main` markers (bench/docs-table.ts); a --quick run
  * rewrites a page only when --page names one.
@@ -35,6 +38,7 @@ import {
 import { benchBlock, type BenchResult, type NotMeasured } from './results.js';
 import { BENCH_ID, interrupted } from './support.js';
 import { measureTftpFigures } from './tftp.js';
+import { measureUboot } from './uboot.js';
 import { loadRunConfig } from '../harness/cli/run-config.js';
 import type { Target } from '../harness/config/target.js';
 import type { ImageDefinition } from '../harness/images/image.js';
@@ -117,6 +121,15 @@ async function main(): Promise<void> {
     : [prepared.kernel, image.servedNames.kernel];
   progress(`TFTP: ${runs} run(s) of every client against pxe-hil and dnsmasq, file ${tftpFile}`);
   figures.push(...(await measureTftpFigures(tftpFile, tftpName, runs)));
+
+  // 3b: the embedded path: U-Boot's TFTP windows, and the arm64 U-Boot board against its floor.
+  interrupted.signal.throwIfAborted();
+  if (quick)
+    notMeasured.push({
+      figure: 'U-Boot TFTP windows; the arm64 U-Boot board to Run /init',
+      why: 'not with --quick (npm run bench:uboot measures them alone)',
+    });
+  else figures.push(...(await measureUboot(runs, progress)).figures);
 
   // 4: peak memory during the boots above.
   figures.push(

@@ -12,13 +12,11 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadRunConfig } from '../harness/cli/run-config.js';
 import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
 import { renderTable } from './figures.js';
 import { type UbootBenchResult, ubootBlock } from './results.js';
 import { interrupted } from './support.js';
-import { measureUbootFloor, ubootFloorFigures } from './uboot-floor.js';
-import { measureUbootWindow, ubootWindowFigures } from './uboot-window.js';
+import { measureUboot } from './uboot.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,26 +34,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, () => interrupted.abort(new Error(`interrupted by ${signal}`)));
 const command = commandLine('bench:uboot');
 const loadAtStart = loadNow();
-const { target, image } = await loadRunConfig({ target: 'qemu-arm64-uboot' });
-const uboot = target.boot.uboot!;
-const board = values.window
-  ? { ...target, boot: { ...target.boot, uboot: { ...uboot, tftpWindowSize: Number(values.window) } } }
-  : target;
-const prepared = await image.prepare();
-process.stderr.write(
-  `bench: U-Boot TFTP, ${rounds} round(s) of windowsize 1 and ${board.boot.uboot!.tftpWindowSize}\n`,
+const window = values.window === undefined ? undefined : Number(values.window);
+const { target, image, provenance, results, floor, figures } = await measureUboot(
+  rounds,
+  (line) => process.stderr.write(`bench: ${line}\n`),
+  window,
 );
-const results = await measureUbootWindow(board, image, rounds);
-process.stderr.write(`bench: the arm64 board to Run /init, ${rounds} round(s) through pxe-hil and directly\n`);
-const floor = await measureUbootFloor(board, image, rounds);
-const figures = [...ubootWindowFigures(results), ...ubootFloorFigures(floor, image)];
 process.stdout.write(`${renderTable(figures, [])}\n`);
 const result: UbootBenchResult = {
   date: new Date().toISOString(),
   command,
   machine: machineFacts(),
   loadAverage: { start: loadAtStart, end: loadNow() },
-  provenance: prepared.provenance,
+  provenance,
   rounds,
   target: target.name,
   image: image.name,

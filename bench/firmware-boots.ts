@@ -53,7 +53,7 @@ const boardOf = (variant: Variant): Target => ({
   ...target,
   name: `fw-${variant.firmware}-${variant.loader}`,
   power: { ...power, firmware: variant.firmware },
-  boot: { loader: variant.loader },
+  boot: { ...target.boot, loader: variant.loader },
   timeoutScale: 5,
 });
 const targets = await benchTargets(VARIANTS.map(boardOf));

@@ -357,9 +357,15 @@ export const targetSchema = z
         loader: z.enum(['auto', 'chainload', 'pxelinux']).default('auto'),
         /** A board whose firmware is U-Boot: how its bootloader stage is driven (harness/run/bootloader-dialogue.ts). */
         uboot: ubootBoot.optional(),
+        /**
+         * iPXE's "Press Ctrl-B for the iPXE command line..." waits 2 s: 'skip' types a key that is not
+         * Ctrl-B when it shows, so the boot goes on at once; 'wait' leaves the wait (to press Ctrl-B in
+         * `hil console`). See harness/run/firmware-prompts.ts.
+         */
+        ipxeBanner: z.enum(['skip', 'wait']).default('skip'),
       })
       .strict()
-      .default({ loader: 'auto' }),
+      .default({ loader: 'auto', ipxeBanner: 'skip' }),
     /** Power the target off when the job ends (pass, fail or abort). */
     powerOffAtEnd: z.boolean().default(true),
     /** Multiplies every milestone time-out, for slow boards. */

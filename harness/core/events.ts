@@ -127,6 +127,8 @@ export type StepEventBody =
       detail?: string;
     }
   | { type: 'bootloader-load'; file: string; bytes: number }
+  /** A firmware's wait for a key, answered so the boot goes on (harness/run/firmware-prompts.ts). */
+  | { type: 'firmware-prompt'; prompt: string; answer: string }
   | {
       type: 'run-end';
       outcome: 'passed' | 'failed' | 'lab-fault' | 'bad-usage' | 'interrupted';

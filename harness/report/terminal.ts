@@ -62,6 +62,7 @@ const LINES: { [K in StepEvent['type']]: (event: StepEventOf<K>) => Line } = {
     `${e.command}: ${e.result} (${ms(e.durationMs)})${e.detail ? ` ${e.detail}` : ''}`,
   ],
   'bootloader-load': (e) => ['uboot', `loaded ${e.file}: ${e.bytes} bytes`],
+  'firmware-prompt': (e) => ['firmware', `${JSON.stringify(e.prompt)}: answered ${e.answer}`],
   'run-end': (e) => ['result', `${e.outcome.toUpperCase()} (exit ${e.exitCode})${e.reason ? `: ${e.reason}` : ''}`],
 };
 

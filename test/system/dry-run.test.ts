@@ -50,6 +50,10 @@ describe('QEMU dry run', () => {
       ]);
       expect(readResult(dir, 'console.log')).toMatch(/Run \/init as init process/);
       expect(readResult(dir, 'console.log')).toMatch(/iPXE/);
+      // iPXE's 2 s wait for Ctrl-B was answered once, before the lease, and the boot went on (not into its shell).
+      const kinds = events(dir).map((e) => e.type);
+      expect(kinds.filter((kind) => kind === 'firmware-prompt')).toHaveLength(1);
+      expect(kinds.indexOf('firmware-prompt')).toBeLessThan(kinds.indexOf('lease'));
     },
     BOOT_TIMEOUT,
   );

@@ -64,7 +64,7 @@ describe('validateTarget', () => {
       },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyS0,115200' },
       network: { kind: 'qemu-tap', mac: '52:54:00:ab:00:01' },
-      boot: { loader: 'auto' },
+      boot: { loader: 'auto', ipxeBanner: 'skip' },
       powerOffAtEnd: true,
       timeoutScale: 1,
       jenkins: { agent: 'hil-lab' },
@@ -112,7 +112,7 @@ describe('validateTarget', () => {
         extraArgs: ['-no-hpet'],
       },
       console: { kind: 'qemu-socket', kernelConsole: 'ttyAMA0,115200n8' },
-      boot: { loader: 'pxelinux' },
+      boot: { loader: 'pxelinux', ipxeBanner: 'wait' },
       powerOffAtEnd: false,
       timeoutScale: 2.5,
     };
@@ -127,7 +127,7 @@ describe('validateTarget', () => {
       extraArgs: ['-no-hpet'],
     });
     expect(result.console.kernelConsole).toBe('ttyAMA0,115200n8');
-    expect(result.boot).toEqual({ loader: 'pxelinux' });
+    expect(result.boot).toEqual({ loader: 'pxelinux', ipxeBanner: 'wait' });
     expect(result.powerOffAtEnd).toBe(false);
     expect(result.timeoutScale).toBe(2.5);
     expect(result.description).toBe('a board');

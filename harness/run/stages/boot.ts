@@ -13,6 +13,7 @@ import { startSshForwarder } from '../../ssh/forwarder.js';
 import { waitForSshBanner } from '../../ssh/ssh-probe.js';
 import { type BootFailure, type BootResult, watchBoot } from '../boot-watch.js';
 import { type BootloaderDialogue, openBootloaderDialogue } from '../bootloader-dialogue.js';
+import { answerIpxeBanner } from '../firmware-prompts.js';
 import { type JobContext, stage } from '../job-context.js';
 import { netbootStep, powerStep } from '../power-step.js';
 import type { BootPlan } from './plan-boot.js';
@@ -32,6 +33,8 @@ export async function bootTarget(
   const running = AbortSignal.any([job.signal, ended.signal]);
   const dialogue = plan.dialogue ? openBootloaderDialogue(hub, bus, plan.dialogue) : undefined;
   if (job.target.boot.uboot) readUbootLoads(job, hub);
+  if (job.target.boot.ipxeBanner === 'skip')
+    job.teardown.add("stop answering iPXE's banner", answerIpxeBanner(hub, bus));
   const boot = watchBoot({
     milestones: image.milestones,
     failurePatterns: plan.failurePatterns,

@@ -1,26 +1,11 @@
-/**
- * The embedded path end to end: the arm64 U-Boot board (targets/
- * qemu-arm64-uboot.ts) from the run's start to `Run /init` through pxe-hil
- * (U-Boot, DHCP, its boot script, kernel and initrd over TFTP with the
- * target's window), against its floor: the same kernel and initrd booted
- * directly by QEMU (`-kernel`, `-initrd`), same machine, CPU, memory and
- * accelerator, no firmware and no network. The two take turns, `rounds` times.
- *
- * Tested against: U-Boot 2023.01 (Debian 12 u-boot-qemu), qemu-system-aarch64 7.2 (TCG).
- * Reference: QEMU System Emulation user docs (Arm 'virt' board, direct Linux boot).
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { qemuArch } from '../harness/config/qemu-arch.js';
 import type { Target } from '../harness/config/target.js';
 import { Deadline } from '../harness/core/deadline.js';
-import { EventBus } from '../harness/core/events.js';
 import { startChild } from '../harness/core/process.js';
 import type { ImageDefinition } from '../harness/images/image.js';
-import { runJob } from '../harness/run/run-job.js';
 import { figure, type Figure } from './figures.js';
-import { BENCH_ID, interrupted } from './support.js';
+import { runJobUntil } from './run-job-until.js';
+import { interrupted } from './support.js';
 
 const BOOT_TIMEOUT_MS = 600_000;
 /** The kernel's hand-over to init, as the image's 'init started' milestone reads it. */
@@ -30,29 +15,13 @@ export type UbootFloorResults = { harness: number[]; floor: number[] };
 
 /** Seconds from the run's start to the 'init started' milestone, through pxe-hil; the job stopped there. */
 async function throughHarness(target: Target, image: ImageDefinition): Promise<number> {
-  const resultsRoot = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-uboot-floor-`));
-  const bus = new EventBus();
-  const stop = new AbortController();
   let initMs: number | undefined;
-  bus.subscribe((event) => {
+  await runJobUntil(target, image, 'uboot-floor', (event, done) => {
     if (event.type === 'milestone' && event.name === 'init started') {
       initMs = event.t;
-      stop.abort(new Error('init started: the measurement is done'));
+      done('init started: the measurement is done');
     }
   });
-  try {
-    await runJob({
-      target: { ...target, name: `bench-${target.name}` },
-      image,
-      resultsRoot,
-      lockTimeoutS: 600,
-      bus,
-      signal: AbortSignal.any([interrupted.signal, stop.signal]),
-    });
-  } finally {
-    await rm(resultsRoot, { recursive: true, force: true });
-  }
-  interrupted.signal.throwIfAborted();
   if (initMs === undefined) throw new Error(`${target.name}: the boot ended before 'init started'`);
   return initMs / 1000;
 }

@@ -1,25 +1,7 @@
-/**
- * U-Boot's TFTP load of kernel and initrd through pxe-hil, lock-step
- * (tftpwindowsize 1) against the target's default window (RFC 7440), on the
- * arm64 U-Boot board (targets/qemu-arm64-uboot.ts: Debian's qemu_arm64
- * U-Boot under TCG, script mode). Each job is stopped once the initrd is
- * served; the figure is the sum of the file server's transfer times for
- * kernel and initrd (request to last ACK). The two settings take turns,
- * first one then the other, `--rounds` times; the ratio is per round.
- *
- * Tested against: U-Boot 2023.01 (Debian 12 u-boot-qemu), QEMU 7.2 (TCG).
- * Reference: RFC 7440 (windowsize), RFC 2348 (blksize); U-Boot's tftpblocksize
- * and tftpwindowsize variables.
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { UBOOT_TFTP_DEFAULTS, type Target } from '../harness/config/target.js';
-import { EventBus } from '../harness/core/events.js';
 import type { ImageDefinition } from '../harness/images/image.js';
-import { runJob } from '../harness/run/run-job.js';
 import { figure, type Figure } from './figures.js';
-import { BENCH_ID, interrupted } from './support.js';
+import { runJobUntil } from './run-job-until.js';
 
 export type UbootWindowResults = {
   blockSize: number;
@@ -33,33 +15,14 @@ export type UbootWindowResults = {
 
 /** One job on the board with the given window, stopped when its initrd is served: the load's seconds and bytes. */
 async function loadOnce(target: Target, image: ImageDefinition, windowSize: number) {
-  const resultsRoot = await mkdtemp(join(tmpdir(), `hil-bench-${BENCH_ID}-uboot-`));
-  const bus = new EventBus();
   const served: { role: string; bytes: number; ms: number }[] = [];
-  const stop = new AbortController();
-  bus.subscribe((event) => {
+  const uboot = target.boot.uboot!;
+  const board = { ...target, boot: { ...target.boot, uboot: { ...uboot, tftpWindowSize: windowSize } } };
+  await runJobUntil(board, image, 'uboot', (event, done) => {
     if (event.type !== 'file-served' || (event.role !== 'kernel' && event.role !== 'initrd')) return;
     served.push({ role: event.role, bytes: event.bytes, ms: event.durationMs });
-    if (event.role === 'initrd') stop.abort(new Error('the initrd is loaded: the measurement is done'));
+    if (event.role === 'initrd') done('the initrd is loaded: the measurement is done');
   });
-  const uboot = target.boot.uboot!;
-  try {
-    await runJob({
-      target: {
-        ...target,
-        name: `bench-${target.name}`,
-        boot: { ...target.boot, uboot: { ...uboot, tftpWindowSize: windowSize } },
-      },
-      image,
-      resultsRoot,
-      lockTimeoutS: 600,
-      bus,
-      signal: AbortSignal.any([interrupted.signal, stop.signal]),
-    });
-  } finally {
-    await rm(resultsRoot, { recursive: true, force: true });
-  }
-  interrupted.signal.throwIfAborted();
   if (served.length !== 2)
     throw new Error(`U-Boot, windowsize ${windowSize}: kernel and initrd not both served (${JSON.stringify(served)})`);
   return { seconds: (served[0]!.ms + served[1]!.ms) / 1000, bytes: served[0]!.bytes + served[1]!.bytes };

@@ -131,54 +131,37 @@ describe('IPMI SOL console', () => {
   }, 120_000);
 
   it('frees a session another client left active', async () => {
-    // Another client holds the SOL session (its stdin stays open, so it stays).
-    const stale = startChild(
-      'stale sol',
-      'ipmitool',
-      [
-        '-I',
-        'lanplus',
-        '-H',
-        '127.0.0.1',
-        '-p',
-        String(sim.port),
-        '-U',
-        'soladmin',
-        '-E',
-        '-C',
-        '3',
-        'sol',
-        'activate',
-      ],
-      {
+    /** ipmitool's arguments for `sol <action>` as the test's other client. */
+    const solArgs = (action: 'activate' | 'deactivate') => [
+      '-I',
+      'lanplus',
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(sim.port),
+      '-U',
+      'soladmin',
+      '-E',
+      '-C',
+      '3',
+      'sol',
+      action,
+    ];
+    const ipmitool = (action: 'activate' | 'deactivate') =>
+      runBounded('ipmitool', solArgs(action), {
+        deadline: Deadline.in(15_000, `ipmitool sol ${action}`),
         env: { IPMI_PASSWORD: PASSWORD },
-        stdin: 'pipe',
-      },
-    );
+      });
+    // The session the previous test's console closed may not be released yet: the other client must get it, not fail on it.
+    await ipmitool('deactivate');
+    // Another client holds the SOL session (its stdin stays open, so it stays).
+    const stale = startChild('stale sol', 'ipmitool', solArgs('activate'), {
+      env: { IPMI_PASSWORD: PASSWORD },
+      stdin: 'pipe',
+    });
     each.defer(() => stale.stop(1000));
     const blocked = await Deadline.in(30_000, 'the stale session to be active').poll(async () => {
-      const probe = await runBounded(
-        'ipmitool',
-        [
-          '-I',
-          'lanplus',
-          '-H',
-          '127.0.0.1',
-          '-p',
-          String(sim.port),
-          '-U',
-          'soladmin',
-          '-E',
-          '-C',
-          '3',
-          'sol',
-          'activate',
-        ],
-        {
-          deadline: Deadline.in(15_000, 'ipmitool sol activate'),
-          env: { IPMI_PASSWORD: PASSWORD },
-        },
-      );
+      const probe = await ipmitool('activate');
       return /already active/.test(probe.stderr) ? probe.stderr : undefined;
     }, 200);
     expect(blocked).toContain('SOL payload already active on another session');

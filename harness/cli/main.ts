@@ -35,6 +35,7 @@ import { loadImage, loadImages } from '../images/load-image.js';
 import { busyPollBudgetUs } from '../pxe/busy-poll.js';
 import { resolveSuite } from '../run/suite-runner.js';
 import { needsUserNamespace, readHostFacts } from '../run/rootless-check.js';
+import { closingCause, watchOutputClosing } from './closed-output.js';
 
 const USAGE = `usage:
   npm run hil -- --target NAME [options]     netboot a target and watch it boot
@@ -296,7 +297,10 @@ async function loadRun(values: RunValues): Promise<{ on: RunOn; image: ImageDefi
   return { on: { target }, image };
 }
 
-/** SIGINT, SIGTERM (a Jenkins abort) and SIGHUP interrupt the run; a second one only says that teardown goes on. */
+/**
+ * SIGINT, SIGTERM (a Jenkins abort) and SIGHUP interrupt the run; a second one only says that teardown goes on.
+ * Output that nothing reads any more (`| head`, a lost agent) interrupts it as SIGPIPE would, once the stream closes.
+ */
 function interruptOnSignals(): AbortSignal {
   const controller = new AbortController();
   crash.run = controller;
@@ -310,8 +314,20 @@ function interruptOnSignals(): AbortSignal {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  outputClosed.run = (why) => {
+    if (!controller.signal.aborted) controller.abort(new Interrupted('SIGPIPE', why));
+  };
   return controller.signal;
 }
+
+/** What a closed stdout or stderr does: nothing but dropping its writes, outside a run; interrupting it, in one. */
+const outputClosed: { run?: (why: string) => void } = {};
+watchOutputClosing((name, error) => {
+  const why = closingCause(name, error);
+  // Whoever piped stdout into `head` still reads stderr: say why the run stops.
+  if (name === 'stdout' && outputClosed.run) process.stderr.write(`pxe-hil: ${why}; stopping the run\n`);
+  outputClosed.run?.(why);
+});
 
 /**
  * A bug anywhere in the harness (an unhandled rejection, an uncaught

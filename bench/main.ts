@@ -287,7 +287,7 @@ function powerFiles(): string[] {
  * (with `rounds`, when given, as its one argument) and turns each numeric
  * field of its result (a number: one run; an array of numbers: several runs,
  * the figure their median) into a figure; a field `x` with a sibling
- * `baselineX` gets it as its reference.
+ * `baselineX` gets it as its reference, and `labels.x` names both.
  */
 async function optionalFigures(
   kind: string,
@@ -308,23 +308,29 @@ async function optionalFigures(
       progress(`${kind}: ${name} (${file})`);
       const result = (await (measure as (rounds?: number) => Promise<unknown>)(rounds)) as unknown;
       const fields = typeof result === 'number' ? { value: result } : (result as Record<string, unknown>);
+      const labels = (fields.labels ?? {}) as FigureLabels;
       for (const [key, value] of Object.entries(fields)) {
         const values = numbersOf(value);
         if (!values || key.startsWith('baseline')) continue;
         const baseline = numbersOf(fields[`baseline${key[0]!.toUpperCase()}${key.slice(1)}`]);
+        const label = labels[key];
+        const runs = values.length > 1 ? `, ${values.length} rounds` : ', one run';
         figures.push(
           figure({
             id: `${kind}.${key}`,
-            figure: `${kind}: ${name.replace(/^measure/, '')} ${key}${values.length > 1 ? `, ${values.length} rounds` : ', one run'}`,
+            figure: `${kind}: ${label?.figure ?? `${name.replace(/^measure/, '')} ${key}`}${runs}`,
             unit: unitOf(key),
             values,
-            reference: baseline ? { name: 'baseline', values: baseline } : undefined,
+            reference: baseline ? { name: label?.baseline ?? 'baseline', values: baseline } : undefined,
           }),
         );
       }
     }
   }
 }
+
+/** What a bench file may say of its fields (`labels`): the figure's words and its baseline's name, else the field's name. */
+type FigureLabels = Record<string, { figure: string; baseline?: string }>;
 
 /** A measured field as its runs: a number is one run, an array of numbers several. */
 function numbersOf(value: unknown): number[] | undefined {

@@ -12,6 +12,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HIL_COMMAND, hil, NO_RESIDUE, REPO, readResult, residueOf, resultsRoot } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
 
 const BOOT_TIMEOUT = 240_000;
 const NEVER_ENDS_MS = 150_000;
@@ -19,9 +20,8 @@ let results: string;
 
 beforeAll(async () => {
   results = resultsRoot();
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Deadline } from '../../harness/core/deadline.js';
 import { runBounded, startChild } from '../../harness/core/process.js';
 import { hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, writeTargetFile } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
 
 let results: string;
 let state: string;
@@ -23,9 +24,8 @@ const MARK = `3599.${process.pid}`;
 beforeAll(async () => {
   results = resultsRoot();
   state = mkdtempSync(join(tmpdir(), 'hil-held-'));
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 afterEach(() => {
   for (const pid of leftBehind()) process.kill(pid, 'SIGKILL');

@@ -15,14 +15,14 @@ import { runtimeRoot } from '../../harness/core/paths.js';
 import { fingerprint, publicKeyBlob } from '../../harness/ssh/ssh-keys.js';
 import { buildSmallImage } from '../../harness/images/busybox-initramfs.js';
 import { events, hil, jobIdOf, NO_RESIDUE, residueOf, resultsDirOf, resultsRoot, startHil } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
 
 let results: string;
 
 beforeAll(async () => {
   results = resultsRoot();
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 afterAll(() => rmSync(results, { recursive: true, force: true }));
 

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hil, jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { jobIdOf, NO_RESIDUE, REPO, residueOf, resultsDirOf, resultsRoot } from '../support/hil.js';
+import { PREPARE_TIMEOUT, prepareImages } from '../support/runs.js';
 
 let results: string;
 let state: string;
@@ -17,9 +18,8 @@ let state: string;
 beforeAll(async () => {
   results = resultsRoot();
   state = mkdtempSync(join(tmpdir(), 'hil-modes-'));
-  const prepared = await hil(['images', '--image', 'busybox']);
-  expect(prepared.exitCode, prepared.stderr).toBe(0);
-}, 600_000);
+  await prepareImages('busybox');
+}, PREPARE_TIMEOUT);
 
 afterAll(() => {
   rmSync(results, { recursive: true, force: true });

@@ -15,6 +15,13 @@ export type Goal = {
   text: string;
 };
 
+/**
+ * What a bench file that `npm run bench` runs for its `measure*` exports may
+ * say of its fields (`labels`): the figure's words and its baseline's name,
+ * which are otherwise the field's name and 'baseline'.
+ */
+export type FigureLabels = Record<string, { figure: string; baseline?: string }>;
+
 export type Figure = {
   id: string;
   figure: string;

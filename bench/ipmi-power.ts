@@ -16,18 +16,21 @@ import { execa } from 'execa';
 import { IPMI_CIPHER_SUITES } from '../harness/config/target.js';
 import { IpmiPower } from '../harness/power/ipmi.js';
 import { IpmiSim } from '../test/support/ipmi-sim.js';
+import type { FigureLabels } from './figures.js';
 
 const USER = 'bench';
 const PASSWORD_ENV = 'PXE_HIL_BENCH_BMC_PASSWORD';
 
 const ROUNDS = 3;
+/** Both rows' figure: the driver's cycle, against each way of typing ipmitool. */
+const SHIPPED_CYCLE = 'IPMI power cycle, driver as shipped (suites [17, 3])';
 
 export type IpmiCycleFigures = {
   cycleS: number[];
   baselineCycleS: number[];
   cycleVsPinnedS: number[];
   baselineCycleVsPinnedS: number[];
-  labels: Record<string, { figure: string; baseline: string }>;
+  labels: FigureLabels;
 };
 
 export async function measureIpmiCycle(rounds = ROUNDS): Promise<IpmiCycleFigures> {
@@ -97,14 +100,8 @@ export async function measureIpmiCycle(rounds = ROUNDS): Promise<IpmiCycleFigure
       cycleVsPinnedS: shipped,
       baselineCycleVsPinnedS: pinned,
       labels: {
-        cycleS: {
-          figure: 'IPMI power cycle, driver as shipped (suites [17, 3])',
-          baseline: 'ipmitool, no -C',
-        },
-        cycleVsPinnedS: {
-          figure: 'IPMI power cycle, driver as shipped (suites [17, 3])',
-          baseline: 'ipmitool -C 3',
-        },
+        cycleS: { figure: SHIPPED_CYCLE, baseline: 'ipmitool, no -C' },
+        cycleVsPinnedS: { figure: SHIPPED_CYCLE, baseline: 'ipmitool -C 3' },
       },
     };
   } finally {

@@ -25,7 +25,7 @@ import { bootFloor, type FloorBoot } from './boot-floor.js';
 import { type BenchTargets, benchTargets, bootHarness, type HarnessBoot } from './boot-harness.js';
 import { bootSeedWay, type SeedBoot } from './boot-seed.js';
 import { commandLine, loadNow, machineFacts, rewriteDocsTable } from './docs-table.js';
-import { figure, renderTable, type Figure } from './figures.js';
+import { figure, renderTable, type Figure, type FigureLabels } from './figures.js';
 import {
   type ConcurrentJobs,
   concurrentTargets,
@@ -328,9 +328,6 @@ async function optionalFigures(
     }
   }
 }
-
-/** What a bench file may say of its fields (`labels`): the figure's words and its baseline's name, else the field's name. */
-type FigureLabels = Record<string, { figure: string; baseline?: string }>;
 
 /** A measured field as its runs: a number is one run, an array of numbers several. */
 function numbersOf(value: unknown): number[] | undefined {
